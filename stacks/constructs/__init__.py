@@ -1,0 +1,1 @@
+"""Constructs that more than one stack uses."""

@@ -1,0 +1,229 @@
+"""The pieces both ECS launch types share: the hardened app container, the public ALB in front
+of a service, and its autoscaling.
+
+ECS on EC2 and Fargate differ in capacity and networking only; everything a user would check
+when comparing them (container hardening, health checks, drain times, rollout safety, scaling)
+is built here once so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.config import TaskScaling
+from stacks.registry_stack import ImageRef
+from stacks.workloads import (
+    CONTAINER_PORT,
+    CONTAINER_USER,
+    HEALTH_PATH,
+    STOP_TIMEOUT_SECONDS,
+    Workload,
+)
+
+APP_CONTAINER = "app"
+# Targets leave the ALB this long before ECS sends SIGTERM; requests here finish in well under
+# a second, so 15 s drains them (Copilot's bar is 60 s or less; ours is 30 s or less).
+DEREGISTRATION_DELAY = cdk.Duration.seconds(15)
+HEALTH_CHECK_INTERVAL = cdk.Duration.seconds(10)
+SCALING_COOLDOWN = cdk.Duration.seconds(60)
+
+
+def retained_log_group(
+    scope: Construct, construct_id: str, *, retention_days: int
+) -> logs.LogGroup:
+    """A log group with a retention period, deleted with its stack."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=retention(retention_days),
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for a number of days the config has validated."""
+    return logs.RetentionDays[_RETENTION[days]]
+
+
+def add_app_container(
+    task_definition: ecs.TaskDefinition,
+    *,
+    workload: Workload,
+    image: ImageRef,
+    log_group: logs.ILogGroup,
+    dynamic_host_port: bool,
+    cpu: int | None = None,
+    memory_limit_mib: int | None = None,
+) -> ecs.ContainerDefinition:
+    """Add the sample app as a non-root container with a read-only root filesystem.
+
+    Only ``/tmp`` is writable (a task-scoped volume). The container health check runs the
+    image's own check command; ECS stops the container ``STOP_TIMEOUT_SECONDS`` after SIGTERM,
+    more than the 10 s the apps take to finish in-flight requests.
+    """
+    container = task_definition.add_container(
+        APP_CONTAINER,
+        image=ecs.ContainerImage.from_ecr_repository(image.repository, image.tag),
+        essential=True,
+        user=CONTAINER_USER,
+        readonly_root_filesystem=True,
+        cpu=cpu,
+        memory_limit_mib=memory_limit_mib,
+        environment={"PORT": str(CONTAINER_PORT), "APP_VERSION": image.tag[:12]},
+        port_mappings=[
+            ecs.PortMapping(
+                container_port=CONTAINER_PORT,
+                # Bridge mode on EC2: Docker picks a free host port, so several tasks fit on
+                # one instance and the ALB finds each through the target group.
+                host_port=0 if dynamic_host_port else CONTAINER_PORT,
+                protocol=ecs.Protocol.TCP,
+            )
+        ],
+        health_check=ecs.HealthCheck(
+            command=list(workload.health_command),
+            interval=cdk.Duration.seconds(10),
+            timeout=cdk.Duration.seconds(5),
+            retries=3,
+            start_period=cdk.Duration.seconds(15),
+        ),
+        stop_timeout=cdk.Duration.seconds(STOP_TIMEOUT_SECONDS),
+        logging=ecs.LogDrivers.aws_logs(
+            stream_prefix=workload.name,
+            log_group=log_group,
+            # A slow CloudWatch must not block the app's stdout.
+            mode=ecs.AwsLogDriverMode.NON_BLOCKING,
+            max_buffer_size=cdk.Size.mebibytes(25),
+        ),
+    )
+    task_definition.add_volume(name="tmp")
+    container.add_mount_points(
+        ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)
+    )
+    return container
+
+
+def service_rollout() -> dict[str, object]:
+    """Keyword arguments every ECS service takes: safe, quick rolling deploys."""
+    return {
+        "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+        "min_healthy_percent": 100,
+        "max_healthy_percent": 200,
+        "health_check_grace_period": cdk.Duration.seconds(60),
+        "propagate_tags": ecs.PropagatedTagSource.SERVICE,
+        "enable_ecs_managed_tags": True,
+    }
+
+
+class PublicLoadBalancer(Construct):
+    """An internet-facing ALB whose security group is the only way in to the service.
+
+    HTTP on port 80 by default. With a certificate ARN it serves HTTPS on 443 with a modern TLS
+    policy and redirects HTTP to it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        certificate_arn: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="Internet to the ALB; the ALB only to its targets",
+            allow_all_outbound=False,
+        )
+        self.load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            internet_facing=True,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            security_group=self.security_group,
+            drop_invalid_header_fields=True,
+        )
+        if certificate_arn is None:
+            self.listener = self.load_balancer.add_listener(
+                "Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=True
+            )
+            scheme = "http"
+        else:
+            self.listener = self.load_balancer.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                open=True,
+            )
+            self.load_balancer.add_redirect(source_port=80, target_port=443)
+            scheme = "https"
+        self.url = f"{scheme}://{self.load_balancer.load_balancer_dns_name}"
+
+    def route_to(self, service: ecs.BaseService) -> elbv2.ApplicationTargetGroup:
+        """Send every request to the service's app container, health-checked on /health."""
+        return self.listener.add_targets(
+            "Service",
+            port=CONTAINER_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            targets=[
+                service.load_balancer_target(
+                    container_name=APP_CONTAINER, container_port=CONTAINER_PORT
+                )
+            ],
+            health_check=elbv2.HealthCheck(
+                path=HEALTH_PATH,
+                healthy_http_codes="200",
+                interval=HEALTH_CHECK_INTERVAL,
+                timeout=cdk.Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+            ),
+            deregistration_delay=DEREGISTRATION_DELAY,
+        )
+
+
+def autoscale(
+    service: ecs.BaseService,
+    *,
+    scaling: TaskScaling,
+    target_group: elbv2.ApplicationTargetGroup,
+) -> None:
+    """Target-tracking scaling between the configured task counts."""
+    scalable = service.auto_scale_task_count(
+        min_capacity=scaling.min_count, max_capacity=scaling.max_count
+    )
+    if scaling.metric == "cpu":
+        scalable.scale_on_cpu_utilization(
+            "CpuTracking",
+            target_utilization_percent=scaling.target,
+            scale_in_cooldown=SCALING_COOLDOWN,
+            scale_out_cooldown=SCALING_COOLDOWN,
+        )
+    else:
+        scalable.scale_on_request_count(
+            "RequestTracking",
+            requests_per_target=scaling.target,
+            target_group=target_group,
+            scale_in_cooldown=SCALING_COOLDOWN,
+            scale_out_cooldown=SCALING_COOLDOWN,
+        )
+
+
+_RETENTION = {
+    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS",
+    30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS", 180: "SIX_MONTHS", 365: "ONE_YEAR", 400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS", 1827: "FIVE_YEARS",
+    2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}  # fmt: skip

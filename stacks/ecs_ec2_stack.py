@@ -1,0 +1,193 @@
+"""EcsEc2Stack: the sample app on ECS with EC2 capacity, behind its own ALB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_autoscaling as autoscaling
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.config import EcsEc2Config
+from stacks.constructs.ecs_service import (
+    PublicLoadBalancer,
+    add_app_container,
+    autoscale,
+    retained_log_group,
+    service_rollout,
+)
+from stacks.registry_stack import ImageRef
+from stacks.workloads import WORKLOADS
+
+
+def instance_architecture(instance_type: str) -> str:
+    """'arm64' for Graviton instance types (t4g, m7g, ...), else 'x86_64'."""
+    arch = ec2.InstanceType(instance_type).architecture
+    return "arm64" if arch == ec2.InstanceArchitecture.ARM_64 else "x86_64"
+
+
+class EcsEc2Stack(cdk.Stack):
+    """An ECS cluster whose capacity is an Auto Scaling group of ECS-optimized instances.
+
+    - The AMI is the ECS-optimized Amazon Linux 2023 image, resolved at deploy time from its
+      public SSM parameter: synth needs no account, and each deploy picks up the latest AMI.
+    - Instances require IMDSv2 with a hop limit of 1, so containers in bridge mode cannot reach
+      the instance role's credentials; they have encrypted gp3 root volumes and are reached
+      through SSM Session Manager, never SSH (no key pair, no port 22).
+    - The capacity provider scales instances to fit tasks (managed scaling) and drains an
+      instance's tasks before it goes (managed draining). Managed termination protection is
+      off: with it on, instances running tasks cannot be terminated and ``cdk destroy`` hangs.
+    - Tasks use bridge networking with dynamic host ports; the instances' security group
+      admits only the ALB, and only on the ephemeral port range.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        workload_subnets: ec2.SubnetSelection,
+        public_ip: bool,
+        config: EcsEc2Config,
+        image: ImageRef,
+        log_retention_days: int,
+        container_insights: bool,
+        certificate_arn: str | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        workload = WORKLOADS[config.app]
+        architecture = instance_architecture(config.instance_type)
+
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            container_insights_v2=(
+                ecs.ContainerInsights.ENABLED
+                if container_insights
+                else ecs.ContainerInsights.DISABLED
+            ),
+        )
+
+        instance_security_group = ec2.SecurityGroup(
+            self,
+            "InstanceSecurityGroup",
+            vpc=vpc,
+            description="ECS container instances: inbound only from the ALB",
+            # The ECS agent, image pulls, SSM and CloudWatch Logs all go out over HTTPS.
+            allow_all_outbound=True,
+        )
+        instance_role = iam.Role(
+            self,
+            "InstanceRole",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            description="ECS container instances (the ECS agent's permissions are added by CDK)",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")
+            ],
+        )
+        launch_template = ec2.LaunchTemplate(
+            self,
+            "LaunchTemplate",
+            instance_type=ec2.InstanceType(config.instance_type),
+            machine_image=ecs.EcsOptimizedImage.amazon_linux2023(
+                hardware_type=(
+                    ecs.AmiHardwareType.ARM
+                    if architecture == "arm64"
+                    else ecs.AmiHardwareType.STANDARD
+                )
+            ),
+            user_data=ec2.UserData.for_linux(),
+            role=instance_role,
+            security_group=instance_security_group,
+            associate_public_ip_address=public_ip,
+            require_imdsv2=True,
+            http_put_response_hop_limit=1,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name="/dev/xvda",
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        config.root_volume_gib,
+                        encrypted=True,
+                        volume_type=ec2.EbsDeviceVolumeType.GP3,
+                        delete_on_termination=True,
+                    ),
+                )
+            ],
+        )
+        self.auto_scaling_group = autoscaling.AutoScalingGroup(
+            self,
+            "Instances",
+            vpc=vpc,
+            vpc_subnets=workload_subnets,
+            launch_template=launch_template,
+            min_capacity=config.min_instances,
+            max_capacity=config.max_instances,
+            new_instances_protected_from_scale_in=False,
+        )
+        capacity_provider = ecs.AsgCapacityProvider(
+            self,
+            "CapacityProvider",
+            auto_scaling_group=self.auto_scaling_group,
+            enable_managed_scaling=True,
+            enable_managed_draining=True,
+            enable_managed_termination_protection=False,
+            target_capacity_percent=100,
+        )
+        self.cluster.add_asg_capacity_provider(capacity_provider)
+
+        task_definition = ecs.Ec2TaskDefinition(
+            self, "TaskDefinition", network_mode=ecs.NetworkMode.BRIDGE
+        )
+        add_app_container(
+            task_definition,
+            workload=workload,
+            image=image,
+            log_group=retained_log_group(self, "AppLogs", retention_days=log_retention_days),
+            dynamic_host_port=True,
+            cpu=config.task_cpu,
+            memory_limit_mib=config.task_memory_mib,
+        )
+        self.service = ecs.Ec2Service(
+            self,
+            "Service",
+            cluster=self.cluster,
+            task_definition=task_definition,
+            capacity_provider_strategies=[
+                ecs.CapacityProviderStrategy(
+                    capacity_provider=capacity_provider.capacity_provider_name, weight=1
+                )
+            ],
+            placement_strategies=[
+                ecs.PlacementStrategy.spread_across_instances(),
+                ecs.PlacementStrategy.packed_by_memory(),
+            ],
+            **service_rollout(),  # type: ignore[arg-type]
+        )
+        # Delete the service before the capacity it runs on.
+        self.service.node.add_dependency(capacity_provider)
+
+        self.load_balancer = PublicLoadBalancer(
+            self, "Alb", vpc=vpc, certificate_arn=certificate_arn
+        )
+        target_group = self.load_balancer.route_to(self.service)
+        # Bridge-mode tasks have no security group of their own: admit the ALB to the
+        # instances on Docker's dynamic host-port range, and nothing else.
+        instance_security_group.connections.allow_from(
+            self.load_balancer.security_group,
+            ec2.Port.tcp_range(32768, 65535),
+            "ALB to tasks on dynamic host ports",
+        )
+        autoscale(self.service, scaling=config.scaling, target_group=target_group)
+
+        cdk.CfnOutput(self, "EndpointUrl", value=self.load_balancer.url)
+        cdk.CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
+        cdk.CfnOutput(self, "ServiceName", value=self.service.service_name)
+        cdk.CfnOutput(
+            self, "AutoScalingGroupName", value=self.auto_scaling_group.auto_scaling_group_name
+        )

@@ -1,0 +1,112 @@
+"""FargateServiceStack: the sample app on Fargate, behind its own ALB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from constructs import Construct
+
+from stacks.config import FargateConfig
+from stacks.constructs.ecs_service import (
+    PublicLoadBalancer,
+    add_app_container,
+    autoscale,
+    retained_log_group,
+    service_rollout,
+)
+from stacks.registry_stack import ImageRef
+from stacks.workloads import WORKLOADS
+
+
+class FargateServiceStack(cdk.Stack):
+    """A Fargate service in awsvpc mode: each task has its own ENI and security group.
+
+    Without NAT the tasks sit in public subnets with public IPs (to reach ECR and CloudWatch
+    Logs); their security group admits only the ALB, on the container port. Fargate Spot runs
+    the same tasks for up to 70% less, at the risk of a two-minute interruption notice.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        workload_subnets: ec2.SubnetSelection,
+        public_ip: bool,
+        config: FargateConfig,
+        image: ImageRef,
+        log_retention_days: int,
+        container_insights: bool,
+        certificate_arn: str | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        workload = WORKLOADS[config.app]
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            enable_fargate_capacity_providers=True,
+            container_insights_v2=(
+                ecs.ContainerInsights.ENABLED
+                if container_insights
+                else ecs.ContainerInsights.DISABLED
+            ),
+        )
+        task_definition = ecs.FargateTaskDefinition(
+            self,
+            "TaskDefinition",
+            cpu=config.cpu,
+            memory_limit_mib=config.memory_mib,
+            runtime_platform=ecs.RuntimePlatform(
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+                cpu_architecture=(
+                    ecs.CpuArchitecture.ARM64
+                    if config.architecture == "arm64"
+                    else ecs.CpuArchitecture.X86_64
+                ),
+            ),
+        )
+        add_app_container(
+            task_definition,
+            workload=workload,
+            image=image,
+            log_group=retained_log_group(self, "AppLogs", retention_days=log_retention_days),
+            dynamic_host_port=False,
+        )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "TaskSecurityGroup",
+            vpc=vpc,
+            description="Fargate tasks: inbound only from the ALB",
+            allow_all_outbound=True,
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=self.cluster,
+            task_definition=task_definition,
+            platform_version=ecs.FargatePlatformVersion.LATEST,
+            vpc_subnets=workload_subnets,
+            assign_public_ip=public_ip,
+            security_groups=[self.security_group],
+            capacity_provider_strategies=[
+                ecs.CapacityProviderStrategy(
+                    capacity_provider="FARGATE_SPOT" if config.spot else "FARGATE", weight=1
+                )
+            ],
+            **service_rollout(),  # type: ignore[arg-type]
+        )
+        self.load_balancer = PublicLoadBalancer(
+            self, "Alb", vpc=vpc, certificate_arn=certificate_arn
+        )
+        target_group = self.load_balancer.route_to(self.service)
+        autoscale(self.service, scaling=config.scaling, target_group=target_group)
+
+        cdk.CfnOutput(self, "EndpointUrl", value=self.load_balancer.url)
+        cdk.CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
+        cdk.CfnOutput(self, "ServiceName", value=self.service.service_name)

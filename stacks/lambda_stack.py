@@ -1,0 +1,108 @@
+"""LambdaStack: the Python app as a container-image Lambda function behind an HTTPS front door."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from stacks.config import LambdaConfig
+from stacks.constructs.ecs_service import retained_log_group
+from stacks.registry_stack import ImageRef
+
+
+class LambdaStack(cdk.Stack):
+    """A container-image function from the project's ECR repository.
+
+    The image runs the same Python app as the ECS services through an ASGI adapter. Its front
+    door is a Function URL (free, HTTPS, up to 15 minutes per request) or, as an option, an API
+    Gateway HTTP API (billed per request, 30 s cap, room for custom domains and throttling).
+    The function logs to its own log group with a retention period, deleted with the stack; its
+    role may write to that group and nothing else.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LambdaConfig,
+        image: ImageRef,
+        log_retention_days: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        log_group = retained_log_group(self, "FunctionLogs", retention_days=log_retention_days)
+        role = iam.Role(
+            self,
+            "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="launchlab Lambda: write its own logs, nothing else",
+        )
+        log_group.grant_write(role)
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            code=lambda_.DockerImageCode.from_ecr(image.repository, tag_or_digest=image.tag),
+            architecture=(
+                lambda_.Architecture.ARM_64
+                if config.architecture == "arm64"
+                else lambda_.Architecture.X86_64
+            ),
+            memory_size=config.memory_mib,
+            timeout=cdk.Duration.seconds(config.timeout_seconds),
+            reserved_concurrent_executions=config.reserved_concurrency,
+            role=role,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            environment={"APP_VERSION": image.tag[:12]},
+            description="launchlab python-app on Lambda",
+        )
+        # The role is created before the function and must be able to log from the first
+        # invocation on.
+        self.function.node.add_dependency(log_group)
+
+        if config.front_door == "function-url":
+            function_url = self.function.add_function_url(
+                auth_type=lambda_.FunctionUrlAuthType.NONE
+            )
+            endpoint = function_url.url
+        else:
+            http_api = apigwv2.HttpApi(
+                self,
+                "HttpApi",
+                description="launchlab python-app on Lambda",
+                default_integration=integrations.HttpLambdaIntegration("Function", self.function),
+            )
+            self._log_access(http_api, log_retention_days)
+            endpoint = http_api.api_endpoint
+        cdk.CfnOutput(self, "EndpointUrl", value=endpoint)
+        cdk.CfnOutput(self, "FunctionName", value=self.function.function_name)
+
+    def _log_access(self, http_api: apigwv2.HttpApi, retention_days: int) -> None:
+        """One JSON line per request in an access log group the stack owns."""
+        access_logs = retained_log_group(self, "HttpApiAccessLogs", retention_days=retention_days)
+        stage = http_api.default_stage
+        assert stage is not None
+        cfn_stage = stage.node.default_child
+        assert isinstance(cfn_stage, apigwv2.CfnStage)
+        cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
+            destination_arn=access_logs.log_group_arn,
+            format=json.dumps(
+                {
+                    "requestId": "$context.requestId",
+                    "ip": "$context.identity.sourceIp",
+                    "method": "$context.httpMethod",
+                    "path": "$context.path",
+                    "status": "$context.status",
+                    "latencyMs": "$context.responseLatency",
+                    "integrationLatencyMs": "$context.integrationLatency",
+                }
+            ),
+        )

@@ -1,0 +1,155 @@
+"""The one place cdk-nag findings are acknowledged: each on a construct path, with a reason.
+
+A reason says why the finding is acceptable for a sandbox that compares launch types, and what
+a production deployment would do instead. A path that no longer exists fails synth, so a
+suppression cannot outlive the resource it was written for.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import IConstruct
+
+from stacks import names
+from stacks.config import LaunchlabConfig
+
+_NAG = "AwsSolutions::AwsSolutions-"
+
+_ALB = [
+    (
+        "Alb/LoadBalancer/Resource",
+        "ELB2",
+        "ALB access logs need an S3 bucket that outlives the sandbox; the comparison reads "
+        "request counts from CloudWatch metrics instead. Production: log to a central bucket.",
+    ),
+    (
+        "Alb/SecurityGroup/Resource",
+        "EC23",
+        "A public demo endpoint: 0.0.0.0/0 may reach the listener port and nothing else; the "
+        "tasks behind the ALB admit only the ALB's security group.",
+    ),
+]
+_TASK_DEFINITION = [
+    (
+        "TaskDefinition/Resource",
+        "ECS2",
+        "The only environment variables are PORT and APP_VERSION, neither of them secret; the "
+        "apps read no credentials.",
+    ),
+    (
+        "TaskDefinition/ExecutionRole/DefaultPolicy/Resource",
+        "IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken supports only Resource '*'; the image pull itself is scoped "
+        "to our repository and log writes to the service's own log group.",
+    ),
+]
+_NO_INSIGHTS = [
+    (
+        "Cluster/Resource",
+        "ECS4",
+        "Container Insights bills per metric, so it is off to keep the idle sandbox cheap; "
+        "turn it on with -c containerInsights=true.",
+    ),
+]
+
+_BY_STACK: dict[str, list[tuple[str, str, str]]] = {
+    names.NETWORK_STACK: [
+        (
+            "Vpc/Resource",
+            "VPC7",
+            "The VPC carries only ALB-to-task traffic of demo services; flow logs would bill "
+            "CloudWatch ingestion for traffic nobody inspects. Production: enable flow logs.",
+        ),
+    ],
+    names.ECS_EC2_STACK: [
+        *_ALB,
+        *_TASK_DEFINITION,
+        (
+            "InstanceRole/Resource",
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
+            "AWS's policy for Session Manager, which replaces SSH on the instances; AWS keeps it "
+            "in step with what the SSM agent needs.",
+        ),
+        (
+            "InstanceRole/DefaultPolicy/Resource",
+            "IAM5[Action::ecs:Submit*]",
+            "CDK's ECS agent policy: ecs:Submit* reports task and container state, scoped to "
+            "this cluster's ARN.",
+        ),
+        (
+            "InstanceRole/DefaultPolicy/Resource",
+            "IAM5[Resource::*]",
+            "CDK's ECS agent policy: ecr:GetAuthorizationToken and ecs:DiscoverPollEndpoint "
+            "support no resource scope, and ecs:Poll is conditioned on this cluster.",
+        ),
+        (
+            "Instances/ASG",
+            "AS3",
+            "The ECS capacity provider drives this group and ECS events record its scaling; "
+            "nobody reads scaling notifications in a sandbox. Production: notify an SNS topic.",
+        ),
+    ],
+    names.FARGATE_STACK: [*_ALB, *_TASK_DEFINITION],
+}
+_HTTP_API = [
+    (
+        "HttpApi/DefaultRoute/Resource",
+        "APIG4",
+        "A public demo endpoint, like the Function URL it replaces (auth type NONE); the "
+        "function's reserved concurrency caps what anonymous traffic can cost. Production: "
+        "an IAM or JWT authorizer.",
+    ),
+]
+
+_IMAGE_COPY = [
+    (
+        "ServiceRole/Resource",
+        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "cdk-ecr-deployment's own handler role; it runs only during deploys, logging to a "
+        "group this stack owns and deletes.",
+    ),
+    (
+        "ServiceRole/DefaultPolicy/Resource",
+        "IAM5[Resource::*]",
+        "cdk-ecr-deployment adds this policy itself (it copies between the CDK asset "
+        "repository and ours, and GetAuthorizationToken has no resource scope); it offers no "
+        "way to narrow it.",
+    ),
+]
+
+
+def apply_suppressions(stack: cdk.Stack, config: LaunchlabConfig) -> None:
+    """Acknowledge the findings this stack is known to carry, by path."""
+    entries = list(_BY_STACK.get(stack.stack_name, []))
+    if not config.container_insights and stack.stack_name in (
+        names.ECS_EC2_STACK,
+        names.FARGATE_STACK,
+    ):
+        entries += _NO_INSIGHTS
+    if stack.stack_name == names.LAMBDA_STACK and config.lambda_.front_door == "http-api":
+        entries += _HTTP_API
+    for path, rule, reason in entries:
+        _acknowledge(_find(stack, path), rule, reason)
+    # cdk-ecr-deployment's handler is a singleton whose construct id carries a version hash;
+    # it exists only when the images are built during deploy.
+    for child in stack.node.children:
+        if child.node.id.startswith("Custom::CDKECRDeployment"):
+            for path, rule, reason in _IMAGE_COPY:
+                _acknowledge(_find(child, path), rule, reason)
+
+
+def _find(scope: IConstruct, path: str) -> IConstruct:
+    node = scope
+    for part in path.split("/"):
+        child = node.node.try_find_child(part)
+        if child is None:
+            raise LookupError(
+                f"nag suppression for {scope.node.path}/{path}: no such construct; "
+                "remove or update the suppression"
+            )
+        node = child
+    return node
+
+
+def _acknowledge(node: IConstruct, rule: str, reason: str) -> None:
+    cdk.Validations.of(node).acknowledge(cdk.Acknowledgment(id=f"{_NAG}{rule}", reason=reason))

@@ -1,0 +1,148 @@
+"""RegistryStack: the project's own ECR repositories, and the images that land in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import cdk_ecr_deployment as ecr_deployment
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
+from constructs import Construct
+
+from stacks.config import RegistryConfig
+from stacks.names import PROJECT
+from stacks.workloads import WORKLOADS, Workload
+
+# Not sent to `docker build`, and left out of the asset hash, so test runs and editor
+# droppings do not produce a new image tag.
+_BUILD_EXCLUDES = [
+    "**/__pycache__",
+    "**/.pytest_cache",
+    "**/node_modules",
+    "tests",
+    "test",
+    "*.md",
+]
+
+_PLATFORMS = {
+    "x86_64": (ecr_assets.Platform.LINUX_AMD64, "amd64"),
+    "arm64": (ecr_assets.Platform.LINUX_ARM64, "arm64"),
+}
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """One image a launch type runs: which workload, built for which CPU architecture."""
+
+    workload: Workload
+    architecture: str  # "x86_64" or "arm64"
+    lambda_image: bool = False
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Where a service finds its image: a repository of this stack and an immutable tag."""
+
+    repository: ecr.IRepository
+    tag: str
+
+
+class RegistryStack(cdk.Stack):
+    """One ECR repository per sample app, filled during ``cdk deploy``.
+
+    The images are built from ``services/*/Dockerfile`` as CDK Docker assets (pushed to the
+    bootstrap repository), then copied into our own repositories by cdk-ecr-deployment under
+    their content hash as the tag. That tag is immutable in fact as well as in setting: the
+    same hash always names the same build. The services are in stacks that depend on this one,
+    so the first deploy never points a service at an empty repository.
+
+    With ``image_tag`` set nothing is built: the services pull that tag (the Lambda function
+    ``<tag>-lambda``), which must already be in the repositories.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registry: RegistryConfig,
+        images: list[ImageRequest],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self._registry = registry
+        self.repositories: dict[str, ecr.Repository] = {}
+        for workload in WORKLOADS.values():
+            repository = ecr.Repository(
+                self,
+                _pascal(workload.name),
+                # An explicit name: readable in the console, stable across deploys, and the
+                # name `launchlab down` looks for. (moto also needs one to create the stack.)
+                repository_name=f"{PROJECT}/{workload.name}",
+                image_scan_on_push=True,
+                image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+                encryption=ecr.RepositoryEncryption.AES_256,
+                empty_on_delete=True,
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+                lifecycle_rules=[
+                    ecr.LifecycleRule(
+                        description="Expire untagged images after a day",
+                        rule_priority=1,
+                        tag_status=ecr.TagStatus.UNTAGGED,
+                        max_image_age=cdk.Duration.days(1),
+                    ),
+                    ecr.LifecycleRule(
+                        description=f"Keep the last {registry.keep_images} images",
+                        rule_priority=2,
+                        tag_status=ecr.TagStatus.ANY,
+                        max_image_count=registry.keep_images,
+                    ),
+                ],
+            )
+            self.repositories[workload.name] = repository
+            cdk.CfnOutput(
+                self,
+                f"{_pascal(workload.name)}RepositoryUri",
+                value=repository.repository_uri,
+                description=f"ECR repository of the {workload.name} images",
+            )
+        self.images: dict[ImageRequest, ImageRef] = {}
+        for request in dict.fromkeys(images):
+            self.images[request] = self._image(request)
+
+    def image(self, request: ImageRequest) -> ImageRef:
+        """The repository and tag for an image this stack was asked for."""
+        return self.images[request]
+
+    def _image(self, request: ImageRequest) -> ImageRef:
+        repository = self.repositories[request.workload.name]
+        if self._registry.image_tag is not None:
+            suffix = "-lambda" if request.lambda_image else ""
+            return ImageRef(repository=repository, tag=f"{self._registry.image_tag}{suffix}")
+        platform, docker_arch = _PLATFORMS[request.architecture]
+        variant = "Lambda" if request.lambda_image else "Ecs"
+        construct_id = f"{_pascal(request.workload.name)}{variant}{docker_arch.capitalize()}"
+        asset = ecr_assets.DockerImageAsset(
+            self,
+            f"{construct_id}Asset",
+            directory=str(request.workload.directory),
+            file=request.workload.dockerfile,
+            platform=platform,
+            exclude=_BUILD_EXCLUDES,
+            ignore_mode=cdk.IgnoreMode.DOCKER,
+        )
+        tag = asset.asset_hash
+        ecr_deployment.ECRDeployment(
+            self,
+            f"{construct_id}Copy",
+            src=ecr_deployment.DockerImageName(asset.image_uri),
+            dest=ecr_deployment.DockerImageName(f"{repository.repository_uri}:{tag}"),
+            image_arch=[docker_arch],
+        )
+        return ImageRef(repository=repository, tag=tag)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))

@@ -1,0 +1,118 @@
+"""Session fixtures: the real app, synthesized once per test session (and once more with every
+non-default option turned on), read back as CloudFormation templates."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.toolchain import use_project_node
+
+use_project_node()  # before aws_cdk loads jsii
+
+from stacks.launchlab_app import create_app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = ROOT / "cdk.json"
+HASH_64 = re.compile(r"[0-9a-f]{64}")
+
+# Every option away from its default at once: one more synth covers every branch of the stacks.
+VARIANT_CONTEXT: dict[str, Any] = {
+    "owner": "platform-team",
+    "natGateways": "1",
+    "certificateArn": (
+        "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
+    ),
+    "containerInsights": "true",
+    "imageTag": "v1.2.3",
+    "scalingMetric": "requests",
+    "scalingTarget": "500",
+    "ec2App": "python",
+    "ec2InstanceType": "t4g.small",
+    "fargateApp": "node",
+    "fargateCpu": "1024",
+    "fargateMemory": "2048",
+    "fargateArchitecture": "arm64",
+    "fargateSpot": "true",
+    "lambdaArchitecture": "arm64",
+    "lambdaMemory": "1024",
+    "lambdaTimeoutSeconds": "20",
+    "lambdaReservedConcurrency": "5",
+    "lambdaFrontDoor": "http-api",
+}
+
+
+def cdk_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's context (config defaults and feature flags) with ``overrides`` on top."""
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    return {**context, **overrides}
+
+
+class Synthesized:
+    """A synthesized cloud assembly: its directory and each stack's template."""
+
+    def __init__(self, outdir: Path, templates: dict[str, dict[str, Any]]) -> None:
+        self.outdir = outdir
+        self.templates = templates
+
+    def template(self, stack_name: str) -> dict[str, Any]:
+        return self.templates[stack_name]
+
+    def resources(self, stack_name: str, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.templates[stack_name]["Resources"].items()
+            if resource["Type"] == resource_type
+        }
+
+    def only(self, stack_name: str, resource_type: str) -> dict[str, Any]:
+        found = list(self.resources(stack_name, resource_type).values())
+        assert len(found) == 1, f"{stack_name}: expected one {resource_type}, found {len(found)}"
+        return found[0]
+
+
+def _synthesize(outdir: Path, context: dict[str, Any]) -> Synthesized:
+    app, stacks = create_app(context=context, outdir=str(outdir))
+    assembly = app.synth()
+    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
+    assert sorted(templates) == sorted(stack.stack_name for stack in stacks.all())
+    return Synthesized(outdir, templates)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app as `cdk synth` builds it from cdk.json's defaults."""
+    return _synthesize(tmp_path_factory.mktemp("cdk.out"), cdk_context())
+
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app with every non-default option set (see VARIANT_CONTEXT)."""
+    return _synthesize(tmp_path_factory.mktemp("cdk.out.variant"), cdk_context(**VARIANT_CONTEXT))
+
+
+def normalise(value: Any) -> Any:
+    """Replace every 64-hex asset hash so service code edits do not churn the snapshots."""
+    if isinstance(value, dict):
+        return {key: normalise(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normalise(item) for item in value]
+    if isinstance(value, str):
+        return HASH_64.sub("<asset-hash>", value)
+    return value
+
+
+def walk(value: Any) -> Iterator[Any]:
+    """Every nested value of a template fragment, depth first."""
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk(item)

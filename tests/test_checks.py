@@ -1,0 +1,64 @@
+"""The three checkers on the synthesized templates: cdk-nag (inside synth), cfn-lint, and the
+suppressions' own hygiene."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import Synthesized
+
+# cfn-lint findings we accept, each with its reason. Empty: every template is clean.
+CFN_LINT_IGNORES: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_cdk_nag_reports_no_unsuppressed_finding(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    synthesized: Synthesized = request.getfixturevalue(which)
+    report = json.loads((synthesized.outdir / "validation-report.json").read_text())
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    suppressed = nag["suppressedViolations"]
+    assert len(suppressed) >= 10  # the pack really ran, and its findings were each acknowledged
+    for finding in suppressed:
+        # Scoped to the resource that carries it, never to a whole stack or the app.
+        assert finding["acknowledgedAt"].count("/") >= 2, finding["acknowledgedAt"]
+        assert len(finding["reason"]) > 60, finding["reason"]
+
+
+def test_a_finding_without_suppression_fails_synth() -> None:
+    """The nag pack is wired so that an unacknowledged error stops synth."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_sqs as sqs
+    from cdk_nag import AwsSolutionsChecks
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Unsafe")
+    sqs.Queue(stack, "Queue")  # no DLQ, no SSL enforcement: AwsSolutions-SQS3, SQS4
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match="AwsSolutions-SQS"):
+        app.synth()
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_cfn_lint_reports_no_error(which: str, request: pytest.FixtureRequest) -> None:
+    synthesized: Synthesized = request.getfixturevalue(which)
+    templates = sorted(str(p) for p in synthesized.outdir.glob("*.template.json"))
+    assert len(templates) == 5
+    ignore = ["--ignore-checks", *CFN_LINT_IGNORES] if CFN_LINT_IGNORES else []
+    result = subprocess.run(
+        [sys.executable, "-m", "cfnlint", "--format", "parseable", *ignore, "--", *templates],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert errors == [], "\n".join(errors)
+    assert result.returncode & 2 == 0, result.stdout + result.stderr
