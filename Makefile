@@ -26,15 +26,15 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 demo: setup
 	$(BIN)/python -m launchlab demo
 
-## test: every test (infrastructure, services, toolkit) and the linters; non-zero on any failure.
+## test: every test (infrastructure, services, toolkit) and ruff; non-zero on any failure.
 test: setup
-	$(BIN)/python -m pytest
-	cd services/node-app && $(BIN)/node --test
-	$(MAKE) --no-print-directory lint
-
-lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+	cd services/node-app && $(BIN)/node --test
+
+## lint: the type check (mypy over the CDK libraries' stubs takes about a minute cold).
+lint: setup
 	$(BIN)/mypy
 
 synth: setup

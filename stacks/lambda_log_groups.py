@@ -16,7 +16,7 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 
 def own_lambda_log_groups(stack: cdk.Stack, *, retention_days: int) -> list[logs.CfnLogGroup]:
@@ -39,7 +39,7 @@ def own_lambda_log_groups(stack: cdk.Stack, *, retention_days: int) -> list[logs
         group = declared.get(_resolved_name(stack, name))
         if group is None:
             parent = function.node.scope
-            assert parent is not None
+            assert isinstance(parent, Construct)
             group = logs.CfnLogGroup(parent, f"{function.node.id}LogGroup", log_group_name=name)
         group.retention_in_days = retention_days
         group.apply_removal_policy(cdk.RemovalPolicy.DESTROY)

@@ -102,6 +102,10 @@ class RegistryStack(cdk.Stack):
                 ],
             )
             self.repositories[workload.name] = repository
+            # Export both repositories whether or not today's config uses them, so switching
+            # an app (-c ec2App=python) never removes an export another stack still imports.
+            self.export_value(repository.repository_arn)
+            self.export_value(repository.repository_name)
             cdk.CfnOutput(
                 self,
                 f"{_pascal(workload.name)}RepositoryUri",

@@ -132,6 +132,20 @@ def test_images_are_copied_into_our_repositories_during_deploy(synth: Synthesize
     assert platforms == ["linux/amd64"] * 3
 
 
+def test_registry_exports_do_not_depend_on_which_app_runs_where(
+    synth: Synthesized, variant: Synthesized
+) -> None:
+    """Swapping apps between launch types must not drop an export a deployed stack imports
+    (CloudFormation refuses to update an export that is in use)."""
+
+    def exports(synthesized: Synthesized) -> set[str]:
+        outputs = synthesized.template(names.REGISTRY_STACK).get("Outputs", {})
+        return {o["Export"]["Name"] for o in outputs.values() if "Export" in o}
+
+    assert len(exports(synth)) >= 4
+    assert exports(synth) == exports(variant)
+
+
 def test_image_tag_deploys_an_existing_tag_without_building(variant: Synthesized) -> None:
     assert variant.resources(names.REGISTRY_STACK, "Custom::CDKECRDeployment") == {}
     assets = json.loads((variant.outdir / f"{names.REGISTRY_STACK}.assets.json").read_text())
@@ -166,6 +180,8 @@ def test_rollouts_are_safe_and_quick(synth: Synthesized, stack_name: str) -> Non
 def test_alb_health_check_and_drain(synth: Synthesized, stack_name: str) -> None:
     group = synth.only(stack_name, "AWS::ElasticLoadBalancingV2::TargetGroup")["Properties"]
     assert group["HealthCheckPath"] == HEALTH_PATH
+    # On EC2 each task listens on a dynamic host port; the check must follow it.
+    assert group["HealthCheckPort"] == "traffic-port"
     assert group["HealthCheckIntervalSeconds"] <= 10
     assert group["Matcher"] == {"HttpCode": "200"}
     delay = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}

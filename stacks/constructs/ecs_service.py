@@ -182,6 +182,8 @@ class PublicLoadBalancer(Construct):
             ],
             health_check=elbv2.HealthCheck(
                 path=HEALTH_PATH,
+                # The port each target was registered with: on EC2 that is Docker's dynamic one.
+                port="traffic-port",
                 healthy_http_codes="200",
                 interval=HEALTH_CHECK_INTERVAL,
                 timeout=cdk.Duration.seconds(5),

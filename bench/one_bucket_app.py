@@ -1,0 +1,12 @@
+"""The baseline for bench/synth.py: the smallest CDK app, one S3 bucket in one stack."""
+
+from stacks.toolchain import use_project_node
+
+use_project_node()
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import aws_s3 as s3  # noqa: E402
+
+app = cdk.App()
+s3.Bucket(cdk.Stack(app, "OneBucket"), "Bucket")
+app.synth()

@@ -1,0 +1,1 @@
+"""launchlab's operator toolkit: what each launch type costs and demands, read from cdk.out."""

@@ -1,0 +1,5 @@
+import sys
+
+from launchlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,102 @@
+"""Read the synthesized app (cdk.out): the templates every toolkit command derives its facts from.
+
+The toolkit never keeps a second copy of the settings. It synthesizes with the pinned CDK CLI
+when cdk.out is missing or older than the app's sources, then reads the templates back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from launchlab.errors import LaunchlabError
+from stacks import names
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTDIR = ROOT / "cdk.out"
+# What a synth reads: a change to any of these makes cdk.out stale.
+_SOURCES = ("app.py", "cdk.json", "stacks", "services")
+_IGNORED_PARTS = {"__pycache__", "node_modules", ".pytest_cache"}
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """The templates of one synthesized launchlab app, by stack name."""
+
+    outdir: Path
+    templates: Mapping[str, Mapping[str, Any]]
+
+    def resources(self, stack_name: str, resource_type: str) -> list[Mapping[str, Any]]:
+        template = self.templates[stack_name]
+        return [r for r in template["Resources"].values() if r["Type"] == resource_type]
+
+
+def newest_source_mtime(root: Path = ROOT) -> float:
+    newest = 0.0
+    for name in _SOURCES:
+        path = root / name
+        files: Iterable[Path] = path.rglob("*") if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and not _IGNORED_PARTS.intersection(file.parts):
+                newest = max(newest, file.stat().st_mtime)
+    return newest
+
+
+def is_stale(outdir: Path, root: Path = ROOT) -> bool:
+    manifest = outdir / "manifest.json"
+    return not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime(root)
+
+
+def synthesize(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None = None) -> None:
+    """Run the pinned CDK CLI's synth, passing ``context`` as ``-c key=value``."""
+    cdk = ROOT / "node_modules" / ".bin" / "cdk"
+    if not cdk.exists():
+        raise LaunchlabError("the CDK CLI is not installed: run `make setup` first")
+    args = [str(cdk), "synth", "--quiet", "--no-notices", "-o", str(outdir)]
+    for key, value in (context or {}).items():
+        args += ["-c", f"{key}={value}"]
+    venv_bin = ROOT / ".venv" / "bin"
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = next(
+            (line for line in result.stderr.splitlines() if line.startswith("launchlab: ")),
+            result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output",
+        )
+        raise LaunchlabError(f"cdk synth failed: {detail.removeprefix('launchlab: ')}")
+
+
+def load(outdir: Path = DEFAULT_OUTDIR) -> Assembly:
+    """Read every launchlab stack's template from ``outdir``; a foreign cdk.out is an error."""
+    manifest_path = outdir / "manifest.json"
+    if not manifest_path.exists():
+        raise LaunchlabError(f"{outdir} holds no synthesized app: run `npx cdk synth` first")
+    manifest = json.loads(manifest_path.read_text())
+    stacks = {
+        artifact_id: artifact
+        for artifact_id, artifact in manifest.get("artifacts", {}).items()
+        if artifact.get("type") == "aws:cloudformation:stack"
+    }
+    missing = [name for name in names.ALL_STACKS if name not in stacks]
+    if missing:
+        raise LaunchlabError(
+            f"{outdir} is not a launchlab app (no stack {', '.join(missing)}): "
+            "synthesize this project with `npx cdk synth` or pass --cdk-out"
+        )
+    templates = {}
+    for name in names.ALL_STACKS:
+        template_file = stacks[name]["properties"]["templateFile"]
+        templates[name] = json.loads((outdir / template_file).read_text())
+    return Assembly(outdir=outdir, templates=templates)
+
+
+def ensure(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None = None) -> Assembly:
+    """The current app's templates: synthesized first when stale, missing, or given context."""
+    if context or is_stale(outdir):
+        synthesize(outdir, context)
+    return load(outdir)

@@ -1,0 +1,92 @@
+"""The toolkit reads what was synthesized: the templates, never a second copy of the settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from launchlab import assembly, checks, summary
+from launchlab.cli import main
+from launchlab.errors import LaunchlabError
+from stacks import names
+from tests.conftest import Synthesized
+
+
+def test_load_reads_every_stack(synth: Synthesized) -> None:
+    app = assembly.load(synth.outdir)
+    assert set(app.templates) == set(names.ALL_STACKS)
+    assert len(app.resources(names.REGISTRY_STACK, "AWS::ECR::Repository")) == 2
+
+
+def test_load_rejects_a_foreign_cdk_out(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"artifacts": {"Other": {"type": "aws:cloudformation:stack"}}})
+    )
+    with pytest.raises(LaunchlabError, match=r"is not a launchlab app .*LaunchlabNetwork"):
+        assembly.load(tmp_path)
+
+
+def test_load_says_what_to_do_when_nothing_was_synthesized(tmp_path: Path) -> None:
+    with pytest.raises(LaunchlabError, match="run `npx cdk synth` first"):
+        assembly.load(tmp_path / "cdk.out")
+
+
+def test_stale_when_a_source_is_newer(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "stacks").mkdir(parents=True)
+    source = root / "stacks" / "a.py"
+    source.write_text("x = 1\n")
+    outdir = root / "cdk.out"
+    assert assembly.is_stale(outdir, root)
+    outdir.mkdir()
+    manifest = outdir / "manifest.json"
+    manifest.write_text("{}")
+    os.utime(source, (1_000_000, 1_000_000))
+    assert not assembly.is_stale(outdir, root)
+    os.utime(source, None)
+    os.utime(manifest, (1_000_000, 1_000_000))
+    assert assembly.is_stale(outdir, root)
+
+
+def test_summary_follows_the_templates(synth: Synthesized, variant: Synthesized) -> None:
+    default = {s.stack_name: s for s in summary.summarise(assembly.load(synth.outdir))}
+    changed = {s.stack_name: s for s in summary.summarise(assembly.load(variant.outdir))}
+    assert "instances t3.small" in default[names.ECS_EC2_STACK].highlights
+    assert "instances t4g.small" in changed[names.ECS_EC2_STACK].highlights
+    assert "task 256 cpu / 512 MiB x86_64" in default[names.FARGATE_STACK].highlights
+    assert "task 1024 cpu / 2048 MiB arm64" in changed[names.FARGATE_STACK].highlights
+    assert "Function URL" in default[names.LAMBDA_STACK].highlights
+    assert "HTTP API" in changed[names.LAMBDA_STACK].highlights
+    assert default[names.LAMBDA_STACK].launch_type == "lambda"
+    assert default[names.NETWORK_STACK].resource_count == len(
+        synth.template(names.NETWORK_STACK)["Resources"]
+    )
+
+
+def test_check_verdicts_on_the_real_app(synth: Synthesized) -> None:
+    nag = checks.cdk_nag(synth.outdir)
+    assert nag.passed and nag.detail.startswith("AwsSolutions: 0 unsuppressed")
+    lint = checks.cfn_lint(synth.outdir)
+    assert lint.passed and lint.detail.startswith("5 templates: 0 errors")
+
+
+def test_check_verdicts_fail_on_a_broken_template(synth: Synthesized, tmp_path: Path) -> None:
+    shutil.copytree(synth.outdir, tmp_path / "out")
+    broken = tmp_path / "out" / f"{names.LAMBDA_STACK}.template.json"
+    template = json.loads(broken.read_text())
+    template["Resources"]["Broken"] = {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}
+    broken.write_text(json.dumps(template))
+    lint = checks.cfn_lint(tmp_path / "out")
+    assert not lint.passed and "0 errors" not in lint.detail
+    (tmp_path / "out" / "validation-report.json").unlink()
+    assert not checks.cdk_nag(tmp_path / "out").passed
+
+
+def test_cli_bad_context_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "-c", "no-equals-sign"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "launchlab: -c takes key=value, got 'no-equals-sign'"
