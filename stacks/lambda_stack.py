@@ -61,7 +61,7 @@ class LambdaStack(cdk.Stack):
             role=role,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
-            environment={"APP_VERSION": image.tag[:12]},
+            environment={"APP_VERSION": image.tag},
             description="launchlab python-app on Lambda",
         )
         # The role is created before the function and must be able to log from the first

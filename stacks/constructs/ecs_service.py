@@ -74,7 +74,7 @@ def add_app_container(
         readonly_root_filesystem=True,
         cpu=cpu,
         memory_limit_mib=memory_limit_mib,
-        environment={"PORT": str(CONTAINER_PORT), "APP_VERSION": image.tag[:12]},
+        environment={"PORT": str(CONTAINER_PORT), "APP_VERSION": image.tag},
         port_mappings=[
             ecs.PortMapping(
                 container_port=CONTAINER_PORT,
