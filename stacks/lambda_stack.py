@@ -14,7 +14,9 @@ from constructs import Construct
 
 from stacks.config import LambdaConfig
 from stacks.constructs.ecs_service import retained_log_group
+from stacks.names import TAG_APP
 from stacks.registry_stack import ImageRef
+from stacks.workloads import LAMBDA_WORKLOAD
 
 
 class LambdaStack(cdk.Stack):
@@ -64,6 +66,7 @@ class LambdaStack(cdk.Stack):
             environment={"APP_VERSION": image.tag},
             description="launchlab python-app on Lambda",
         )
+        cdk.Tags.of(self.function).add(TAG_APP, LAMBDA_WORKLOAD.name)
         # The role is created before the function and must be able to log from the first
         # invocation on.
         self.function.node.add_dependency(log_group)

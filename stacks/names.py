@@ -14,6 +14,8 @@ TAG_PROJECT = "launchlab:project"
 TAG_LAUNCH_TYPE = "launchlab:launch-type"
 TAG_STAGE = "launchlab:stage"
 TAG_OWNER = "launchlab:owner"
+# On task definitions and functions: which sample app (services/<app>) runs there.
+TAG_APP = "launchlab:app"
 
 # Values of TAG_LAUNCH_TYPE, also what the report groups cost by.
 LAUNCH_TYPE_SHARED = "shared"

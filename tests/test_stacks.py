@@ -505,6 +505,18 @@ def test_every_taggable_resource_carries_project_launch_type_and_stage(
     }
 
 
+def test_app_tag_names_what_runs_where(synth: Synthesized, variant: Synthesized) -> None:
+    def app(synthesized: Synthesized, stack_name: str, resource_type: str) -> str:
+        tags = synthesized.only(stack_name, resource_type)["Properties"]["Tags"]
+        return next(t["Value"] for t in tags if t["Key"] == names.TAG_APP)
+
+    assert app(synth, names.ECS_EC2_STACK, "AWS::ECS::TaskDefinition") == "node-app"
+    assert app(synth, names.FARGATE_STACK, "AWS::ECS::TaskDefinition") == "python-app"
+    assert app(variant, names.ECS_EC2_STACK, "AWS::ECS::TaskDefinition") == "python-app"
+    assert app(variant, names.FARGATE_STACK, "AWS::ECS::TaskDefinition") == "node-app"
+    assert app(synth, names.LAMBDA_STACK, "AWS::Lambda::Function") == "python-app"
+
+
 def test_owner_tag_when_set(variant: Synthesized) -> None:
     function = variant.only(names.LAMBDA_STACK, "AWS::Lambda::Function")["Properties"]
     assert {"Key": names.TAG_OWNER, "Value": "platform-team"} in function["Tags"]

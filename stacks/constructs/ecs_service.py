@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import TaskScaling
+from stacks.names import TAG_APP
 from stacks.registry_stack import ImageRef
 from stacks.workloads import (
     CONTAINER_PORT,
@@ -100,6 +101,7 @@ def add_app_container(
             max_buffer_size=cdk.Size.mebibytes(25),
         ),
     )
+    cdk.Tags.of(task_definition).add(TAG_APP, workload.name)
     task_definition.add_volume(name="tmp")
     container.add_mount_points(
         ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)
