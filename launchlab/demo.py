@@ -1,0 +1,175 @@
+"""`launchlab demo`: the main job on this machine, with no AWS account and no Docker.
+
+1. synthesize the app and run its checks (cdk-nag inside synth, cfn-lint);
+2. start the three workloads on 127.0.0.1, each as its image runs it, labelled with the
+   launch type it stands in for;
+3. verify each with the verifier that checks a real deployment;
+4. run a short, bounded load test against each;
+5. write the comparison report, with the local figures beside the projected costs;
+6. stop every process it started, even on Ctrl-C or failure.
+Exits non-zero if any step failed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from launchlab import assembly, checks, local, summary
+from launchlab.load import LoadResult, run_load
+from launchlab.verify import EndpointReport, verify_endpoint
+
+STEPS = 6
+
+
+@dataclass
+class DemoOptions:
+    outdir: Path
+    report_dir: Path
+    context: dict[str, str] = field(default_factory=dict)
+    requests: int = 2000
+    concurrency: int = 16
+    seconds: float = 30.0
+
+
+@dataclass
+class DemoResult:
+    failed_steps: list[str] = field(default_factory=list)
+    verifications: list[EndpointReport] = field(default_factory=list)
+    loads: dict[str, LoadResult] = field(default_factory=dict)
+    exit_codes: dict[str, int] = field(default_factory=dict)
+    report_paths: list[Path] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed_steps
+
+
+def _step(console: Console, number: int, text: str, passed: bool | None = None) -> None:
+    mark = "" if passed is None else (" [green]ok[/]" if passed else " [red]FAILED[/]")
+    console.print(f"[bold][{number}/{STEPS}][/] {text}{mark}")
+
+
+def run_demo(options: DemoOptions, console: Console) -> DemoResult:
+    result = DemoResult()
+
+    with console.status(f"[{1}/{STEPS}] synthesizing the app (cdk-nag runs inside synth)"):
+        assembly.synthesize(options.outdir, options.context)
+        app = assembly.load(options.outdir)
+        verdicts = [checks.cdk_nag(options.outdir), checks.cfn_lint(options.outdir)]
+    _step(console, 1, f"synthesized {len(app.templates)} stacks into {options.outdir}")
+    for verdict in verdicts:
+        _step(console, 1, f"{verdict.checker}: {verdict.detail}", verdict.passed)
+        if not verdict.passed:
+            result.failed_steps.append(f"1 {verdict.checker}")
+
+    _print_stacks(console, app)
+    workloads = local.workloads_from(app)
+    log_dir = options.report_dir / "local-logs"
+    with local.running_workloads(workloads, log_dir) as started:
+        for running in started:
+            command = " ".join(running.workload.command[1:])
+            _step(console, 2, f"{running.workload.label} on {running.url}: {command}")
+        for running in started:
+            report = verify_endpoint(
+                running.workload.label,
+                running.url,
+                expected_launch_type=running.workload.reported_launch_type,
+            )
+            result.verifications.append(report)
+            detail = f"{running.workload.label}: {sum(c.passed for c in report.checks)}/"
+            detail += f"{len(report.checks)} checks"
+            _step(console, 3, detail, report.passed)
+            for failure in report.failures():
+                console.print(f"      {failure.name}: {failure.detail}")
+            if not report.passed:
+                result.failed_steps.append(f"3 verify {running.workload.launch_type}")
+        for running in started:
+            with console.status(f"[4/{STEPS}] load on {running.workload.label}"):
+                load = run_load(
+                    running.url,
+                    requests=options.requests,
+                    concurrency=options.concurrency,
+                    seconds=options.seconds,
+                )
+            result.loads[running.workload.launch_type] = load
+            ok = load.errors == 0 and load.completed > 0
+            _step(
+                console,
+                4,
+                f"{running.workload.label}: {load.completed} requests in {load.seconds:.1f} s, "
+                f"{load.requests_per_second:.0f} req/s, p50 {load.p50_ms:.1f} ms, "
+                f"p99 {load.p99_ms:.1f} ms, {load.errors} errors",
+                ok,
+            )
+            if not ok:
+                result.failed_steps.append(f"4 load {running.workload.launch_type}")
+        result.report_paths = write_local_figures(options.report_dir, result)
+        _step(console, 5, "report written: " + ", ".join(str(p) for p in result.report_paths))
+    # The context manager has stopped every process by now, SIGTERM first.
+    for running in started:
+        result.exit_codes[running.workload.launch_type] = running.exit_code or 0
+    clean = all(code == 0 for code in result.exit_codes.values())
+    _step(
+        console,
+        6,
+        "stopped every workload with SIGTERM: exit codes "
+        + ", ".join(f"{k} {v}" for k, v in result.exit_codes.items()),
+        clean,
+    )
+    if not clean:
+        result.failed_steps.append("6 stop")
+
+    _print_table(console, result)
+    return result
+
+
+def local_figures(result: DemoResult) -> dict[str, Any]:
+    """The measured figures in the report's schema: clearly labelled as local."""
+    return {
+        "measured_where": "local: 127.0.0.1 on this machine, not AWS",
+        "launch_types": {name: load.as_dict() for name, load in result.loads.items()},
+        "verified": {r.label: r.passed for r in result.verifications},
+    }
+
+
+def write_local_figures(report_dir: Path, result: DemoResult) -> list[Path]:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / "local-figures.json"
+    path.write_text(json.dumps(local_figures(result), indent=2) + "\n")
+    return [path]
+
+
+def _print_stacks(console: Console, app: assembly.Assembly) -> None:
+    table = Table(title="what `cdk deploy --all` would create")
+    for column in ("stack", "launch type", "resources", "highlights"):
+        table.add_column(column)
+    for item in summary.summarise(app):
+        table.add_row(
+            item.stack_name, item.launch_type, str(item.resource_count), "; ".join(item.highlights)
+        )
+    console.print(table)
+
+
+def _print_table(console: Console, result: DemoResult) -> None:
+    table = Table(title="measured locally (127.0.0.1, this machine; not AWS figures)")
+    for column in ("stands in for", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "verified"):
+        table.add_column(column)
+    verified = {r.label.split(" (")[0]: r.passed for r in result.verifications}
+    for name, load in result.loads.items():
+        label = {"ecs-ec2": "ECS on EC2", "fargate": "Fargate", "lambda": "Lambda"}[name]
+        table.add_row(
+            label,
+            f"{load.requests_per_second:.0f}",
+            f"{load.p50_ms:.1f}",
+            f"{load.p90_ms:.1f}",
+            f"{load.p99_ms:.1f}",
+            str(load.errors),
+            "yes" if verified.get(label) else "no",
+        )
+    console.print(table)

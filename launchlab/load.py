@@ -1,0 +1,116 @@
+"""Bounded load against one endpoint: a fixed number of requests and a time limit, never more.
+
+Used by `launchlab demo` on 127.0.0.1 and by `launchlab bench` against deployed endpoints
+(HTTPS included), so it is built on httpx rather than raw sockets; bench/apps.py keeps its own
+raw-socket generator because there the generator must not be the bottleneck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httpx
+
+MAX_REQUESTS = 100_000
+MAX_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    url: str
+    path: str
+    requested: int
+    completed: int
+    errors: int
+    seconds: float
+    requests_per_second: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    cold_responses: int  # responses whose body said "cold": true (a new process served them)
+    stopped_by_time_limit: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return 0.0
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    return statistics.quantiles(sorted_values, n=1000, method="inclusive")[
+        min(998, max(0, round(fraction * 1000) - 1))
+    ]
+
+
+def run_load(
+    url: str,
+    *,
+    requests: int,
+    concurrency: int,
+    seconds: float,
+    path: str = "/",
+) -> LoadResult:
+    """Send ``requests`` GETs to ``url + path`` over ``concurrency`` connections, stopping at
+    ``seconds`` whatever is left. Errors are non-2xx answers and failed connections."""
+    if not 1 <= requests <= MAX_REQUESTS:
+        raise ValueError(f"requests must be 1..{MAX_REQUESTS}, got {requests}")
+    if not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(f"seconds must be in (0, {MAX_SECONDS}], got {seconds}")
+    concurrency = max(1, min(concurrency, requests))
+    return asyncio.run(_run(url.rstrip("/"), path, requests, concurrency, seconds))
+
+
+async def _run(url: str, path: str, requests: int, concurrency: int, seconds: float) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    cold = 0
+    issued = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    timeout = httpx.Timeout(min(30.0, seconds))
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+
+        async def worker() -> None:
+            nonlocal issued, errors, cold
+            while issued < requests and time.perf_counter() < deadline:
+                issued += 1
+                sent = time.perf_counter()
+                try:
+                    response = await client.get(path)
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
+                latencies.append((time.perf_counter() - sent) * 1000)
+                if not response.is_success:
+                    errors += 1
+                elif b'"cold":true' in response.content.replace(b" ", b""):
+                    cold += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    completed = len(ordered)
+    return LoadResult(
+        url=url,
+        path=path,
+        requested=requests,
+        completed=completed,
+        errors=errors,
+        seconds=round(elapsed, 3),
+        requests_per_second=round(completed / elapsed, 1) if elapsed > 0 else 0.0,
+        p50_ms=round(percentile(ordered, 0.50), 2),
+        p90_ms=round(percentile(ordered, 0.90), 2),
+        p99_ms=round(percentile(ordered, 0.99), 2),
+        max_ms=round(ordered[-1], 2) if ordered else 0.0,
+        cold_responses=cold,
+        stopped_by_time_limit=issued < requests,
+    )
