@@ -87,7 +87,7 @@ def node_binary() -> str:
 
 def image_command(dockerfile: Path) -> tuple[list[str], dict[str, str]]:
     """CMD (exec form) and ENV of the Dockerfile's final stage."""
-    with dockerfile.open("rb") as handle:
+    with dockerfile.open(encoding="utf-8") as handle:
         parser = DockerfileParser(fileobj=handle)
         command = parser.cmd
         env = dict(parser.envs)
@@ -118,6 +118,7 @@ def workloads_from(assembly: Assembly) -> list[Workload]:
         if app not in ("node-app", "python-app"):
             raise LaunchlabError(f"{stack_name}: no {names.TAG_APP} tag; synthesize this app again")
         directory = SERVICES_DIR / app
+        command: tuple[str, ...]
         if launch_type == names.LAUNCH_TYPE_LAMBDA:
             handler_cmd, env = image_command(directory / "Dockerfile.lambda")
             command = (sys.executable, "-m", "launchlab_app.function_url_shim")

@@ -16,6 +16,7 @@ from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     add_app_container,
     autoscale,
+    ecs_cluster,
     retained_log_group,
     service_rollout,
 )
@@ -63,16 +64,7 @@ class EcsEc2Stack(cdk.Stack):
         workload = WORKLOADS[config.app]
         architecture = instance_architecture(config.instance_type)
 
-        self.cluster = ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=vpc,
-            container_insights_v2=(
-                ecs.ContainerInsights.ENABLED
-                if container_insights
-                else ecs.ContainerInsights.DISABLED
-            ),
-        )
+        self.cluster = ecs_cluster(self, vpc=vpc, container_insights=container_insights)
 
         instance_security_group = ec2.SecurityGroup(
             self,

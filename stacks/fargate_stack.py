@@ -14,6 +14,7 @@ from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     add_app_container,
     autoscale,
+    ecs_cluster,
     retained_log_group,
     service_rollout,
 )
@@ -46,16 +47,8 @@ class FargateServiceStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         workload = WORKLOADS[config.app]
-        self.cluster = ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=vpc,
-            enable_fargate_capacity_providers=True,
-            container_insights_v2=(
-                ecs.ContainerInsights.ENABLED
-                if container_insights
-                else ecs.ContainerInsights.DISABLED
-            ),
+        self.cluster = ecs_cluster(
+            self, vpc=vpc, container_insights=container_insights, fargate=True
         )
         task_definition = ecs.FargateTaskDefinition(
             self,

@@ -46,6 +46,21 @@ def retained_log_group(
     )
 
 
+def ecs_cluster(
+    scope: Construct, *, vpc: ec2.IVpc, container_insights: bool, fargate: bool = False
+) -> ecs.Cluster:
+    """The cluster both ECS stacks use; Container Insights only when the config asks for it."""
+    return ecs.Cluster(
+        scope,
+        "Cluster",
+        vpc=vpc,
+        enable_fargate_capacity_providers=fargate,
+        container_insights_v2=(
+            ecs.ContainerInsights.ENABLED if container_insights else ecs.ContainerInsights.DISABLED
+        ),
+    )
+
+
 def retention(days: int) -> logs.RetentionDays:
     """The RetentionDays member for a number of days the config has validated."""
     return logs.RetentionDays[_RETENTION[days]]
