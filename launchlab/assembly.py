@@ -36,6 +36,17 @@ class Assembly:
         return [r for r in template["Resources"].values() if r["Type"] == resource_type]
 
 
+def parse_context(pairs: Iterable[str]) -> dict[str, str]:
+    """``-c key=value`` arguments as a dict for :func:`synthesize`."""
+    context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise LaunchlabError(f"-c takes key=value, got {pair!r}")
+        context[key] = value
+    return context
+
+
 def newest_source_mtime(root: Path = ROOT) -> float:
     newest = 0.0
     for name in _SOURCES:

@@ -4,48 +4,47 @@ is wrong and what to do next, and a non-zero exit; never a traceback."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from launchlab import assembly, checks, summary
+from launchlab import assembly
+from launchlab import report as report_command
+from launchlab.demo import DemoOptions, run_demo
 from launchlab.errors import LaunchlabError
-
-
-def _parse_context(pairs: Sequence[str]) -> dict[str, str]:
-    context = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise LaunchlabError(f"-c takes key=value, got {pair!r}")
-        context[key] = value
-    return context
+from launchlab.load import MAX_REQUESTS
 
 
 def demo(args: argparse.Namespace, console: Console) -> int:
-    """Synthesize the app, run its checks, and print what each stack would deploy."""
-    outdir = Path(args.cdk_out)
-    context = _parse_context(args.context)
-    with console.status("[1/3] synthesizing the app (cdk-nag runs inside synth)"):
-        assembly.synthesize(outdir, context)
-        app = assembly.load(outdir)
-    console.print(f"[1/3] synthesized {len(app.templates)} stacks into {outdir}")
-    with console.status("[2/3] checking templates"):
-        verdicts = [checks.cdk_nag(outdir), checks.cfn_lint(outdir)]
-    for verdict in verdicts:
-        mark = "[green]pass[/]" if verdict.passed else "[red]FAIL[/]"
-        console.print(f"[2/3] {verdict.checker}: {mark} ({verdict.detail})")
-    table = Table(title="[3/3] what `cdk deploy --all` would create")
-    for column in ("stack", "launch type", "resources", "highlights"):
-        table.add_column(column)
-    for item in summary.summarise(app):
-        table.add_row(
-            item.stack_name, item.launch_type, str(item.resource_count), "; ".join(item.highlights)
-        )
-    console.print(table)
-    return 0 if all(v.passed for v in verdicts) else 1
+    """The main job on this machine: synth and checks, the three workloads on 127.0.0.1,
+    verify, bounded load, the report, and every process stopped again."""
+    options = DemoOptions(
+        outdir=Path(args.cdk_out),
+        report_dir=Path(args.out),
+        context=assembly.parse_context(args.context),
+        requests=args.requests,
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+    )
+    result = run_demo(options, console)
+    if not result.passed:
+        console.print(f"[red]failed steps:[/] {', '.join(result.failed_steps)}")
+        return 1
+    return 0
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not in {low}..{high}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,14 +54,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser(
-        "demo", help="synthesize the app, run cdk-nag and cfn-lint, summarise the stacks"
+        "demo",
+        help="synthesize and check the app, run the three workloads locally, verify, load "
+        "them briefly, write the report, stop everything",
     )
     demo_parser.add_argument("--cdk-out", default=str(assembly.DEFAULT_OUTDIR))
+    demo_parser.add_argument("--out", default="reports", help="report directory (reports/)")
+    demo_parser.add_argument(
+        "--requests", type=_bounded_int(1, MAX_REQUESTS), default=2000,
+        help=f"requests per workload in the load step (default 2000, at most {MAX_REQUESTS})",
+    )  # fmt: skip
+    demo_parser.add_argument(
+        "--concurrency", type=_bounded_int(1, 256), default=16,
+        help="connections per workload in the load step (default 16)",
+    )  # fmt: skip
+    demo_parser.add_argument(
+        "--seconds", type=float, default=30.0,
+        help="time limit per workload in the load step (default 30)",
+    )  # fmt: skip
     demo_parser.add_argument(
         "-c", "--context", action="append", default=[], metavar="KEY=VALUE",
         help="config override passed to cdk synth (repeatable)",
     )  # fmt: skip
     demo_parser.set_defaults(handler=demo)
+    report_command.add_parser(commands)
     return parser
 
 
@@ -72,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args, console))
     except LaunchlabError as error:
-        Console(stderr=True).print(f"launchlab: {error}", highlight=False, markup=False)
+        # One line, however narrow the terminal: scripts and tests match on it.
+        Console(stderr=True, soft_wrap=True).print(
+            f"launchlab: {error}", highlight=False, markup=False
+        )
         return 2
     except KeyboardInterrupt:
         Console(stderr=True).print("launchlab: interrupted", highlight=False)

@@ -22,9 +22,17 @@ from rich.table import Table
 
 from launchlab import assembly, checks, local, summary
 from launchlab.load import LoadResult, run_load
+from launchlab.report.cost import Assumptions
+from launchlab.report.inventory import read_inventory
+from launchlab.report.model import build_report
+from launchlab.report.prices import load_table
+from launchlab.report.profile import build_profile
+from launchlab.report.render import SUMMARY_HEADERS, summary_rows, write_files
 from launchlab.verify import EndpointReport, verify_endpoint
 
 STEPS = 6
+# The region the demo prices in; `launchlab report --region` prices any region in the table.
+DEMO_REGION = "us-east-1"
 
 
 @dataclass
@@ -44,6 +52,8 @@ class DemoResult:
     loads: dict[str, LoadResult] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)
     report_paths: list[Path] = field(default_factory=list)
+    # launch type -> monthly, per 1M requests, idle per hour, idle per month (formatted USD)
+    projected: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -109,7 +119,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             )
             if not ok:
                 result.failed_steps.append(f"4 load {running.workload.launch_type}")
-        result.report_paths = write_local_figures(options.report_dir, result)
+        result.report_paths = write_report(app, options.report_dir, result)
         _step(console, 5, "report written: " + ", ".join(str(p) for p in result.report_paths))
     # The context manager has stopped every process by now, SIGTERM first.
     for running in started:
@@ -126,23 +136,41 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         result.failed_steps.append("6 stop")
 
     _print_table(console, result)
+    _print_projection(console, result)
     return result
 
 
 def local_figures(result: DemoResult) -> dict[str, Any]:
-    """The measured figures in the report's schema: clearly labelled as local."""
+    """The measured figures, labelled as local so nobody takes them for AWS figures."""
+    labels = {r.label.split(" (")[0]: r.label for r in result.verifications}
+    stands_for = {"ecs-ec2": "ECS on EC2", "fargate": "Fargate", "lambda": "Lambda"}
     return {
-        "measured_where": "local: 127.0.0.1 on this machine, not AWS",
-        "launch_types": {name: load.as_dict() for name, load in result.loads.items()},
+        "measured_where": "locally (127.0.0.1 on this machine, not AWS)",
+        "launch_types": {
+            name: {**load.as_dict(), "label": labels.get(stands_for[name], name)}
+            for name, load in result.loads.items()
+        },
         "verified": {r.label: r.passed for r in result.verifications},
     }
 
 
-def write_local_figures(report_dir: Path, result: DemoResult) -> list[Path]:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    path = report_dir / "local-figures.json"
-    path.write_text(json.dumps(local_figures(result), indent=2) + "\n")
-    return [path]
+def write_report(app: assembly.Assembly, report_dir: Path, result: DemoResult) -> list[Path]:
+    """The cost and ops report of the synthesized app (the default traffic profile), with the
+    local figures beside the projected costs; and the figures alone as JSON."""
+    report = build_report(
+        str(app.outdir),
+        read_inventory(app),
+        load_table(),
+        DEMO_REGION,
+        build_profile(None, None, {}),
+        Assumptions(free_tier=True, task_capacity_rps=None),
+    )
+    figures = local_figures(result)
+    paths = write_files(report, report_dir, measured=figures)
+    result.projected = {row[0]: row[1:] for row in summary_rows(report)}
+    figures_path = report_dir / "local-figures.json"
+    figures_path.write_text(json.dumps(figures, indent=2) + "\n")
+    return [*paths.values(), figures_path]
 
 
 def _print_stacks(console: Console, app: assembly.Assembly) -> None:
@@ -153,6 +181,15 @@ def _print_stacks(console: Console, app: assembly.Assembly) -> None:
         table.add_row(
             item.stack_name, item.launch_type, str(item.resource_count), "; ".join(item.highlights)
         )
+    console.print(table)
+
+
+def _print_projection(console: Console, result: DemoResult) -> None:
+    table = Table(title=f"projected on AWS ({DEMO_REGION}, default traffic profile; see report.md)")
+    for column in SUMMARY_HEADERS:
+        table.add_column(column)
+    for launch_type, row in result.projected.items():
+        table.add_row(launch_type, *row)
     console.print(table)
 
 

@@ -1,0 +1,139 @@
+"""``launchlab report``: its flags and what it does with them.
+
+Numbers are taken as text and checked here, not by argparse, so a bad value ends in the
+toolkit's one ``launchlab: ...`` line and exit code 2 rather than argparse's usage dump.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from launchlab import assembly
+from launchlab.errors import LaunchlabError
+from launchlab.report import refresh
+from launchlab.report.cost import Assumptions
+from launchlab.report.inventory import read_inventory
+from launchlab.report.model import build_report
+from launchlab.report.prices import DEFAULT_TABLE, load_table
+from launchlab.report.profile import PRESETS, SHAPES, build_profile
+from launchlab.report.render import print_report, write_files
+
+DEFAULT_OUT = assembly.ROOT / "reports"
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    """Register ``report`` on the CLI's subcommands (``commands`` from add_subparsers)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "report",
+        help="what each launch type costs a month and demands of you, from the templates",
+        description=(
+            "Price ECS on EC2, Fargate and Lambda for a traffic profile, from the sizes in the "
+            "synthesized templates and the project's price table; write Markdown, JSON and a chart."
+        ),
+    )
+    source = parser.add_argument_group("what to price")
+    source.add_argument(
+        "--cdk-out",
+        help="read this synthesized app instead of the project's cdk.out (no synth unless -c)",
+    )
+    source.add_argument(
+        "-c", "--context", action="append", default=[], metavar="KEY=VALUE",
+        help="config override passed to cdk synth (repeatable), e.g. -c fargateCpu=1024",
+    )  # fmt: skip
+    source.add_argument("--region", default="us-east-1", help="price region (default us-east-1)")
+    source.add_argument(
+        "--prices", default=str(DEFAULT_TABLE), metavar="FILE", help="price table (YAML)"
+    )
+    source.add_argument(
+        "--refresh-prices",
+        action="store_true",
+        help="fetch current prices from the AWS Price List Query API into --prices first",
+    )
+    traffic = parser.add_argument_group("traffic profile (preset, then --profile, then flags)")
+    traffic.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default hobby)")
+    traffic.add_argument("--profile", metavar="FILE", help="traffic profile YAML")
+    traffic.add_argument("--requests-per-month", metavar="N")
+    traffic.add_argument("--duration-ms", metavar="MS", help="average duration per request")
+    traffic.add_argument("--payload-kb", metavar="KB", help="bytes per request and response")
+    traffic.add_argument("--shape", metavar="SHAPE", help=f"one of {', '.join(SHAPES)}")
+    traffic.add_argument("--peak-to-average", metavar="X", help="peak rate / average rate")
+    traffic.add_argument("--peak-hours", metavar="H", help="hours a day at the peak rate")
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--free-tier",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="apply the always-free monthly allowances (Lambda, data transfer out)",
+    )
+    model.add_argument(
+        "--task-capacity-rps",
+        metavar="RPS",
+        help="requests/s one ECS task serves (default: from task vCPU, duration, scaling target)",
+    )
+    parser.add_argument(
+        "--out", default=str(DEFAULT_OUT), metavar="DIR", help="where to write (default reports/)"
+    )
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _capacity(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        capacity = float(value)
+    except ValueError:
+        raise LaunchlabError(f"--task-capacity-rps must be a number, got {value!r}") from None
+    if not capacity > 0 or capacity == float("inf"):
+        raise LaunchlabError(f"--task-capacity-rps must be a number > 0, got {value!r}")
+    return capacity
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    profile = build_profile(
+        args.preset,
+        Path(args.profile) if args.profile else None,
+        {
+            "requests_per_month": args.requests_per_month,
+            "avg_duration_ms": args.duration_ms,
+            "payload_kb": args.payload_kb,
+            "shape": args.shape,
+            "peak_to_average": args.peak_to_average,
+            "peak_hours_per_day": args.peak_hours,
+        },
+    )
+    assumptions = Assumptions(
+        free_tier=args.free_tier, task_capacity_rps=_capacity(args.task_capacity_rps)
+    )
+    prices_path = Path(args.prices)
+    table = load_table(prices_path)
+    table.region(args.region)  # an unknown region fails before a slow synth
+    if args.refresh_prices:
+        with console.status("fetching prices from the AWS Price List Query API"):
+            result = refresh.refresh_table(prices_path, prices_path)
+        console.print(
+            f"refreshed {len(result.refreshed)} prices into {result.path}; kept "
+            f"{len(result.kept)} the API did not answer: {', '.join(result.kept) or 'none'}",
+            highlight=False,
+        )
+        table = load_table(prices_path)
+    context = assembly.parse_context(args.context)
+    if args.cdk_out and not context:
+        app = assembly.load(Path(args.cdk_out))
+    else:
+        outdir = Path(args.cdk_out) if args.cdk_out else assembly.DEFAULT_OUTDIR
+        with console.status("synthesizing the app (cdk.out is missing, stale or -c was given)"):
+            app = assembly.ensure(outdir, context)
+    report = build_report(
+        str(app.outdir), read_inventory(app), table, args.region, profile, assumptions
+    )
+    print_report(report, console)
+    paths = write_files(report, Path(args.out))
+    console.print(
+        "wrote " + ", ".join(str(path) for path in paths.values()), highlight=False, markup=False
+    )
+    return 0

@@ -1,0 +1,445 @@
+"""What each launch type costs a month for a traffic profile: line items priced from the table.
+
+Sizes come from the inventory (the templates); rates from the price table; load from the
+profile. Every assumption that is neither lives in ``Assumptions`` with the reason for it, and
+the report prints them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from launchlab.errors import LaunchlabError
+from launchlab.report.inventory import Instances, Inventory, LaunchType, LogGroup, Tasks
+from launchlab.report.prices import Price, RegionPrices
+from launchlab.report.profile import LoadLevel, TrafficProfile
+
+GIB = 1024**3
+CENT = Decimal("0.01")
+HTTP_API_METERING_KB = 512  # HTTP APIs meter each request in 512 KB increments
+HTTP_API_MAX_SECONDS = 30  # API Gateway's integration timeout cap for HTTP APIs
+DEFAULT_ACCOUNT_CONCURRENCY = 1000  # Lambda's default regional concurrency quota
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """What neither the templates nor the price table say; each is printed with the report."""
+
+    free_tier: bool = True
+    # None: derived from the task size, the request duration and the template's scaling target.
+    task_capacity_rps: float | None = None
+    # One new connection per request (no keep-alive): the LCU estimate errs high, not low.
+    requests_per_connection: float = 1.0
+    # One JSON access line per request from the app; the Lambda runtime adds platform.start and
+    # platform.report lines per invocation (JSON log format); the HTTP API writes one line.
+    app_log_bytes_per_request: int = 200
+    lambda_platform_log_bytes_per_request: int = 500
+    access_log_bytes_per_request: int = 250
+    # Compressed size of one image version; layers shared between versions are not deducted,
+    # so ECR storage errs high.
+    ecr_image_gb: float = 0.1
+    # Share of an instance's memory the OS and the ECS agent keep from tasks.
+    ecs_reserved_memory_share: float = 0.1
+
+
+@dataclass(frozen=True)
+class LineItem:
+    name: str
+    quantity: Decimal
+    unit: str
+    usd: Decimal
+    price: Price | None = None
+    note: str = ""
+
+
+@dataclass
+class Estimate:
+    launch_type: str
+    profile: TrafficProfile
+    items: list[LineItem] = field(default_factory=list)
+    sizing: dict[str, object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((item.usd for item in self.items), Decimal(0))
+
+    def add(
+        self, name: str, quantity: float | Decimal, price: Price, note: str = "", unit: str = ""
+    ) -> None:
+        amount = Decimal(str(quantity)) if isinstance(quantity, float) else quantity
+        self.items.append(
+            LineItem(name, amount, unit or price.unit, price.cost(amount), price, note)
+        )
+
+
+def cents(amount: Decimal) -> Decimal:
+    """Rounded as AWS bills: half up, to the cent."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def estimate(
+    inventory: Inventory,
+    launch_type: str,
+    prices: RegionPrices,
+    profile: TrafficProfile,
+    assumptions: Assumptions,
+) -> Estimate:
+    unit = inventory.launch_types[launch_type]
+    result = Estimate(launch_type, profile)
+    hours = prices.hours_per_month
+    levels = profile.levels()
+    if unit.tasks is not None:
+        task_hours = _task_hours(unit.tasks, levels, profile, assumptions, hours, result)
+        if unit.instances is not None:
+            _price_instances(unit.instances, unit.tasks, levels, prices, assumptions, result)
+        else:
+            _price_fargate(unit.tasks, task_hours, prices, result)
+    if unit.function is not None:
+        _price_function(unit, profile, prices, assumptions, result)
+    _price_load_balancers(unit, levels, profile, prices, assumptions, result)
+    _price_network(unit, inventory, prices, profile, assumptions, result)
+    _price_logs(unit, profile, prices, assumptions, result)
+    for repo in unit.repositories:
+        kept = repo.keep_images or 10
+        result.add(
+            f"ECR storage ({repo.name}, {kept} images)",
+            Decimal(kept) * Decimal(str(assumptions.ecr_image_gb)),
+            prices["ecr.storage_gb_month"],
+        )
+    _price_data_transfer(profile, prices, assumptions, result)
+    return result
+
+
+def task_capacity(
+    tasks: Tasks, profile: TrafficProfile, assumptions: Assumptions
+) -> tuple[float, str]:
+    """Requests per second one task serves before the service scales out, and why."""
+    if assumptions.task_capacity_rps is not None:
+        return assumptions.task_capacity_rps, "set with --task-capacity-rps"
+    if tasks.scaling.metric == "requests":
+        rps = tasks.scaling.target / 60
+        return rps, f"the template scales at {tasks.scaling.target:g} requests/task/minute"
+    vcpu = tasks.cpu_units / 1024
+    target = tasks.scaling.target / 100 if tasks.scaling.metric == "cpu" else 1.0
+    rps = vcpu * 1000 / profile.avg_duration_ms * target
+    return rps, (
+        f"{vcpu:g} vCPU x 1000/{profile.avg_duration_ms:g} ms x {target:.0%} CPU target "
+        f"= {rps:.3g} req/s per task (each request keeps one vCPU busy for its duration)"
+    )
+
+
+def _tasks_at(tasks: Tasks, level: LoadLevel, capacity: float) -> int:
+    if level.rps <= 0:
+        return tasks.min_count
+    return max(tasks.min_count, math.ceil(level.rps / capacity - 1e-9))
+
+
+def _task_hours(
+    tasks: Tasks,
+    levels: list[LoadLevel],
+    profile: TrafficProfile,
+    assumptions: Assumptions,
+    hours: Decimal,
+    result: Estimate,
+) -> Decimal:
+    capacity, why = task_capacity(tasks, profile, assumptions)
+    if capacity <= 0:
+        raise LaunchlabError("--task-capacity-rps must be greater than 0")
+    counts = [_tasks_at(tasks, level, capacity) for level in levels]
+    result.sizing["task_capacity_rps"] = capacity
+    result.sizing["task_capacity_assumption"] = why
+    result.sizing["tasks_by_level"] = counts
+    if max(counts) > tasks.max_count:
+        result.warnings.append(
+            f"the load needs {max(counts)} tasks but the template allows at most "
+            f"{tasks.max_count}: priced at {max(counts)}; raise the max task count to serve it"
+        )
+    return sum(
+        (
+            Decimal(str(level.hours_share)) * hours * count
+            for level, count in zip(levels, counts, strict=True)
+        ),
+        Decimal(0),
+    )
+
+
+def _price_fargate(
+    tasks: Tasks, task_hours: Decimal, prices: RegionPrices, result: Estimate
+) -> None:
+    tier = "fargate_spot" if tasks.spot else "fargate"
+    vcpu = Decimal(tasks.cpu_units) / 1024
+    memory_gb = Decimal(tasks.memory_mib) / 1024
+    label = f"{vcpu:g} vCPU / {memory_gb:g} GB {tasks.architecture}{' Spot' if tasks.spot else ''}"
+    result.add(
+        f"Fargate vCPU ({label})",
+        vcpu * task_hours,
+        prices[f"{tier}.vcpu_hour.{tasks.architecture}"],
+    )
+    result.add(
+        f"Fargate memory ({label})",
+        memory_gb * task_hours,
+        prices[f"{tier}.gb_hour.{tasks.architecture}"],
+    )
+    extra_storage = max(0, tasks.ephemeral_gib - 20)
+    if extra_storage:
+        result.add(
+            "Fargate ephemeral storage over 20 GB",
+            Decimal(extra_storage) * task_hours,
+            prices["fargate.ephemeral_gb_hour"],
+        )
+    if tasks.public_ip:
+        result.add("Public IPv4 (Fargate tasks)", task_hours, prices["vpc.public_ipv4_hour"])
+    result.sizing["task_hours"] = float(task_hours)
+
+
+def tasks_per_instance(
+    tasks: Tasks, instance_vcpu: int, memory_gib: Decimal, reserve: float
+) -> int:
+    cpu_fit = instance_vcpu * 1024 // max(tasks.cpu_units, 1)
+    usable_mib = float(memory_gib) * 1024 * (1 - reserve)
+    return min(cpu_fit, math.floor(usable_mib / max(tasks.memory_mib, 1)))
+
+
+def _price_instances(
+    instances: Instances,
+    tasks: Tasks,
+    levels: list[LoadLevel],
+    prices: RegionPrices,
+    assumptions: Assumptions,
+    result: Estimate,
+) -> None:
+    spec = prices.instance(instances.instance_type)
+    per_instance = tasks_per_instance(
+        tasks, spec.vcpu, spec.memory_gib, assumptions.ecs_reserved_memory_share
+    )
+    if per_instance < 1:
+        raise LaunchlabError(
+            f"a task of {tasks.cpu_units} cpu / {tasks.memory_mib} MiB does not fit on "
+            f"{spec.name} ({spec.vcpu} vCPU, {spec.memory_gib:g} GiB)"
+        )
+    counts = result.sizing["tasks_by_level"]
+    assert isinstance(counts, list)
+    instance_counts = [
+        max(instances.min_count, math.ceil(count / per_instance)) for count in counts
+    ]
+    hours = prices.hours_per_month
+    instance_hours = sum(
+        (
+            Decimal(str(level.hours_share)) * hours * count
+            for level, count in zip(levels, instance_counts, strict=True)
+        ),
+        Decimal(0),
+    )
+    result.sizing["tasks_per_instance"] = per_instance
+    result.sizing["instances_by_level"] = instance_counts
+    result.sizing["instance_hours"] = float(instance_hours)
+    if max(instance_counts) > instances.max_count:
+        result.warnings.append(
+            f"the tasks need {max(instance_counts)} instances but the Auto Scaling group allows "
+            f"at most {instances.max_count}: priced at {max(instance_counts)}"
+        )
+    result.add(
+        f"EC2 {spec.name} ({spec.vcpu} vCPU, {spec.memory_gib:g} GiB, {per_instance} tasks each)",
+        instance_hours,
+        spec.hourly,
+    )
+    if instances.volume_type != "gp3":
+        result.warnings.append(f"EBS {instances.volume_type} priced at the gp3 rate")
+    result.add(
+        f"EBS {instances.volume_type} root volumes ({instances.volume_gib} GiB each)",
+        Decimal(instances.volume_gib) * instance_hours / hours,
+        prices["ebs.gp3.gb_month"],
+    )
+    if instances.public_ip:
+        result.add("Public IPv4 (EC2 instances)", instance_hours, prices["vpc.public_ipv4_hour"])
+
+
+def _price_function(
+    unit: LaunchType,
+    profile: TrafficProfile,
+    prices: RegionPrices,
+    assumptions: Assumptions,
+    result: Estimate,
+) -> None:
+    function = unit.function
+    assert function is not None
+    requests = Decimal(str(profile.requests_per_month))
+    # Lambda bills duration rounded up to the millisecond.
+    seconds = Decimal(math.ceil(profile.avg_duration_ms)) / 1000
+    gb_seconds = requests * seconds * Decimal(function.memory_mb) / 1024
+    free = prices.free_tier
+    billable_gb_s = (
+        max(Decimal(0), gb_seconds - free.lambda_gb_seconds)
+        if assumptions.free_tier
+        else gb_seconds
+    )
+    billable_requests = (
+        max(Decimal(0), requests - free.lambda_requests) if assumptions.free_tier else requests
+    )
+    free_note = "after the monthly free tier" if assumptions.free_tier else "no free tier"
+    result.add(
+        f"Lambda duration ({function.memory_mb} MB {function.architecture})",
+        billable_gb_s,
+        prices[f"lambda.duration.{function.architecture}"],
+        note=f"{gb_seconds:,.0f} GB-s, {free_note}",
+    )
+    result.add("Lambda requests", billable_requests, prices["lambda.requests"], note=free_note)
+    if function.front_door == "http-api":
+        chunks = max(1, math.ceil(profile.payload_kb / HTTP_API_METERING_KB))
+        result.add(
+            "API Gateway HTTP API requests", requests * chunks, prices["apigw.http_api_requests"]
+        )
+    elif function.front_door == "function-url":
+        result.items.append(
+            LineItem("Function URL", requests, "request", Decimal(0), note="no charge")
+        )
+    concurrency = profile.peak_rps * profile.avg_duration_ms / 1000
+    result.sizing["peak_concurrency"] = concurrency
+    result.sizing["gb_seconds"] = float(gb_seconds)
+    limit = function.reserved_concurrency
+    if limit is not None and concurrency > limit:
+        result.warnings.append(
+            f"peak concurrency {concurrency:.1f} exceeds the reserved concurrency of {limit}: "
+            "requests would be throttled (429)"
+        )
+    elif concurrency > DEFAULT_ACCOUNT_CONCURRENCY:
+        result.warnings.append(
+            f"peak concurrency {concurrency:.0f} exceeds the default account quota of "
+            f"{DEFAULT_ACCOUNT_CONCURRENCY}: request a quota increase"
+        )
+    max_seconds = function.timeout_s
+    if function.front_door == "http-api":
+        max_seconds = min(max_seconds, HTTP_API_MAX_SECONDS)
+    if profile.avg_duration_ms / 1000 > max_seconds:
+        result.warnings.append(
+            f"requests of {profile.avg_duration_ms:g} ms exceed the {max_seconds} s limit"
+        )
+
+
+def lcu(level_rps: float, profile: TrafficProfile, rules: int, assumptions: Assumptions) -> float:
+    """ALB capacity units for an hour at ``level_rps``: the largest of the four dimensions."""
+    new_connections = level_rps / assumptions.requests_per_connection
+    # Connections open at once: each lives as long as its request.
+    active_connections = new_connections * profile.avg_duration_ms / 1000
+    gb_per_hour = level_rps * 3600 * profile.payload_kb * 1024 / GIB
+    rule_evaluations = level_rps * max(0, rules - 10)  # the first 10 rules are free
+    return max(
+        new_connections / 25,  # 25 new connections per second
+        active_connections / 3000,  # 3,000 active connections per minute
+        gb_per_hour / 1,  # 1 GB per hour for EC2 and IP targets
+        rule_evaluations / 1000,  # 1,000 rule evaluations per second
+    )
+
+
+def _price_load_balancers(
+    unit: LaunchType,
+    levels: list[LoadLevel],
+    profile: TrafficProfile,
+    prices: RegionPrices,
+    assumptions: Assumptions,
+    result: Estimate,
+) -> None:
+    hours = prices.hours_per_month
+    for balancer in unit.load_balancers:
+        result.add("ALB hours", hours, prices["elb.alb_hour"])
+        lcu_hours = sum(
+            (
+                Decimal(str(level.hours_share))
+                * hours
+                * Decimal(str(lcu(level.rps, profile, balancer.rules, assumptions)))
+                for level in levels
+            ),
+            Decimal(0),
+        )
+        result.add("ALB LCU-hours", lcu_hours, prices["elb.alb_lcu_hour"])
+        if balancer.public_ipv4:
+            result.add(
+                f"Public IPv4 (ALB, {balancer.public_ipv4} AZs)",
+                hours * balancer.public_ipv4,
+                prices["vpc.public_ipv4_hour"],
+            )
+
+
+def _log_gb(group: LogGroup, profile: TrafficProfile, assumptions: Assumptions) -> Decimal:
+    per_request = {
+        "app": assumptions.app_log_bytes_per_request,
+        "function": assumptions.app_log_bytes_per_request
+        + assumptions.lambda_platform_log_bytes_per_request,
+        "access": assumptions.access_log_bytes_per_request,
+    }.get(group.role, 0)
+    return Decimal(str(profile.requests_per_month)) * per_request / GIB
+
+
+def _price_logs(
+    unit: LaunchType,
+    profile: TrafficProfile,
+    prices: RegionPrices,
+    assumptions: Assumptions,
+    result: Estimate,
+) -> None:
+    for group in unit.log_groups:
+        ingested = _log_gb(group, profile, assumptions)
+        if group.role == "other":
+            continue
+        result.add(f"CloudWatch Logs ingestion ({group.role})", ingested, prices["logs.ingest_gb"])
+        if group.retention_days is None:
+            months = Decimal(12)
+            result.warnings.append(f"log group {group.logical_id} never expires: storage grows")
+        else:
+            months = Decimal(group.retention_days) * 12 / 365
+        result.add(
+            f"CloudWatch Logs storage ({group.role}, {group.retention_days or 'no'} days kept)",
+            ingested * months,
+            prices["logs.storage_gb_month"],
+        )
+
+
+def _price_network(
+    unit: LaunchType,
+    inventory: Inventory,
+    prices: RegionPrices,
+    profile: TrafficProfile,
+    assumptions: Assumptions,
+    result: Estimate,
+) -> None:
+    """The shared VPC's costs, charged in full to each launch type that runs inside it: each
+    column is what you pay to deploy that launch type alone."""
+    if not unit.uses_vpc:
+        return
+    network = inventory.network
+    hours = prices.hours_per_month
+    if network.nat_gateways:
+        result.add(
+            "NAT gateway hours (shared VPC)", hours * network.nat_gateways, prices["vpc.nat_hour"]
+        )
+        # Container logs leave through NAT when there is no CloudWatch Logs endpoint.
+        shipped = sum((_log_gb(g, profile, assumptions) for g in unit.log_groups), Decimal(0))
+        result.add("NAT gateway data (logs)", shipped, prices["vpc.nat_gb"])
+    if network.elastic_ips:
+        result.add(
+            f"Public IPv4 (NAT, {network.elastic_ips} Elastic IPs)",
+            hours * network.elastic_ips,
+            prices["vpc.public_ipv4_hour"],
+        )
+    if network.interface_endpoint_azs:
+        result.add(
+            "Interface VPC endpoints (per AZ)",
+            hours * network.interface_endpoint_azs,
+            prices["vpc.interface_endpoint_hour"],
+        )
+
+
+def _price_data_transfer(
+    profile: TrafficProfile, prices: RegionPrices, assumptions: Assumptions, result: Estimate
+) -> None:
+    gb = Decimal(str(profile.requests_per_month)) * Decimal(str(profile.payload_kb)) * 1024 / GIB
+    free = prices.free_tier.dto_internet_gb if assumptions.free_tier else Decimal(0)
+    result.add(
+        "Data transfer out to the internet",
+        max(Decimal(0), gb - free),
+        prices["dto.internet_gb"],
+        note=f"{gb:,.1f} GB" + (f", first {free:g} GB free" if free else ""),
+    )

@@ -1,0 +1,467 @@
+"""Every billable thing the synthesized templates would create, and its size, per launch type.
+
+Read from the CloudFormation templates only (never cdk.json): change the config, synthesize,
+and this changes with it. A value the report needs that is an unresolved intrinsic (a Ref, an
+import) is an error naming the resource, not a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from launchlab.assembly import Assembly
+from launchlab.errors import LaunchlabError
+from stacks import names
+
+LAUNCH_TYPES = (names.LAUNCH_TYPE_ECS_EC2, names.LAUNCH_TYPE_FARGATE, names.LAUNCH_TYPE_LAMBDA)
+# Documented defaults for properties a template may leave out.
+ALB_DEFAULT_IDLE_TIMEOUT_S = 60  # ELB docs: idle_timeout.timeout_seconds defaults to 60
+FARGATE_INCLUDED_EPHEMERAL_GIB = 20  # Fargate pricing: 20 GB per task at no charge
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    logical_id: str
+    public_ipv4: int  # an internet-facing ALB holds one public IPv4 address per subnet (AZ)
+    idle_timeout_s: int
+    rules: int  # listener rules beyond each listener's default action
+
+
+@dataclass(frozen=True)
+class Scaling:
+    metric: str  # "cpu", "memory", "requests" or "none"
+    target: float  # percent for cpu/memory, requests per target per minute for requests
+    scale_out_cooldown_s: int
+
+
+@dataclass(frozen=True)
+class Tasks:
+    cpu_units: int
+    memory_mib: int
+    architecture: str  # x86_64 or arm64
+    spot: bool
+    min_count: int
+    max_count: int
+    public_ip: bool
+    ephemeral_gib: int
+    scaling: Scaling
+    health_check_grace_s: int
+
+
+@dataclass(frozen=True)
+class Instances:
+    instance_type: str
+    min_count: int
+    max_count: int
+    volume_gib: int
+    volume_type: str
+    public_ip: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    memory_mb: int
+    architecture: str
+    timeout_s: int
+    reserved_concurrency: int | None
+    front_door: str  # "function-url", "http-api" or "none"
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    logical_id: str
+    stack: str
+    retention_days: int | None
+    # What writes to it, which decides how many bytes each request adds:
+    # "app" (container stdout), "function" (handler + platform lines), "access" (HTTP API), "other"
+    role: str
+
+
+@dataclass(frozen=True)
+class Repository:
+    logical_id: str
+    name: str
+    keep_images: int | None
+
+
+@dataclass(frozen=True)
+class Network:
+    """The shared VPC's billable parts: paid by every launch type that runs inside it."""
+
+    nat_gateways: int
+    elastic_ips: int
+    interface_endpoint_azs: int  # sum over interface endpoints of the subnets each spans
+    public_subnets: int
+
+
+@dataclass(frozen=True)
+class LaunchType:
+    launch_type: str
+    stacks: tuple[str, ...]
+    resource_count: int
+    uses_vpc: bool
+    load_balancers: tuple[LoadBalancer, ...] = ()
+    instances: Instances | None = None
+    tasks: Tasks | None = None
+    function: Function | None = None
+    log_groups: tuple[LogGroup, ...] = ()
+    repositories: tuple[Repository, ...] = ()
+    container_insights: bool = False
+
+
+@dataclass(frozen=True)
+class Inventory:
+    network: Network
+    repositories: tuple[Repository, ...]
+    shared_stacks: tuple[str, ...]
+    shared_resource_count: int
+    launch_types: Mapping[str, LaunchType] = field(default_factory=dict)
+    resource_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+def read_inventory(assembly: Assembly) -> Inventory:
+    by_type: dict[str, list[str]] = {}
+    for stack_name, template in assembly.templates.items():
+        by_type.setdefault(_launch_type_of(stack_name, template), []).append(stack_name)
+    missing = [t for t in (names.LAUNCH_TYPE_SHARED, *LAUNCH_TYPES) if t not in by_type]
+    if missing:
+        raise LaunchlabError(
+            f"{assembly.outdir}: no stack tagged {names.TAG_LAUNCH_TYPE}="
+            f"{', '.join(missing)}; is this a launchlab cdk.out?"
+        )
+    shared = by_type[names.LAUNCH_TYPE_SHARED]
+    network = _network(assembly, shared)
+    repositories = tuple(
+        repo for stack in shared for repo in _repositories(assembly.templates[stack])
+    )
+    network_stacks = {s for s in shared if _resources(assembly.templates[s], "AWS::EC2::VPC")}
+    launch_types = {
+        launch_type: _launch_type(
+            assembly, launch_type, tuple(by_type[launch_type]), network_stacks, repositories
+        )
+        for launch_type in LAUNCH_TYPES
+    }
+    counts = {name: len(t.get("Resources", {})) for name, t in assembly.templates.items()}
+    return Inventory(
+        network=network,
+        repositories=repositories,
+        shared_stacks=tuple(shared),
+        shared_resource_count=sum(counts[s] for s in shared),
+        launch_types=launch_types,
+        resource_counts=counts,
+    )
+
+
+def _launch_type_of(stack_name: str, template: Mapping[str, Any]) -> str:
+    tags: Counter[str] = Counter()
+    for resource in template.get("Resources", {}).values():
+        for tag in (resource.get("Properties") or {}).get("Tags") or []:
+            if isinstance(tag, dict) and tag.get("Key") == names.TAG_LAUNCH_TYPE:
+                tags[str(tag.get("Value"))] += 1
+    if not tags:
+        raise LaunchlabError(
+            f"stack {stack_name} has no {names.TAG_LAUNCH_TYPE} tag: "
+            "synthesize this project's app, or pass its cdk.out with --cdk-out"
+        )
+    return tags.most_common(1)[0][0]
+
+
+def _resources(template: Mapping[str, Any], kind: str) -> list[tuple[str, Mapping[str, Any]]]:
+    return [
+        (logical_id, resource.get("Properties") or {})
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == kind
+    ]
+
+
+def _one(
+    stack: str, template: Mapping[str, Any], kind: str
+) -> tuple[str, Mapping[str, Any]] | None:
+    found = _resources(template, kind)
+    if len(found) > 1:
+        raise LaunchlabError(f"{stack}: expected at most one {kind}, found {len(found)}")
+    return found[0] if found else None
+
+
+def _int(value: Any, what: str) -> int:
+    """A template number (CloudFormation often writes them as strings)."""
+    try:
+        return int(str(value))
+    except ValueError:
+        raise LaunchlabError(
+            f"cannot size {what} from the template: {json.dumps(value)[:80]} is not a number"
+        ) from None
+
+
+def _walk(value: Any) -> Iterator[Any]:
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+
+
+def _references(template: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(stack, output or export name) for every cross-stack value the template reads.
+
+    CDK writes these as Fn::ImportValue "Stack:ExportsOutput..." (weak references) or as
+    Fn::GetStackOutput (strong references); both name the producing stack.
+    """
+    found: set[tuple[str, str]] = set()
+    for value in _walk(template.get("Resources", {})):
+        if not isinstance(value, dict):
+            continue
+        imported = value.get("Fn::ImportValue")
+        if isinstance(imported, str):
+            stack, _, export = imported.partition(":")
+            found.add((stack, export))
+        output = value.get("Fn::GetStackOutput")
+        if isinstance(output, dict) and isinstance(output.get("StackName"), str):
+            found.add((output["StackName"], str(output.get("OutputName", ""))))
+    return found
+
+
+def _network(assembly: Assembly, shared: list[str]) -> Network:
+    nat = eips = endpoint_azs = public_subnets = 0
+    for stack in shared:
+        template = assembly.templates[stack]
+        nat += len(_resources(template, "AWS::EC2::NatGateway"))
+        eips += len(_resources(template, "AWS::EC2::EIP"))
+        for _, props in _resources(template, "AWS::EC2::VPCEndpoint"):
+            if props.get("VpcEndpointType") == "Interface":
+                endpoint_azs += len(props.get("SubnetIds") or [])
+        public_subnets += sum(
+            1
+            for _, props in _resources(template, "AWS::EC2::Subnet")
+            if props.get("MapPublicIpOnLaunch") is True
+        )
+    return Network(nat, eips, endpoint_azs, public_subnets)
+
+
+def _repositories(template: Mapping[str, Any]) -> list[Repository]:
+    repos = []
+    for logical_id, props in _resources(template, "AWS::ECR::Repository"):
+        keep: int | None = None
+        policy = (props.get("LifecyclePolicy") or {}).get("LifecyclePolicyText")
+        if isinstance(policy, str):
+            for rule in json.loads(policy).get("rules", []):
+                selection = rule.get("selection", {})
+                if selection.get("countType") == "imageCountMoreThan":
+                    keep = int(selection["countNumber"])
+        name = props.get("RepositoryName")
+        repos.append(Repository(logical_id, name if isinstance(name, str) else logical_id, keep))
+    return repos
+
+
+def _launch_type(
+    assembly: Assembly,
+    launch_type: str,
+    stacks: tuple[str, ...],
+    network_stacks: set[str],
+    repositories: tuple[Repository, ...],
+) -> LaunchType:
+    if len(stacks) != 1:
+        raise LaunchlabError(f"expected one stack tagged {launch_type}, found {', '.join(stacks)}")
+    stack = stacks[0]
+    template = assembly.templates[stack]
+    refs = _references(template)
+    used_repos = tuple(
+        repo for repo in repositories if any(repo.logical_id in name for _, name in refs)
+    )
+    clusters = _resources(template, "AWS::ECS::Cluster")
+    insights = any(
+        setting.get("Name") == "containerInsights" and setting.get("Value") != "disabled"
+        for _, props in clusters
+        for setting in props.get("ClusterSettings") or []
+    )
+    return LaunchType(
+        launch_type=launch_type,
+        stacks=stacks,
+        resource_count=len(template.get("Resources", {})),
+        uses_vpc=any(ref_stack in network_stacks for ref_stack, _ in refs),
+        load_balancers=_load_balancers(template),
+        instances=_instances(stack, template),
+        tasks=_tasks(stack, template),
+        function=_function(stack, template),
+        log_groups=_log_groups(stack, template),
+        repositories=used_repos,
+        container_insights=insights,
+    )
+
+
+def _load_balancers(template: Mapping[str, Any]) -> tuple[LoadBalancer, ...]:
+    rules = len(_resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule"))
+    found = []
+    for logical_id, props in _resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer"):
+        if props.get("Type", "application") != "application":
+            continue
+        attributes = {a.get("Key"): a.get("Value") for a in props.get("LoadBalancerAttributes", [])}
+        subnets = len(props.get("Subnets") or props.get("SubnetMappings") or [])
+        public = props.get("Scheme", "internet-facing") == "internet-facing"
+        found.append(
+            LoadBalancer(
+                logical_id=logical_id,
+                public_ipv4=subnets if public else 0,
+                idle_timeout_s=_int(
+                    attributes.get("idle_timeout.timeout_seconds", ALB_DEFAULT_IDLE_TIMEOUT_S),
+                    f"{logical_id} idle timeout",
+                ),
+                rules=rules,
+            )
+        )
+    return tuple(found)
+
+
+def _instances(stack: str, template: Mapping[str, Any]) -> Instances | None:
+    group = _one(stack, template, "AWS::AutoScaling::AutoScalingGroup")
+    if group is None:
+        return None
+    group_id, group_props = group
+    launch = _one(stack, template, "AWS::EC2::LaunchTemplate")
+    if launch is None:
+        raise LaunchlabError(f"{stack}: the Auto Scaling group has no launch template to size")
+    data = launch[1].get("LaunchTemplateData") or {}
+    instance_type = data.get("InstanceType")
+    if not isinstance(instance_type, str):
+        raise LaunchlabError(f"{stack}: the launch template's InstanceType is not a literal")
+    volume_gib, volume_type = 0, "gp3"
+    for mapping in data.get("BlockDeviceMappings") or []:
+        ebs = mapping.get("Ebs") or {}
+        volume_gib += _int(ebs.get("VolumeSize", 0), f"{stack} EBS volume size")
+        volume_type = str(ebs.get("VolumeType", "gp2"))
+    return Instances(
+        instance_type=instance_type,
+        min_count=_int(group_props.get("MinSize"), f"{group_id} MinSize"),
+        max_count=_int(group_props.get("MaxSize"), f"{group_id} MaxSize"),
+        volume_gib=volume_gib,
+        volume_type=volume_type,
+        public_ip=any(
+            nic.get("AssociatePublicIpAddress") is True
+            for nic in data.get("NetworkInterfaces") or []
+        ),
+    )
+
+
+def _scaling(template: Mapping[str, Any]) -> Scaling:
+    for _, props in _resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy"):
+        config = props.get("TargetTrackingScalingPolicyConfiguration") or {}
+        metric = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType", "")
+        kind = {
+            "ECSServiceAverageCPUUtilization": "cpu",
+            "ECSServiceAverageMemoryUtilization": "memory",
+            "ALBRequestCountPerTarget": "requests",
+        }.get(metric)
+        if kind:
+            return Scaling(
+                metric=kind,
+                target=float(config.get("TargetValue", 100)),
+                scale_out_cooldown_s=_int(config.get("ScaleOutCooldown", 0), "ScaleOutCooldown"),
+            )
+    return Scaling(metric="none", target=100.0, scale_out_cooldown_s=0)
+
+
+def _tasks(stack: str, template: Mapping[str, Any]) -> Tasks | None:
+    service = _one(stack, template, "AWS::ECS::Service")
+    if service is None:
+        return None
+    service_id, service_props = service
+    task = _one(stack, template, "AWS::ECS::TaskDefinition")
+    if task is None:
+        raise LaunchlabError(f"{stack}: the ECS service has no task definition to size")
+    task_id, props = task
+    containers = props.get("ContainerDefinitions") or []
+    # Fargate sizes the task; EC2 bridge-mode tasks are sized by their containers.
+    cpu = props.get("Cpu") or sum(_int(c.get("Cpu", 0), f"{task_id} cpu") for c in containers)
+    memory = props.get("Memory") or sum(
+        _int(c.get("Memory", c.get("MemoryReservation", 0)), f"{task_id} memory")
+        for c in containers
+    )
+    platform = props.get("RuntimePlatform") or {}
+    strategy = service_props.get("CapacityProviderStrategy") or []
+    network = (service_props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
+    target = _one(stack, template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    desired = _int(service_props.get("DesiredCount", 1), f"{service_id} DesiredCount")
+    min_count = _int(target[1]["MinCapacity"], "MinCapacity") if target else desired
+    max_count = _int(target[1]["MaxCapacity"], "MaxCapacity") if target else desired
+    return Tasks(
+        cpu_units=_int(cpu, f"{task_id} Cpu"),
+        memory_mib=_int(memory, f"{task_id} Memory"),
+        architecture=str(platform.get("CpuArchitecture", "X86_64")).lower(),
+        spot=any(s.get("CapacityProvider") == "FARGATE_SPOT" for s in strategy),
+        min_count=min_count,
+        max_count=max_count,
+        public_ip=network.get("AssignPublicIp") == "ENABLED",
+        ephemeral_gib=_int(
+            (props.get("EphemeralStorage") or {}).get("SizeInGiB", FARGATE_INCLUDED_EPHEMERAL_GIB),
+            f"{task_id} EphemeralStorage",
+        ),
+        scaling=_scaling(template),
+        health_check_grace_s=_int(service_props.get("HealthCheckGracePeriodSeconds", 0), "grace"),
+    )
+
+
+def _function(stack: str, template: Mapping[str, Any]) -> Function | None:
+    # The workload is the image function; zip functions here are CDK's deploy-time helpers.
+    images = [
+        (logical_id, props)
+        for logical_id, props in _resources(template, "AWS::Lambda::Function")
+        if props.get("PackageType") == "Image"
+    ]
+    if not images:
+        return None
+    if len(images) > 1:
+        raise LaunchlabError(f"{stack}: expected one container-image function, found {len(images)}")
+    logical_id, props = images[0]
+    if _resources(template, "AWS::ApiGatewayV2::Api"):
+        front_door = "http-api"
+    elif _resources(template, "AWS::Lambda::Url"):
+        front_door = "function-url"
+    else:
+        front_door = "none"
+    reserved = props.get("ReservedConcurrentExecutions")
+    return Function(
+        memory_mb=_int(props.get("MemorySize", 128), f"{logical_id} MemorySize"),
+        architecture=str((props.get("Architectures") or ["x86_64"])[0]),
+        timeout_s=_int(props.get("Timeout", 3), f"{logical_id} Timeout"),
+        reserved_concurrency=None if reserved is None else _int(reserved, "reserved concurrency"),
+        front_door=front_door,
+    )
+
+
+def _log_groups(stack: str, template: Mapping[str, Any]) -> tuple[LogGroup, ...]:
+    roles: dict[str, str] = {}
+    for _, props in _resources(template, "AWS::ECS::TaskDefinition"):
+        for container in props.get("ContainerDefinitions") or []:
+            group = ((container.get("LogConfiguration") or {}).get("Options") or {}).get(
+                "awslogs-group"
+            )
+            if isinstance(group, dict) and "Ref" in group:
+                roles[group["Ref"]] = "app"
+    for _, props in _resources(template, "AWS::Lambda::Function"):
+        if props.get("PackageType") == "Image":
+            group = (props.get("LoggingConfig") or {}).get("LogGroup")
+            if isinstance(group, dict) and "Ref" in group:
+                roles[group["Ref"]] = "function"
+    for _, props in _resources(template, "AWS::ApiGatewayV2::Stage"):
+        destination = (props.get("AccessLogSettings") or {}).get("DestinationArn")
+        if isinstance(destination, dict) and "Fn::GetAtt" in destination:
+            roles[destination["Fn::GetAtt"][0]] = "access"
+    return tuple(
+        LogGroup(
+            logical_id=logical_id,
+            stack=stack,
+            retention_days=(
+                None
+                if props.get("RetentionInDays") is None
+                else _int(props["RetentionInDays"], f"{logical_id} RetentionInDays")
+            ),
+            role=roles.get(logical_id, "other"),
+        )
+        for logical_id, props in _resources(template, "AWS::Logs::LogGroup")
+    )

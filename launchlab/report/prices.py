@@ -1,0 +1,193 @@
+"""The price table shipped with the project (launchlab/prices/aws.yaml), read and checked.
+
+Money is ``Decimal`` throughout: AWS rounds half up to the cent, and binary floats would turn
+an idle ALB's $16.425 into $16.42.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]
+
+from launchlab.errors import LaunchlabError
+
+DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "prices" / "aws.yaml"
+REFRESH_HINT = "add it to launchlab/prices/aws.yaml or run `launchlab report --refresh-prices`"
+
+
+@dataclass(frozen=True)
+class Tier:
+    up_to: Decimal | None  # cumulative monthly quantity where this tier ends; None: no end
+    usd: Decimal
+
+
+@dataclass(frozen=True)
+class Price:
+    key: str
+    usd: Decimal  # per ``per`` units
+    unit: str
+    per: Decimal
+    source: str
+    date: str
+    tiers: tuple[Tier, ...] = ()
+
+    @property
+    def unit_usd(self) -> Decimal:
+        return self.usd / self.per
+
+    def cost(self, quantity: Decimal) -> Decimal:
+        """What ``quantity`` units cost in one month, walking the tiers when there are any."""
+        if quantity <= 0:
+            return Decimal(0)
+        if not self.tiers:
+            return quantity * self.unit_usd
+        total, start = Decimal(0), Decimal(0)
+        for tier in self.tiers:
+            end = quantity if tier.up_to is None else min(quantity, tier.up_to)
+            if end > start:
+                total += (end - start) * tier.usd / self.per
+            if tier.up_to is None or quantity <= tier.up_to:
+                break
+            start = tier.up_to
+        return total
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    name: str
+    hourly: Price
+    vcpu: int
+    memory_gib: Decimal
+    architecture: str
+
+
+@dataclass(frozen=True)
+class FreeTier:
+    lambda_requests: Decimal
+    lambda_gb_seconds: Decimal
+    dto_internet_gb: Decimal
+    source: str
+
+
+@dataclass(frozen=True)
+class RegionPrices:
+    region: str
+    location: str
+    prices: Mapping[str, Price]
+    instances: Mapping[str, InstanceType]
+    free_tier: FreeTier
+    hours_per_month: Decimal
+
+    def __getitem__(self, key: str) -> Price:
+        try:
+            return self.prices[key]
+        except KeyError:
+            raise LaunchlabError(
+                f"the price table has no price {key!r} for {self.region}: {REFRESH_HINT}"
+            ) from None
+
+    def instance(self, name: str) -> InstanceType:
+        try:
+            return self.instances[name]
+        except KeyError:
+            known = ", ".join(sorted(self.instances))
+            raise LaunchlabError(
+                f"no price for EC2 instance type {name!r} in {self.region} (known: {known}); "
+                f"{REFRESH_HINT}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    path: Path
+    raw: Mapping[str, Any]
+    retrieved: str
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted(self.raw["regions"])
+
+    def region(self, region: str) -> RegionPrices:
+        regions = self.raw["regions"]
+        if region not in regions:
+            raise LaunchlabError(
+                f"no prices for region {region!r} in {self.path.name} "
+                f"(known: {', '.join(self.regions)})"
+            )
+        data = regions[region]
+        free = self.raw["free_tier"]
+        return RegionPrices(
+            region=region,
+            location=str(data["location"]),
+            prices={key: _price(key, entry) for key, entry in data["prices"].items()},
+            instances={
+                name: InstanceType(
+                    name=name,
+                    hourly=_price(f"ec2.{name}", entry),
+                    vcpu=int(entry["vcpu"]),
+                    memory_gib=_decimal(entry["memory_gib"], f"ec2.{name}.memory_gib"),
+                    architecture=str(entry["architecture"]),
+                )
+                for name, entry in data["ec2_instances"].items()
+            },
+            free_tier=FreeTier(
+                lambda_requests=_decimal(free["lambda_requests"], "free_tier.lambda_requests"),
+                lambda_gb_seconds=_decimal(
+                    free["lambda_gb_seconds"], "free_tier.lambda_gb_seconds"
+                ),
+                dto_internet_gb=_decimal(free["dto_internet_gb"], "free_tier.dto_internet_gb"),
+                source=str(free["source"]),
+            ),
+            hours_per_month=_decimal(self.raw["hours_per_month"], "hours_per_month"),
+        )
+
+
+def load_table(path: Path = DEFAULT_TABLE) -> PriceTable:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise LaunchlabError(f"cannot read the price table {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise LaunchlabError(f"{path} is not valid YAML: {error}".splitlines()[0]) from None
+    if not isinstance(raw, dict) or raw.get("schema_version") != 1 or "regions" not in raw:
+        raise LaunchlabError(f"{path} is not a launchlab price table (schema_version 1)")
+    table = PriceTable(path=path, raw=raw, retrieved=str(raw.get("retrieved", "?")))
+    for region in table.regions:
+        table.region(region)  # fail on a malformed entry now, not halfway through a report
+    return table
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise LaunchlabError(f"price table: {what} is not a number: {value!r}") from None
+    if not result.is_finite() or result < 0:
+        raise LaunchlabError(f"price table: {what} must be a non-negative number: {value!r}")
+    return result
+
+
+def _price(key: str, entry: Mapping[str, Any]) -> Price:
+    missing = [field for field in ("usd", "unit", "source", "date") if field not in entry]
+    if missing:
+        raise LaunchlabError(f"price table: {key} lacks {', '.join(missing)}")
+    return Price(
+        key=key,
+        usd=_decimal(entry["usd"], key),
+        unit=str(entry["unit"]),
+        per=_decimal(entry.get("per", 1), f"{key}.per"),
+        source=str(entry["source"]),
+        date=str(entry["date"]),
+        tiers=tuple(
+            Tier(
+                up_to=None if tier["up_to"] is None else _decimal(tier["up_to"], f"{key}.up_to"),
+                usd=_decimal(tier["usd"], f"{key}.tiers"),
+            )
+            for tier in entry.get("tiers", [])
+        ),
+    )

@@ -1,0 +1,162 @@
+"""The traffic a report prices: how many requests a month, how long each takes, how big, and
+how unevenly they arrive. From a named preset, a YAML file, and flags, in that order.
+
+Validation is written out here rather than left to a schema library so that every bad value
+becomes one ``launchlab: ...`` line naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]
+
+from launchlab.errors import LaunchlabError
+
+SECONDS_PER_MONTH = 730 * 3600  # AWS prices a month as 730 hours
+SHAPES = ("steady", "peaky")
+
+
+@dataclass(frozen=True)
+class LoadLevel:
+    """A share of the month's hours during which requests arrive at ``rps``."""
+
+    hours_share: float
+    rps: float
+
+
+@dataclass(frozen=True)
+class TrafficProfile:
+    name: str
+    requests_per_month: float
+    avg_duration_ms: float
+    payload_kb: float
+    shape: str = "steady"
+    # Peak rate over the monthly average; the peak lasts ``peak_hours_per_day`` each day and
+    # the rest of the day carries what is left of the month's requests.
+    peak_to_average: float = 1.0
+    peak_hours_per_day: float = 2.0
+
+    @property
+    def average_rps(self) -> float:
+        return self.requests_per_month / SECONDS_PER_MONTH
+
+    def levels(self) -> list[LoadLevel]:
+        average = self.average_rps
+        if self.shape == "steady" or self.peak_to_average == 1.0:
+            return [LoadLevel(1.0, average)]
+        peak_share = self.peak_hours_per_day / 24
+        base_share = 1.0 - peak_share
+        base_rps = average * (1.0 - self.peak_to_average * peak_share) / base_share
+        return [
+            LoadLevel(peak_share, average * self.peak_to_average),
+            LoadLevel(base_share, max(base_rps, 0.0)),
+        ]
+
+    @property
+    def peak_rps(self) -> float:
+        return max(level.rps for level in self.levels())
+
+    def with_requests(self, requests_per_month: float) -> TrafficProfile:
+        return replace(self, requests_per_month=requests_per_month)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+PRESETS: Mapping[str, TrafficProfile] = {
+    profile.name: profile
+    for profile in (
+        TrafficProfile("idle", 0, 100, 5),
+        TrafficProfile("hobby", 1_000_000, 100, 10),
+        TrafficProfile("steady-small-business", 20_000_000, 80, 20),
+        TrafficProfile("spiky", 5_000_000, 150, 20, "peaky", 8.0, 2.0),
+    )
+}
+DEFAULT_PRESET = "hobby"
+# Flag / YAML key -> field; YAML files use the field names.
+_NUMBER_FIELDS = (
+    "requests_per_month",
+    "avg_duration_ms",
+    "payload_kb",
+    "peak_to_average",
+    "peak_hours_per_day",
+)
+
+
+def build_profile(
+    preset: str | None, profile_file: Path | None, overrides: Mapping[str, str | None]
+) -> TrafficProfile:
+    """The preset (default ``hobby``), then the YAML file's keys, then the flags given."""
+    name = preset or DEFAULT_PRESET
+    if name not in PRESETS:
+        raise LaunchlabError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+    values: dict[str, Any] = PRESETS[name].as_dict()
+    if profile_file is not None:
+        loaded = _read_yaml(profile_file)
+        unknown = sorted(set(loaded) - set(values))
+        if unknown:
+            raise LaunchlabError(
+                f"{profile_file}: unknown key {unknown[0]!r} "
+                f"(allowed: {', '.join(f.name for f in fields(TrafficProfile))})"
+            )
+        values.update(loaded)
+        values["name"] = str(loaded.get("name", profile_file.stem))
+    given = {key: value for key, value in overrides.items() if value is not None}
+    values.update(given)
+    if given and profile_file is None and preset is None:
+        values["name"] = "custom"
+    return _validated(values)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise LaunchlabError(f"cannot read profile {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise LaunchlabError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(loaded, dict):
+        raise LaunchlabError(f"{path}: a traffic profile is a mapping of field: value")
+    return {str(key): value for key, value in loaded.items()}
+
+
+def _number(field_name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise LaunchlabError(f"{field_name} must be a number, got {value!r}")
+    try:
+        number = float(str(value).replace("_", ""))
+    except ValueError:
+        raise LaunchlabError(f"{field_name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise LaunchlabError(f"{field_name} must be a finite number >= 0, got {value!r}")
+    return number
+
+
+def _validated(values: Mapping[str, Any]) -> TrafficProfile:
+    numbers = {key: _number(key, values[key]) for key in _NUMBER_FIELDS}
+    shape = str(values["shape"])
+    if shape not in SHAPES:
+        raise LaunchlabError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
+    if numbers["avg_duration_ms"] <= 0:
+        raise LaunchlabError("avg_duration_ms must be greater than 0")
+    if shape == "steady":
+        numbers["peak_to_average"] = 1.0
+    if numbers["peak_to_average"] < 1:
+        raise LaunchlabError(
+            f"peak_to_average must be >= 1 (a peak is never below the average), "
+            f"got {numbers['peak_to_average']:g}"
+        )
+    if not 0 < numbers["peak_hours_per_day"] < 24:
+        raise LaunchlabError("peak_hours_per_day must be between 0 and 24 (exclusive)")
+    if numbers["peak_to_average"] * numbers["peak_hours_per_day"] / 24 > 1:
+        most = 24 / numbers["peak_hours_per_day"]
+        raise LaunchlabError(
+            f"peak_to_average {numbers['peak_to_average']:g} over {numbers['peak_hours_per_day']:g}"
+            f" h/day would carry more than the month's requests: at most {most:g}"
+        )
+    return TrafficProfile(name=str(values["name"]), shape=shape, **numbers)

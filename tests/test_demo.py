@@ -1,0 +1,112 @@
+"""`make demo`'s job end to end: the real CLI, the real synth, the real workloads on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from launchlab import assembly, local
+from stacks import names
+from tests.conftest import ROOT, Synthesized
+
+SCHEMA = ROOT / "launchlab" / "report" / "schema.json"
+PORT_LINE = re.compile(r"\[2/6\] (?P<label>.+?) on http://127\.0\.0\.1:(?P<port>\d+)")
+
+
+def _refused(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _demo(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "launchlab", "demo", "--cdk-out", str(tmp_path / "cdk.out"),
+         "--out", str(tmp_path / "reports"), *extra],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None:
+    process = _demo(tmp_path, "--requests", "60", "--concurrency", "4")
+    output, _ = process.communicate(timeout=240)
+    assert process.returncode == 0, output
+    for step in range(1, 7):
+        assert f"[{step}/6]" in output, output
+    assert "cdk-nag: AwsSolutions: 0 unsuppressed" in output
+    assert "cfn-lint: 5 templates: 0 errors" in output
+    ports = {m["label"]: int(m["port"]) for m in PORT_LINE.finditer(output)}
+    assert set(ports) == {"ECS on EC2 (node-app)", "Fargate (python-app)", "Lambda (python-app)"}
+    assert all(_refused(port) for port in ports.values()), "a workload is still listening"
+    assert "exit codes ecs-ec2 0, fargate 0, lambda 0" in output
+    report = json.loads((tmp_path / "reports" / "report.json").read_text())
+    jsonschema.validate(report, json.loads(SCHEMA.read_text()))
+    # Projected costs for all three, and the local figures beside them, labelled as local.
+    assert [lt["launch_type"] for lt in report["launch_types"]] == ["ecs-ec2", "fargate", "lambda"]
+    assert all(lt["monthly_usd"] > 0 for lt in report["launch_types"])
+    assert report["measured_local"]["measured_where"].startswith("locally (127.0.0.1")
+    markdown = (tmp_path / "reports" / "report.md").read_text()
+    assert "## Measured locally (127.0.0.1 on this machine, not AWS)" in markdown
+    assert "| ecs-ec2 | ECS on EC2 (node-app) | 60 |" in markdown
+    assert "projected on AWS (us-east-1" in output
+    figures = json.loads((tmp_path / "reports" / "local-figures.json").read_text())
+    assert figures == report["measured_local"]
+    assert set(figures["launch_types"]) == {"ecs-ec2", "fargate", "lambda"}
+    for load in figures["launch_types"].values():
+        assert load["completed"] == 60 and load["errors"] == 0
+        assert 0 < load["p50_ms"] <= load["p99_ms"]
+    assert all(figures["verified"].values())
+
+
+def test_ctrl_c_stops_every_workload(tmp_path: Path) -> None:
+    # A long load step, so Ctrl-C lands while all three are running.
+    process = _demo(tmp_path, "--requests", "100000", "--concurrency", "2", "--seconds", "120")
+    assert process.stdout is not None
+    ports: list[int] = []
+    deadline = time.monotonic() + 120
+    for line in process.stdout:
+        match = PORT_LINE.search(line)
+        if match:
+            ports.append(int(match["port"]))
+        if "[3/6] Lambda" in line or time.monotonic() > deadline:
+            break
+    assert len(ports) == 3
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "launchlab: interrupted" in output
+    assert "Traceback" not in output
+    assert all(_refused(port) for port in ports)
+
+
+def test_workloads_come_from_the_dockerfiles_and_templates(variant: Synthesized) -> None:
+    found = {w.launch_type: w for w in local.workloads_from(assembly.load(variant.outdir))}
+    # The variant swaps the apps: python on EC2, node on Fargate.
+    assert found[names.LAUNCH_TYPE_ECS_EC2].app == "python-app"
+    assert found[names.LAUNCH_TYPE_ECS_EC2].command[1:] == ("-m", "launchlab_app")
+    assert found[names.LAUNCH_TYPE_FARGATE].app == "node-app"
+    assert found[names.LAUNCH_TYPE_FARGATE].command[1:] == ("src/server.js",)
+    assert found[names.LAUNCH_TYPE_FARGATE].env["NODE_ENV"] == "production"
+    assert "PATH" not in found[names.LAUNCH_TYPE_ECS_EC2].env
+    shim = found[names.LAUNCH_TYPE_LAMBDA]
+    assert shim.command[1:] == ("-m", "launchlab_app.function_url_shim")
+    assert shim.env["_HANDLER"] == "launchlab_app.lambda_handler.handler"
+    assert shim.label == "Lambda (python-app)"
+
+
+def test_a_dockerfile_without_exec_form_cmd_is_refused(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\nCMD node server.js\n")
+    with pytest.raises(local.LaunchlabError, match="exec form"):
+        local.image_command(dockerfile)

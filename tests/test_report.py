@@ -1,0 +1,500 @@
+"""launchlab report: published figures, numbers that follow the templates, files, bad input.
+
+Every test reads the real app through the session fixtures (synthesized once per session).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from botocore.stub import Stubber
+
+from launchlab.assembly import Assembly
+from launchlab.cli import main
+from launchlab.errors import LaunchlabError
+from launchlab.report import refresh
+from launchlab.report.cost import Assumptions, cents, estimate, task_capacity
+from launchlab.report.inventory import (
+    Function,
+    Inventory,
+    LaunchType,
+    Network,
+    Scaling,
+    Tasks,
+    read_inventory,
+)
+from launchlab.report.model import build_report, to_json
+from launchlab.report.prices import DEFAULT_TABLE, Price, RegionPrices, load_table
+from launchlab.report.profile import PRESETS, TrafficProfile
+from tests.conftest import Synthesized
+
+SCHEMA = json.loads((DEFAULT_TABLE.parent.parent / "report" / "schema.json").read_text())
+DATA = Path(__file__).parent / "data"
+FREE = Assumptions(free_tier=True)
+NO_TRAFFIC = TrafficProfile("zero", 0, 100, 0)
+
+
+@pytest.fixture(scope="module")
+def us_east_1() -> RegionPrices:
+    return load_table().region("us-east-1")
+
+
+def inventory_of(app: Synthesized) -> Inventory:
+    return read_inventory(Assembly(outdir=app.outdir, templates=app.templates))
+
+
+def only(launch_type: LaunchType) -> Inventory:
+    """An inventory holding just ``launch_type`` (for the published single-service figures)."""
+    return Inventory(Network(0, 0, 0, 0), (), (), 0, {launch_type.launch_type: launch_type})
+
+
+def item(found: Any, prefix: str) -> Decimal:
+    matches = [i.usd for i in found.items if i.name.startswith(prefix)]
+    assert len(matches) == 1, f"{prefix!r} in {[i.name for i in found.items]}"
+    return Decimal(matches[0])
+
+
+# --- Published figures ------------------------------------------------------------------------
+
+
+def test_lambda_pricing_page_example_1(us_east_1: RegionPrices) -> None:
+    """https://aws.amazon.com/lambda/pricing/ Example 1: 512 MB, 3M invocations of 1 s a month,
+    free tier applied: "Monthly compute charges = 1,100,000 * $0.00001667 = $18.34", "Monthly
+    request charges = 2M * $0.2/M = $0.40", total $18.74. The page multiplies by $0.00001667
+    (rounded); the table holds the exact $0.0000166667, which gives $18.33."""
+    function = Function(512, "x86_64", 10, None, "function-url")
+    inventory = only(LaunchType("lambda", ("L",), 1, False, function=function))
+    profile = TrafficProfile("example-1", 3_000_000, 1000, 0)
+    found = estimate(inventory, "lambda", us_east_1, profile, FREE)
+    assert cents(item(found, "Lambda requests")) == Decimal("0.40")
+    assert cents(item(found, "Lambda duration")) == Decimal("18.33")
+
+    page_rate = dataclasses.replace(
+        us_east_1["lambda.duration.x86_64"], usd=Decimal("0.00001667"), tiers=()
+    )
+    at_page_rate = dataclasses.replace(
+        us_east_1, prices={**us_east_1.prices, "lambda.duration.x86_64": page_rate}
+    )
+    found = estimate(inventory, "lambda", at_page_rate, profile, FREE)
+    assert cents(item(found, "Lambda duration")) == Decimal("18.34")
+    assert cents(found.total) == Decimal("18.74")
+    without_free_tier = estimate(inventory, "lambda", at_page_rate, profile, Assumptions(False))
+    # 1,500,000 GB-s * $0.00001667 + 3M * $0.20/M
+    assert cents(without_free_tier.total) == Decimal("25.61")
+
+
+def test_fargate_one_vcpu_two_gb_for_730_hours(us_east_1: RegionPrices) -> None:
+    """https://aws.amazon.com/fargate/pricing/ (Linux/x86, US East (N. Virginia)): "per vCPU per
+    hour $0.04048", "per GB per hour $0.004445"; one 1 vCPU / 2 GB task for a 730-hour month is
+    $29.5504 + $6.4897 = $36.04."""
+    tasks = Tasks(1024, 2048, "x86_64", False, 1, 1, False, 20, Scaling("cpu", 60, 60), 60)
+    inventory = only(LaunchType("fargate", ("F",), 1, False, tasks=tasks))
+    found = estimate(inventory, "fargate", us_east_1, NO_TRAFFIC, FREE)
+    compute = item(found, "Fargate vCPU") + item(found, "Fargate memory")
+    assert cents(compute) == Decimal("36.04")
+
+
+def test_idle_alb_for_730_hours(synth: Synthesized, us_east_1: RegionPrices) -> None:
+    """https://aws.amazon.com/elasticloadbalancing/pricing/ (US East (N. Virginia)): "$0.0225 per
+    Application Load Balancer-hour (or partial hour)", "$0.008 per LCU-hour"; idle for 730 h:
+    $16.425, billed $16.43, and no LCUs."""
+    idle = estimate(inventory_of(synth), "fargate", us_east_1, NO_TRAFFIC, FREE)
+    assert cents(item(idle, "ALB hours")) == Decimal("16.43")
+    assert item(idle, "ALB LCU-hours") == 0
+
+
+# --- The numbers follow the templates ---------------------------------------------------------
+
+
+def test_inventory_reads_the_default_templates(synth: Synthesized) -> None:
+    inventory = inventory_of(synth)
+    ec2 = inventory.launch_types["ecs-ec2"]
+    assert ec2.instances is not None and ec2.tasks is not None
+    assert (ec2.instances.instance_type, ec2.instances.min_count, ec2.instances.max_count) == (
+        "t3.small",
+        1,
+        2,
+    )
+    assert (ec2.instances.volume_gib, ec2.instances.volume_type) == (30, "gp3")
+    assert ec2.instances.public_ip and ec2.load_balancers[0].public_ipv4 == 2
+    assert (ec2.tasks.cpu_units, ec2.tasks.memory_mib, ec2.tasks.min_count) == (256, 512, 1)
+    fargate = inventory.launch_types["fargate"]
+    assert fargate.tasks is not None
+    assert (fargate.tasks.cpu_units, fargate.tasks.memory_mib) == (256, 512)
+    assert (fargate.tasks.architecture, fargate.tasks.spot, fargate.tasks.public_ip) == (
+        "x86_64",
+        False,
+        True,
+    )
+    assert fargate.tasks.scaling.metric == "cpu" and fargate.tasks.scaling.target == 60
+    function = inventory.launch_types["lambda"].function
+    assert function == Function(512, "x86_64", 10, None, "function-url")
+    assert not inventory.launch_types["lambda"].uses_vpc
+    assert inventory.network.nat_gateways == 0
+    assert {g.retention_days for lt in inventory.launch_types.values() for g in lt.log_groups} == {
+        30
+    }
+
+
+def test_inventory_reads_the_variant_templates(variant: Synthesized) -> None:
+    inventory = inventory_of(variant)
+    fargate = inventory.launch_types["fargate"].tasks
+    assert fargate is not None
+    assert (fargate.cpu_units, fargate.memory_mib, fargate.architecture, fargate.spot) == (
+        1024,
+        2048,
+        "arm64",
+        True,
+    )
+    assert not fargate.public_ip  # private subnets behind NAT
+    assert fargate.scaling.metric == "requests" and fargate.scaling.target == 500
+    assert inventory.network.nat_gateways == 1 and inventory.network.elastic_ips == 1
+    assert inventory.launch_types["lambda"].function == Function(1024, "arm64", 20, 5, "http-api")
+    ec2 = inventory.launch_types["ecs-ec2"].instances
+    assert ec2 is not None and ec2.instance_type == "t4g.small" and not ec2.public_ip
+
+
+def test_fargate_line_items_scale_with_the_task_size(
+    synth: Synthesized, variant: Synthesized, us_east_1: RegionPrices
+) -> None:
+    small = estimate(inventory_of(synth), "fargate", us_east_1, NO_TRAFFIC, FREE)
+    large = estimate(inventory_of(variant), "fargate", us_east_1, NO_TRAFFIC, FREE)
+    assert item(small, "Fargate vCPU") == Decimal("0.25") * 730 * Decimal("0.04048")
+    assert item(small, "Fargate memory") == Decimal("0.5") * 730 * Decimal("0.004445")
+    # The variant is 4x the size, on arm64 Spot: 4x the vCPU at the arm64 Spot rate.
+    vcpu_ratio = item(large, "Fargate vCPU") / item(small, "Fargate vCPU")
+    expected = 4 * us_east_1["fargate_spot.vcpu_hour.arm64"].usd / Decimal("0.04048")
+    assert vcpu_ratio == expected
+    # Same architecture and tier, four times the task: exactly four times the price.
+    variant_tasks = inventory_of(variant).launch_types["fargate"]
+    assert variant_tasks.tasks is not None
+    on_demand = dataclasses.replace(
+        variant_tasks,
+        tasks=dataclasses.replace(variant_tasks.tasks, architecture="x86_64", spot=False),
+    )
+    same_tier = estimate(only(on_demand), "fargate", us_east_1, NO_TRAFFIC, FREE)
+    for name in ("Fargate vCPU", "Fargate memory"):
+        assert item(same_tier, name) == 4 * item(small, name)
+
+
+def test_ec2_price_follows_the_instance_type(
+    synth: Synthesized, variant: Synthesized, us_east_1: RegionPrices
+) -> None:
+    t3 = estimate(inventory_of(synth), "ecs-ec2", us_east_1, NO_TRAFFIC, FREE)
+    t4g = estimate(inventory_of(variant), "ecs-ec2", us_east_1, NO_TRAFFIC, FREE)
+    assert cents(item(t3, "EC2 t3.small")) == Decimal("15.18")  # 730 h x $0.0208
+    assert cents(item(t4g, "EC2 t4g.small")) == Decimal("12.26")  # 730 h x $0.0168
+    assert cents(item(t3, "EBS gp3")) == Decimal("2.40")  # 30 GB x $0.08
+    # Public IPv4: the ALB's two AZs and the instance (default); behind NAT only its EIP.
+    assert cents(item(t3, "Public IPv4 (EC2")) == Decimal("3.65")
+    assert not [i for i in t4g.items if i.name.startswith("Public IPv4 (EC2")]
+    assert cents(item(t4g, "NAT gateway hours")) == Decimal("32.85")
+
+
+def test_hand_calculation_for_a_steady_profile(synth: Synthesized, us_east_1: RegionPrices) -> None:
+    """10M requests/month of 50 ms and 20 KB, steady, default templates, free tier on."""
+    profile = TrafficProfile("hand", 10_000_000, 50, 20)
+    inventory = inventory_of(synth)
+    gib = 1024**3
+    rps = 10_000_000 / (730 * 3600)  # 3.805 req/s
+    logs_gb = 10_000_000 * 200 / gib
+    log_cost = logs_gb * 0.50 + logs_gb * (30 * 12 / 365) * 0.03
+    dto = (10_000_000 * 20 * 1024 / gib - 100) * 0.09  # 190.7 GB, 100 GB free
+    ecr = 10 * 0.1 * 0.10
+
+    # Fargate: 0.25 vCPU x 1000/50 ms x 60% = 3 req/s per task -> 2 tasks all month.
+    assert task_capacity(inventory.launch_types["fargate"].tasks, profile, FREE)[0] == 3.0  # type: ignore[arg-type]
+    tasks = 2 * 730
+    lcu = max(rps / 25, rps * 3600 * 20 * 1024 / gib)  # processed bytes dominate
+    fargate = (
+        tasks * (0.25 * 0.04048 + 0.5 * 0.004445)
+        + tasks * 0.005  # task public IPs
+        + 730 * 0.0225
+        + lcu * 730 * 0.008
+        + 2 * 730 * 0.005  # ALB in two AZs
+        + log_cost
+        + ecr
+        + dto
+    )
+    found = estimate(inventory, "fargate", us_east_1, profile, FREE)
+    assert abs(float(found.total) - fargate) < 0.01
+
+    # ECS on EC2: the same 2 tasks fit on one t3.small (3 per instance by memory).
+    ec2 = (
+        730 * 0.0208 + 30 * 0.08 + 730 * 0.005  # instance, volume, its public IP
+        + 730 * 0.0225 + lcu * 730 * 0.008 + 2 * 730 * 0.005
+        + log_cost + ecr + dto
+    )  # fmt: skip
+    found = estimate(inventory, "ecs-ec2", us_east_1, profile, FREE)
+    assert found.sizing["instances_by_level"] == [1]
+    assert abs(float(found.total) - ec2) < 0.01
+
+    # Lambda: 10M x 0.05 s x 0.5 GB = 250,000 GB-s (inside the free 400,000); 9M paid requests.
+    lambda_logs_gb = 10_000_000 * 700 / gib
+    expected = (
+        9 * 0.20 + lambda_logs_gb * 0.50 + lambda_logs_gb * (30 * 12 / 365) * 0.03 + ecr + dto
+    )
+    found = estimate(inventory, "lambda", us_east_1, profile, FREE)
+    assert abs(float(found.total) - expected) < 0.01
+
+
+def test_peaky_load_scales_tasks_but_not_below_the_minimum(
+    synth: Synthesized, us_east_1: RegionPrices
+) -> None:
+    spiky = PRESETS["spiky"]
+    found = estimate(inventory_of(synth), "fargate", us_east_1, spiky, FREE)
+    peak, base = found.sizing["tasks_by_level"]  # type: ignore[misc]
+    capacity = found.sizing["task_capacity_rps"]
+    assert peak == -(-spiky.peak_rps // capacity)  # type: ignore[operator]
+    assert base == 1  # the template's MinCapacity
+    override = estimate(
+        inventory_of(synth), "fargate", us_east_1, spiky, Assumptions(task_capacity_rps=1000)
+    )
+    assert override.sizing["tasks_by_level"] == [1, 1]
+
+
+def test_break_even_is_where_the_curves_meet(synth: Synthesized) -> None:
+    # 50 req/s per task: the container curves stay flat (minimum counts) long enough for
+    # Lambda's straight line to cross them.
+    assumptions = Assumptions(task_capacity_rps=50)
+    table = load_table()
+    profile = PRESETS["hobby"]
+    inventory = inventory_of(synth)
+    report = build_report("x", inventory, table, "us-east-1", profile, assumptions)
+    prices = table.region("us-east-1")
+    crossings = [(be, c) for be in report.break_evens for c in be.crossings]
+    lambda_crossings = [c for be, c in crossings if be.b == "lambda" and c.kind == "cross"]
+    assert len(lambda_crossings) == 2
+    for be, c in crossings:
+        at = profile.with_requests(c.requests_per_month)
+        a = estimate(inventory, be.a, prices, at, assumptions).total
+        b = estimate(inventory, be.b, prices, at, assumptions).total
+        if c.kind != "cross":
+            assert abs(a - b) > Decimal("0.01")
+            continue
+        assert abs(a - b) <= Decimal("0.01")
+        # Just below the crossing the reported cheaper side really is cheaper.
+        below = profile.with_requests(c.requests_per_month * 0.98)
+        cheaper = estimate(inventory, c.cheaper_below, prices, below, assumptions).total
+        other = be.b if c.cheaper_below == be.a else be.a
+        assert cheaper < estimate(inventory, other, prices, below, assumptions).total
+    ec2_vs_fargate = report.break_evens[0]
+    assert (ec2_vs_fargate.a, ec2_vs_fargate.b) == ("ecs-ec2", "fargate")
+
+
+def test_unknown_instance_type_names_the_known_ones(us_east_1: RegionPrices) -> None:
+    with pytest.raises(LaunchlabError, match=r"'x9\.huge'.*known: .*t3\.small.*--refresh-prices"):
+        us_east_1.instance("x9.huge")
+
+
+def test_every_price_has_unit_source_and_date() -> None:
+    table = load_table()
+    assert {"us-east-1", "eu-west-1"} <= set(table.regions)
+    for region in table.regions:
+        prices = table.region(region)
+        entries: list[Price] = [*prices.prices.values()]
+        entries += [i.hourly for i in prices.instances.values()]
+        for price in entries:
+            assert price.unit and price.source.startswith("https://") and price.date
+        assert prices.prices.keys() == table.region("us-east-1").prices.keys()
+
+
+# --- The command: files, schema, errors -------------------------------------------------------
+
+
+def test_report_writes_markdown_json_and_chart(
+    synth: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["report", "--cdk-out", str(synth.outdir), "--out", str(tmp_path), "--no-free-tier"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "free tier OFF" in out and f"wrote {tmp_path}" in out.replace("\n", "")
+    document = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["free_tier"] is False
+    assert [lt["launch_type"] for lt in document["launch_types"]] == [
+        "ecs-ec2",
+        "fargate",
+        "lambda",
+    ]
+    fargate = document["launch_types"][1]
+    # 0.25 vCPU + 0.5 GB, the task's and the ALB's public IPs, the ALB, ECR storage: $0.0500/h
+    assert (
+        fargate["idle_usd_per_hour"] == 0.05 and fargate["inventory"]["tasks"]["cpu_units"] == 256
+    )
+    png = (tmp_path / "cost-vs-requests.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+    svg = (tmp_path / "cost-vs-requests.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and svg.count("<path") > 20
+    markdown = (tmp_path / "report.md").read_text()
+    assert "## Break-even request rates" in markdown and "| fargate |" in markdown
+    assert "![monthly cost against monthly requests](cost-vs-requests.png)" in markdown
+
+
+def test_schema_rejects_a_broken_document(synth: Synthesized) -> None:
+    report = build_report(
+        "x", inventory_of(synth), load_table(), "eu-west-1", PRESETS["spiky"], FREE
+    )
+    document = json.loads(json.dumps(to_json(report)))
+    jsonschema.validate(document, SCHEMA)
+    document["launch_types"][0]["monthly_usd"] = "cheap"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, SCHEMA)
+
+
+def test_profile_file_and_flags(synth: Synthesized, tmp_path: Path) -> None:
+    profile = tmp_path / "launch.yaml"
+    profile.write_text(
+        yaml.safe_dump({"requests_per_month": 2_000_000, "shape": "peaky", "peak_to_average": 4})
+    )
+    args = ["report", "--cdk-out", str(synth.outdir), "--out", str(tmp_path)]
+    assert main([*args, "--profile", str(profile), "--duration-ms", "20"]) == 0
+    document = json.loads((tmp_path / "report.json").read_text())
+    assert document["profile"]["name"] == "launch"
+    assert document["profile"]["requests_per_month"] == 2_000_000
+    assert document["profile"]["avg_duration_ms"] == 20  # the flag wins over the file
+    assert document["profile"]["peak_to_average"] == 4
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--requests-per-month", "-5"], "requests_per_month must be a finite number >= 0"),
+        (["--requests-per-month", "lots"], "requests_per_month must be a number, got 'lots'"),
+        (["--duration-ms", "nan"], "avg_duration_ms must be a finite number"),
+        (["--region", "mars-1"], "no prices for region 'mars-1'"),
+        (["--preset", "huge"], "unknown preset 'huge' (known: idle, hobby"),
+        (["--shape", "peaky", "--peak-to-average", "30"], "at most 12"),
+        (["--task-capacity-rps", "0"], "--task-capacity-rps must be a number > 0"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    synth: Synthesized,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "500")  # rich wraps long lines at the terminal's width
+    code = main(["report", "--cdk-out", str(synth.outdir), "--out", str(tmp_path), *flags])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("launchlab: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_foreign_cdk_out_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "500")
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"artifacts": {"Other": {"type": "aws:cloudformation:stack"}}})
+    )
+    assert main(["report", "--cdk-out", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("launchlab: ") and "is not a launchlab app" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+# --- --refresh-prices -------------------------------------------------------------------------
+
+
+def _trimmed_table(tmp_path: Path) -> Path:
+    raw = yaml.safe_load(DEFAULT_TABLE.read_text())
+    region = raw["regions"]["us-east-1"]
+    region["prices"] = {
+        key: region["prices"][key]
+        for key in (
+            "lambda.duration.x86_64",
+            "fargate.vcpu_hour.x86_64",
+            "fargate.ephemeral_gb_hour",
+        )
+    }
+    region["ec2_instances"] = {"t3.small": region["ec2_instances"]["t3.small"]}
+    region["ec2_instances"]["x9.large"] = {**region["ec2_instances"]["t3.small"]}
+    raw["regions"] = {"us-east-1": region}
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def test_refresh_prices_from_recorded_price_list_responses(tmp_path: Path) -> None:
+    """moto does not implement the Price List API (see the next test), so the client is stubbed
+    with GetProducts responses in the API's format (tests/data/pricing_get_products.json)."""
+    recorded = json.loads((DATA / "pricing_get_products.json").read_text())["responses"]
+    client = refresh.default_client()
+    stubber = Stubber(client)
+    expected_filters = [
+        ("AWSLambda", "Lambda-GB-Second"),
+        ("AmazonECS", "Fargate-vCPU-Hours:perCPU"),
+        ("AmazonEC2", "t3.small"),
+        ("AmazonEC2", "x9.large"),
+    ]
+    for response, (service, value) in zip(recorded, expected_filters, strict=True):
+        stubber.add_response(
+            "get_products",
+            response,
+            {
+                "ServiceCode": service,
+                "Filters": refresh._filters(
+                    "us-east-1",
+                    refresh._instance_query(value)
+                    if service == "AmazonEC2"
+                    else refresh.Query(service, value, {}),
+                ),
+                "FormatVersion": "aws_v1",
+            },
+        )
+    source = _trimmed_table(tmp_path)
+    with stubber:
+        result = refresh.refresh_table(source, tmp_path / "new.yaml", lambda: client)
+    stubber.assert_no_pending_responses()
+    assert result.kept == ["us-east-1/ec2.x9.large"]
+    table = load_table(tmp_path / "new.yaml").region("us-east-1")
+    assert table.instance("t3.small").hourly.usd == Decimal("0.021")  # from the response
+    # The Spot product listed first is skipped: its usage type is not the on-demand one.
+    assert table["fargate.vcpu_hour.x86_64"].usd == Decimal("0.04048")
+    tiers = table["lambda.duration.x86_64"].tiers
+    assert [(t.up_to, t.usd) for t in tiers][1] == (Decimal(15_000_000_000), Decimal("0.000015"))
+    assert table["fargate.ephemeral_gb_hour"].date == "2026-11-28"  # no query: kept as it was
+
+
+def test_refresh_against_moto_server_fails_cleanly(
+    synth: Synthesized,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        prices = _trimmed_table(tmp_path)
+        before = prices.read_text()
+        args = ["report", "--cdk-out", str(synth.outdir), "--prices", str(prices)]
+        code = main([*args, "--refresh-prices", "--out", str(tmp_path / "r")])
+    finally:
+        server.stop()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("launchlab: the AWS Price List API failed")
+    assert prices.read_text() == before  # nothing half-written
