@@ -7,6 +7,8 @@ use_project_node()
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk import aws_s3 as s3  # noqa: E402
 
-app = cdk.App()
+# Built-in CloudFormation validation off, as in the launchlab app (stacks/launchlab_app.py),
+# so the two differ only in what they build.
+app = cdk.App(builtin_cloud_formation_validation=False)
 s3.Bucket(cdk.Stack(app, "OneBucket"), "Bucket")
 app.synth()

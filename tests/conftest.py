@@ -76,8 +76,12 @@ class Synthesized:
         return found[0]
 
 
-def _synthesize(outdir: Path, context: dict[str, Any]) -> Synthesized:
-    app, stacks = create_app(context=context, outdir=str(outdir))
+def _synthesize(
+    outdir: Path, context: dict[str, Any], *, builtin_validation: bool = False
+) -> Synthesized:
+    app, stacks = create_app(
+        context=context, outdir=str(outdir), builtin_validation=builtin_validation
+    )
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
     assert sorted(templates) == sorted(stack.stack_name for stack in stacks.all())
@@ -86,8 +90,9 @@ def _synthesize(outdir: Path, context: dict[str, Any]) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app as `cdk synth` builds it from cdk.json's defaults."""
-    return _synthesize(tmp_path_factory.mktemp("cdk.out"), cdk_context())
+    """The app as `cdk synth` builds it from cdk.json's defaults, plus CDK's built-in
+    CloudFormation validation (off in the app itself for speed; see create_app)."""
+    return _synthesize(tmp_path_factory.mktemp("cdk.out"), cdk_context(), builtin_validation=True)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,17 @@ def test_cdk_nag_reports_no_unsuppressed_finding(
         assert len(finding["reason"]) > 60, finding["reason"]
 
 
+def test_cdk_builtin_cloudformation_validation_finds_nothing(synth: Synthesized) -> None:
+    report = json.loads((synth.outdir / "validation-report.json").read_text())
+    findings = [
+        (p["pluginName"], v["ruleName"])
+        for p in report["pluginReports"]
+        if "CloudFormation" in p["pluginName"]
+        for v in p["violations"]
+    ]
+    assert findings == []
+
+
 def test_a_finding_without_suppression_fails_synth() -> None:
     """The nag pack is wired so that an unacknowledged error stops synth."""
     import aws_cdk as cdk
