@@ -11,6 +11,7 @@ from rich.console import Console
 
 from launchlab import assembly
 from launchlab import report as report_command
+from launchlab.aws import commands as aws_commands
 from launchlab.demo import DemoOptions, run_demo
 from launchlab.errors import LaunchlabError
 from launchlab.load import MAX_REQUESTS
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="config override passed to cdk synth (repeatable)",
     )  # fmt: skip
     demo_parser.set_defaults(handler=demo)
+    aws_commands.add_parsers(commands)
     report_command.add_parser(commands)
     return parser
 

@@ -419,6 +419,12 @@ def test_lambda_is_an_image_from_our_repository_behind_a_function_url(
         "AWS::Lambda::Permission",
         {"Action": "lambda:InvokeFunctionUrl", "FunctionUrlAuthType": "NONE", "Principal": "*"},
     )
+    # Since October 2025 a public Function URL also needs lambda:InvokeFunction, limited to
+    # calls that come through the URL.
+    lambda_template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Action": "lambda:InvokeFunction", "InvokedViaFunctionUrl": True, "Principal": "*"},
+    )
     lambda_template.resource_count_is("AWS::ApiGatewayV2::Api", 0)
 
 
