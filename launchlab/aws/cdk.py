@@ -1,0 +1,49 @@
+"""Run the pinned CDK CLI for deploy and destroy, with its output going straight to the user."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from launchlab.assembly import ROOT
+from launchlab.errors import LaunchlabError
+
+# Tests only: points `up` and `down` at a stand-in executable, since no real AWS is reachable.
+CDK_OVERRIDE_ENV = "LAUNCHLAB_CDK"
+
+
+def cdk_executable() -> str:
+    override = os.environ.get(CDK_OVERRIDE_ENV)
+    if override:
+        return override
+    cdk = ROOT / "node_modules" / ".bin" / "cdk"
+    if not cdk.exists():
+        raise LaunchlabError("the CDK CLI is not installed: run `make setup` first")
+    return str(cdk)
+
+
+def context_args(context: Mapping[str, str]) -> list[str]:
+    args = []
+    for key, value in context.items():
+        args += ["-c", f"{key}={value}"]
+    return args
+
+
+def run_cdk(args: Sequence[str], *, what: str, next_step: str) -> None:
+    """Run ``cdk <args>`` in the project root; a non-zero exit is one line naming what next."""
+    command = [cdk_executable(), *args]
+    venv_bin = ROOT / ".venv" / "bin"
+    # The venv's Node.js first, as the Makefile does: jsii refuses the machine's Node 20.
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    try:
+        result = subprocess.run(command, cwd=ROOT, env=env, check=False)
+    except OSError as error:
+        raise LaunchlabError(f"cannot run {command[0]}: {error.strerror}") from None
+    if result.returncode != 0:
+        raise LaunchlabError(f"{what} failed (exit {result.returncode}): {next_step}")
+
+
+def outputs_file(outdir: Path) -> Path:
+    return outdir / "outputs.json"

@@ -1,0 +1,107 @@
+"""The AWS-facing subcommands, registered on the main parser by one call from cli.py."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from launchlab import assembly
+from launchlab.aws import bench_deployed, down, up, verify_deployed
+from launchlab.aws.sandbox import open_sandbox, translated
+from launchlab.errors import LaunchlabError
+
+
+def _context(pairs: list[str]) -> dict[str, str]:
+    context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise LaunchlabError(f"-c takes key=value, got {pair!r}")
+        context[key] = value
+    return context
+
+
+@translated
+def _up(args: argparse.Namespace, console: Console) -> int:
+    return up.up(open_sandbox(), Path(args.cdk_out), _context(args.context), console)
+
+
+@translated
+def _verify(args: argparse.Namespace, console: Console) -> int:
+    return verify_deployed.verify(open_sandbox(), console, timeout=args.timeout)
+
+
+@translated
+def _bench(args: argparse.Namespace, console: Console) -> int:
+    settings = bench_deployed.BenchSettings(
+        requests=args.requests, concurrency=args.concurrency, seconds=args.seconds
+    )
+    hours = args.hours if args.cloudwatch else None
+    return bench_deployed.bench(open_sandbox(), settings, Path(args.out), console, hours)
+
+
+@translated
+def _down(args: argparse.Namespace, console: Console) -> int:
+    return down.down(open_sandbox(), _context(args.context), console, scan_only=args.scan_only)
+
+
+def _context_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c", "--context", action="append", default=[], metavar="KEY=VALUE",
+        help="config override passed to cdk (repeatable)",
+    )  # fmt: skip
+
+
+def add_parsers(commands: Any) -> None:
+    """Add up, verify, bench and down to ``commands`` (the main parser's subparsers)."""
+    parser = commands.add_parser(
+        "up", help="cdk deploy --all, then print the endpoints and the idle cost per hour"
+    )
+    parser.add_argument("--cdk-out", default=str(assembly.DEFAULT_OUTDIR))
+    _context_flag(parser)
+    parser.set_defaults(handler=_up)
+
+    parser = commands.add_parser(
+        "verify",
+        help="check every deployed endpoint, the ECS services' steady state and the function",
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    parser.set_defaults(handler=_verify)
+
+    parser = commands.add_parser(
+        "bench", help="bounded load against every deployed endpoint; writes reports/bench.json"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=200,
+        help=f"per endpoint (at most {bench_deployed.MAX_REQUESTS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--concurrency", type=int, default=8,
+        help=f"connections at once (at most {bench_deployed.MAX_CONCURRENCY})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seconds", type=float, default=30.0,
+        help=f"time limit per endpoint (at most {bench_deployed.MAX_SECONDS:g})",
+    )  # fmt: skip
+    parser.add_argument("--out", default=str(bench_deployed.DEFAULT_OUT))
+    parser.add_argument(
+        "--cloudwatch", action="store_true",
+        help="also read ALB, ECS and Lambda usage from CloudWatch",
+    )  # fmt: skip
+    parser.add_argument(
+        "--hours", type=int, default=24,
+        help=f"with --cloudwatch: how far back (at most {bench_deployed.MAX_HOURS})",
+    )  # fmt: skip
+    parser.set_defaults(handler=_bench)
+
+    parser = commands.add_parser(
+        "down", help="cdk destroy --all --force, then list anything of the project still there"
+    )
+    parser.add_argument(
+        "--scan-only", action="store_true", help="skip the destroy; only look for leftovers"
+    )
+    _context_flag(parser)
+    parser.set_defaults(handler=_down)

@@ -1,0 +1,113 @@
+"""Hourly prices for what a sandbox leaves running, and the idle cost of a synthesized app.
+
+Prices come from the report's price table (launchlab/prices/aws.yaml), the one price list the
+toolkit keeps; the idle cost is the report's own model with its idle traffic profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from launchlab.assembly import Assembly
+from launchlab.errors import LaunchlabError
+from launchlab.report import prices as report_prices
+from launchlab.report.cost import Assumptions
+from launchlab.report.inventory import read_inventory
+from launchlab.report.model import build_report
+from launchlab.report.profile import build_profile
+
+HOURS_PER_MONTH = Decimal(730)
+# Line items of the report that stand for one resource however many launch types use it.
+_SHARED_ITEMS = ("NAT gateway", "Public IPv4 (NAT", "Interface VPC endpoints", "ECR storage")
+
+
+@dataclass(frozen=True)
+class HourlyPrices:
+    region: str
+    source: str  # shown next to every figure so a fallback price is never mistaken for the table
+    per_unit: Mapping[str, Decimal]  # key -> USD per unit as the table states it
+    instances: Mapping[str, Decimal] = field(default_factory=dict)  # USD per instance-hour
+
+    def get(self, key: str) -> Decimal:
+        if key not in self.per_unit:
+            raise LaunchlabError(f"no price {key!r} for {self.region} ({self.source})")
+        return self.per_unit[key]
+
+    def per_hour(self, key: str) -> Decimal:
+        """A monthly price (…gb_month) spread over the hours of a month; others as they are."""
+        price = self.get(key)
+        return price / HOURS_PER_MONTH if key.endswith("_month") else price
+
+    def instance(self, instance_type: str) -> Decimal | None:
+        return self.instances.get(instance_type)
+
+
+def hourly_prices(region: str) -> HourlyPrices:
+    """The report's price table for ``region``; an unknown region is a one-line error."""
+    table = report_prices.load_table()
+    found = table.region(region)
+    return HourlyPrices(
+        region=region,
+        source=f"{table.path.name}, retrieved {table.retrieved}",
+        per_unit={key: price.unit_usd for key, price in found.prices.items()},
+        instances={name: kind.hourly.unit_usd for name, kind in found.instances.items()},
+    )
+
+
+@dataclass(frozen=True)
+class CostLine:
+    stack: str
+    item: str
+    usd_per_hour: Decimal
+
+
+@dataclass(frozen=True)
+class IdleCost:
+    lines: list[CostLine]
+    source: str
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.usd_per_hour for line in self.lines), Decimal(0))
+
+    def by_stack(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = {}
+        for line in self.lines:
+            totals[line.stack] = totals.get(line.stack, Decimal(0)) + line.usd_per_hour
+        return totals
+
+
+def idle_cost_per_hour(app: Assembly, region: str) -> IdleCost:
+    """What the synthesized stacks cost per hour with no traffic, by launch type and line item.
+
+    The report's own model with its idle profile: the same inventory, prices and rules as
+    `launchlab report`'s "idle per hour", so the two can never disagree.
+    """
+    table = report_prices.load_table()
+    report = build_report(
+        str(app.outdir),
+        read_inventory(app),
+        table,
+        region,
+        build_profile("idle", None, {}),
+        Assumptions(free_tier=True, task_capacity_rps=None),
+    )
+    hours = report.prices.hours_per_month
+    lines: list[CostLine] = []
+    seen_shared: set[str] = set()
+    for launch_type, estimate in report.idle.items():
+        for item in estimate.items:
+            if item.usd <= 0:
+                continue
+            # The report charges the shared VPC and a shared repository to every launch type
+            # that uses them (each column is that launch type deployed alone); with all
+            # three running they are paid once.
+            if item.name.startswith(_SHARED_ITEMS):
+                if item.name in seen_shared:
+                    continue
+                seen_shared.add(item.name)
+                launch_type = "shared"
+            lines.append(CostLine(launch_type, item.name, item.usd / hours))
+    return IdleCost(lines=lines, source=f"{table.path.name}, retrieved {table.retrieved}")

@@ -1,0 +1,86 @@
+"""`launchlab up`: deploy every stack, then say where the endpoints are and what idling costs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from launchlab import assembly
+from launchlab.aws.cdk import context_args, outputs_file, run_cdk
+from launchlab.aws.costs import idle_cost_per_hour
+from launchlab.aws.sandbox import Sandbox, aws_errors
+from launchlab.errors import LaunchlabError
+from stacks import names
+
+
+def check_credentials(sandbox: Sandbox) -> str:
+    """The account the credentials belong to; fails in one line before a long cdk run."""
+    with aws_errors(sandbox.region):
+        return str(sandbox.client("sts").get_caller_identity()["Account"])
+
+
+def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Console) -> int:
+    account = check_credentials(sandbox)
+    console.print(f"deploying every stack to account {account} in {sandbox.region}")
+    outputs_path = outputs_file(outdir)
+    run_cdk(
+        [
+            "deploy",
+            "--all",
+            "--require-approval",
+            "never",
+            "--outputs-file",
+            str(outputs_path),
+            "-o",
+            str(outdir),
+            *context_args(context),
+        ],
+        what="cdk deploy",
+        next_step="read the CloudFormation error above, fix it, and run `launchlab up` again "
+        "(`launchlab down` removes a half-deployed app)",
+    )
+    outputs = read_outputs(outputs_path)
+    endpoints = Table(title="endpoints")
+    for column in ("stack", "launch type", "url"):
+        endpoints.add_column(column)
+    for stack, launch_type in (
+        (names.ECS_EC2_STACK, names.LAUNCH_TYPE_ECS_EC2),
+        (names.FARGATE_STACK, names.LAUNCH_TYPE_FARGATE),
+        (names.LAMBDA_STACK, names.LAUNCH_TYPE_LAMBDA),
+    ):
+        endpoints.add_row(stack, launch_type, outputs.get(stack, {}).get("EndpointUrl", "(none)"))
+    console.print(endpoints)
+
+    idle = idle_cost_per_hour(assembly.load(outdir), sandbox.region)
+    costs = Table(title=f"idle cost of what is now running in {sandbox.region}")
+    for column in ("stack", "item", "$/hour"):
+        costs.add_column(column)
+    for line in idle.lines:
+        costs.add_row(line.stack, line.item, f"{line.usd_per_hour:.4f}")
+    console.print(costs)
+    console.print(
+        f"idle total: ${idle.total:.4f}/hour (~${idle.total * 730:.0f}/month); "
+        f"prices: {idle.source}. Run `launchlab down` when you are done."
+    )
+    return 0
+
+
+def read_outputs(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise LaunchlabError(
+            f"cdk deploy wrote no readable outputs to {path}: run `launchlab verify` to read "
+            "them from CloudFormation"
+        ) from None
+    if not isinstance(raw, dict):
+        raise LaunchlabError(f"{path} is not a cdk outputs file")
+    return {
+        str(k): {str(a): str(b) for a, b in v.items()}
+        for k, v in raw.items()
+        if isinstance(v, dict)
+    }

@@ -1,0 +1,252 @@
+"""moto in server mode on 127.0.0.1, and the synthesized app deployed into it.
+
+What moto 5.2.5's CloudFormation does with our templates, resource type by type, is pinned in
+test_aws_deploy.py; this module only removes what cannot run here, and says why next to it.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import json
+import socket
+import sys
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from stacks import names
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "us-east-1"
+DEPLOY_ORDER = names.ALL_STACKS  # network, registry, then the three that import from them
+
+# Custom resources run their provider Lambda in Docker under moto (none here), and
+# AWS::Lambda::Url has no CloudFormation model in moto: an output that reads its FunctionUrl
+# makes create_stack answer HTTP 500. Everything else in the templates is left in.
+REMOVED_TYPES_PREFIX = "Custom::"
+REMOVED_TYPES = {"AWS::Lambda::Url"}
+
+_servers = ROOT / "services" / "contract_tests" / "launchlab_servers.py"
+_spec = importlib.util.spec_from_file_location("launchlab_servers", _servers)
+assert _spec and _spec.loader
+launchlab_servers = importlib.util.module_from_spec(_spec)
+sys.modules["launchlab_servers"] = launchlab_servers
+_spec.loader.exec_module(launchlab_servers)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class MotoServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+
+
+def aws_env(moto_url: str, region: str = REGION) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        # No credential or config file of the machine's user may leak into a test.
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+        "AWS_CONFIG_FILE": "/nonexistent/config",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@dataclass
+class Deployed:
+    stacks: dict[str, dict[str, str]]  # stack -> outputs
+    removed: dict[str, list[str]] = field(default_factory=dict)  # stack -> "LogicalId (Type)"
+
+
+def prepare(
+    template: Mapping[str, Any], endpoint_url: str | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The template moto can create: unsupported resources out (with every DependsOn on them),
+    and EndpointUrl pointing at an app on 127.0.0.1 instead of an ALB or URL nobody can reach."""
+    prepared = copy.deepcopy(dict(template))
+    resources: dict[str, Any] = prepared["Resources"]
+    gone = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"].startswith(REMOVED_TYPES_PREFIX) or resource["Type"] in REMOVED_TYPES
+    ]
+    removed = [f"{logical_id} ({resources[logical_id]['Type']})" for logical_id in gone]
+    for logical_id in gone:
+        del resources[logical_id]
+    for resource in resources.values():
+        depends = resource.get("DependsOn")
+        if isinstance(depends, list):
+            resource["DependsOn"] = [d for d in depends if d not in gone]
+        elif depends in gone:
+            del resource["DependsOn"]
+    # The services leave DesiredCount to their scalable target's MinCapacity (CloudFormation
+    # starts a new service at 1, then the target holds it at its floor). moto skips
+    # AWS::ApplicationAutoScaling::* and would start it at 0, so write the floor in.
+    floors = [
+        resource["Properties"]["MinCapacity"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
+    ]
+    for resource in resources.values():
+        if resource["Type"] == "AWS::ECS::Service" and floors:
+            resource["Properties"].setdefault("DesiredCount", floors[0])
+    if endpoint_url is not None:
+        prepared["Outputs"]["EndpointUrl"]["Value"] = endpoint_url
+    return prepared, removed
+
+
+def stage_file_assets(outdir: Path) -> None:
+    """Upload the zipped file assets (custom resource handlers) where `cdk deploy` would."""
+    s3 = boto3.client("s3")
+    bucket = f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
+    s3.create_bucket(Bucket=bucket)
+    for manifest in outdir.glob("*.assets.json"):
+        for asset in json.loads(manifest.read_text()).get("files", {}).values():
+            source = outdir / asset["source"]["path"]
+            if asset["source"].get("packaging") != "zip" or not source.is_dir():
+                continue
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for file in sorted(source.rglob("*")):
+                    if file.is_file():
+                        archive.write(file, file.relative_to(source))
+            for destination in asset["destinations"].values():
+                s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=buffer.getvalue())
+
+
+def deploy_app(
+    templates: Mapping[str, Mapping[str, Any]],
+    outdir: Path,
+    endpoint_urls: Mapping[str, str],
+    only: Iterable[str] = DEPLOY_ORDER,
+    replace: Mapping[str, str] | None = None,
+) -> Deployed:
+    """create_stack for each template in moto, in dependency order; every stack must complete."""
+    boto3.client("ssm").put_parameter(
+        Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String"
+    )
+    stage_file_assets(outdir)
+    cloudformation = boto3.client("cloudformation")
+    deployed = Deployed(stacks={})
+    for name in only:
+        body, removed = prepare(templates[name], endpoint_urls.get(name))
+        text = json.dumps(body)
+        for old, new in (replace or {}).items():
+            text = text.replace(old, new)
+        cloudformation.create_stack(
+            StackName=name,
+            TemplateBody=text,
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", (name, stack)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        deployed.stacks[name] = outputs
+        deployed.removed[name] = removed
+    return deployed
+
+
+FAKE_CDK = '''#!{python}
+"""A stand-in for the CDK CLI: records its arguments, writes an outputs file when asked."""
+import json, os, sys
+with open({record!r}, "a") as record:
+    record.write(json.dumps(sys.argv[1:]) + "\\n")
+args = sys.argv[1:]
+if "--outputs-file" in args and os.environ.get("FAKE_CDK_OUTPUTS"):
+    with open(args[args.index("--outputs-file") + 1], "w") as out:
+        out.write(os.environ["FAKE_CDK_OUTPUTS"])
+print("fake cdk " + " ".join(args))
+sys.exit(int(os.environ.get("FAKE_CDK_EXIT", "0")))
+'''
+
+
+def write_fake_cdk(directory: Path) -> tuple[Path, Path]:
+    """An executable `cdk` for LAUNCHLAB_CDK, and the file each call's arguments go to."""
+    record = directory / "cdk-calls.jsonl"
+    script = directory / "cdk"
+    script.write_text(FAKE_CDK.format(python=sys.executable, record=str(record)))
+    script.chmod(0o755)
+    return script, record
+
+
+def calls(record: Path) -> list[list[str]]:
+    if not record.exists():
+        return []
+    return [json.loads(line) for line in record.read_text().splitlines()]
+
+
+# ---- fixtures (imported by the test_aws_* modules) ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterable[MotoServer]:
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """A clean moto account, and an environment where boto3 can reach nothing else."""
+    moto_server.reset()
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "LAUNCHLAB_CDK"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in aws_env(moto_server.url).items():
+        monkeypatch.setenv(key, value)
+    # ECS services created from now on report this many running tasks (moto's knob).
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "1")
+    monkeypatch.setenv("COLUMNS", "400")  # rich wraps at 80 columns when not on a terminal
+    return moto_server
+
+
+def start_apps(log_dir: Path) -> dict[str, Any]:
+    """The three workloads on 127.0.0.1, each told (as ECS and Lambda tell it) where it runs."""
+    targets = launchlab_servers.TARGETS
+    return {
+        names.ECS_EC2_STACK: launchlab_servers.start_server(
+            targets["node"], log_dir, AWS_EXECUTION_ENV="AWS_ECS_EC2"
+        ),
+        names.FARGATE_STACK: launchlab_servers.start_server(
+            targets["python"], log_dir, AWS_EXECUTION_ENV="AWS_ECS_FARGATE"
+        ),
+        names.LAMBDA_STACK: launchlab_servers.start_server(targets["lambda"], log_dir),
+    }
+
+
+@pytest.fixture(scope="session")
+def local_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterable[dict[str, str]]:
+    servers = start_apps(tmp_path_factory.mktemp("apps"))
+    yield {stack: server.url for stack, server in servers.items()}
+    for server in servers.values():
+        server.stop()
