@@ -14,10 +14,10 @@ from constructs import Construct
 from stacks.config import EcsEc2Config
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
+    ServicePlacement,
     add_app_container,
     autoscale,
     ecs_cluster,
-    retained_log_group,
     service_rollout,
 )
 from stacks.registry_stack import ImageRef
@@ -50,21 +50,17 @@ class EcsEc2Stack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        vpc: ec2.IVpc,
-        workload_subnets: ec2.SubnetSelection,
-        public_ip: bool,
+        placement: ServicePlacement,
         config: EcsEc2Config,
         image: ImageRef,
-        log_retention_days: int,
-        container_insights: bool,
-        certificate_arn: str | None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        vpc = placement.vpc
         workload = WORKLOADS[config.app]
         architecture = instance_architecture(config.instance_type)
 
-        self.cluster = ecs_cluster(self, vpc=vpc, container_insights=container_insights)
+        self.cluster = ecs_cluster(self, vpc=vpc, container_insights=placement.container_insights)
 
         instance_security_group = ec2.SecurityGroup(
             self,
@@ -97,7 +93,7 @@ class EcsEc2Stack(cdk.Stack):
             user_data=ec2.UserData.for_linux(),
             role=instance_role,
             security_group=instance_security_group,
-            associate_public_ip_address=public_ip,
+            associate_public_ip_address=placement.public_ip,
             require_imdsv2=True,
             http_put_response_hop_limit=1,
             block_devices=[
@@ -116,7 +112,7 @@ class EcsEc2Stack(cdk.Stack):
             self,
             "Instances",
             vpc=vpc,
-            vpc_subnets=workload_subnets,
+            vpc_subnets=placement.workload_subnets,
             launch_template=launch_template,
             min_capacity=config.min_instances,
             max_capacity=config.max_instances,
@@ -140,7 +136,7 @@ class EcsEc2Stack(cdk.Stack):
             task_definition,
             workload=workload,
             image=image,
-            log_group=retained_log_group(self, "AppLogs", retention_days=log_retention_days),
+            log_retention_days=placement.log_retention_days,
             dynamic_host_port=True,
             cpu=config.task_cpu,
             memory_limit_mib=config.task_memory_mib,
@@ -165,7 +161,7 @@ class EcsEc2Stack(cdk.Stack):
         self.service.node.add_dependency(capacity_provider)
 
         self.load_balancer = PublicLoadBalancer(
-            self, "Alb", vpc=vpc, certificate_arn=certificate_arn
+            self, "Alb", vpc=vpc, certificate_arn=placement.certificate_arn
         )
         target_group = self.load_balancer.route_to(self.service)
         # Bridge-mode tasks have no security group of their own: admit the ALB to the

@@ -12,10 +12,10 @@ from constructs import Construct
 from stacks.config import FargateConfig
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
+    ServicePlacement,
     add_app_container,
     autoscale,
     ecs_cluster,
-    retained_log_group,
     service_rollout,
 )
 from stacks.registry_stack import ImageRef
@@ -35,20 +35,16 @@ class FargateServiceStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        vpc: ec2.IVpc,
-        workload_subnets: ec2.SubnetSelection,
-        public_ip: bool,
+        placement: ServicePlacement,
         config: FargateConfig,
         image: ImageRef,
-        log_retention_days: int,
-        container_insights: bool,
-        certificate_arn: str | None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        vpc = placement.vpc
         workload = WORKLOADS[config.app]
         self.cluster = ecs_cluster(
-            self, vpc=vpc, container_insights=container_insights, fargate=True
+            self, vpc=vpc, container_insights=placement.container_insights, fargate=True
         )
         task_definition = ecs.FargateTaskDefinition(
             self,
@@ -68,7 +64,7 @@ class FargateServiceStack(cdk.Stack):
             task_definition,
             workload=workload,
             image=image,
-            log_group=retained_log_group(self, "AppLogs", retention_days=log_retention_days),
+            log_retention_days=placement.log_retention_days,
             dynamic_host_port=False,
         )
         self.security_group = ec2.SecurityGroup(
@@ -84,8 +80,8 @@ class FargateServiceStack(cdk.Stack):
             cluster=self.cluster,
             task_definition=task_definition,
             platform_version=ecs.FargatePlatformVersion.LATEST,
-            vpc_subnets=workload_subnets,
-            assign_public_ip=public_ip,
+            vpc_subnets=placement.workload_subnets,
+            assign_public_ip=placement.public_ip,
             security_groups=[self.security_group],
             capacity_provider_strategies=[
                 ecs.CapacityProviderStrategy(
@@ -95,7 +91,7 @@ class FargateServiceStack(cdk.Stack):
             **service_rollout(),  # type: ignore[arg-type]
         )
         self.load_balancer = PublicLoadBalancer(
-            self, "Alb", vpc=vpc, certificate_arn=certificate_arn
+            self, "Alb", vpc=vpc, certificate_arn=placement.certificate_arn
         )
         target_group = self.load_balancer.route_to(self.service)
         autoscale(self.service, scaling=config.scaling, target_group=target_group)

@@ -11,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks import names
 from stacks.config import LaunchlabConfig
+from stacks.constructs.ecs_service import ServicePlacement
 from stacks.ecs_ec2_stack import EcsEc2Stack, instance_architecture
 from stacks.fargate_stack import FargateServiceStack
 from stacks.lambda_log_groups import own_lambda_log_groups
@@ -54,21 +55,21 @@ def build_stacks(app: cdk.App, config: LaunchlabConfig) -> LaunchlabStacks:
         images=[ec2_image, fargate_image, lambda_image],
         description="launchlab: ECR repositories and the images the services run",
     )
-    placement: dict[str, Any] = {
-        "vpc": network.vpc,
-        "workload_subnets": network.workload_subnets,
-        "public_ip": not network.has_private_subnets,
-        "log_retention_days": config.log_retention_days,
-        "container_insights": config.container_insights,
-        "certificate_arn": config.certificate_arn,
-    }
+    placement = ServicePlacement(
+        vpc=network.vpc,
+        workload_subnets=network.workload_subnets,
+        public_ip=not network.has_private_subnets,
+        log_retention_days=config.log_retention_days,
+        container_insights=config.container_insights,
+        certificate_arn=config.certificate_arn,
+    )
     ecs_ec2 = EcsEc2Stack(
         app,
         names.ECS_EC2_STACK,
         config=config.ecs_ec2,
         image=registry.image(ec2_image),
         description="launchlab: the sample app on ECS with EC2 capacity behind an ALB",
-        **placement,
+        placement=placement,
     )
     fargate = FargateServiceStack(
         app,
@@ -76,7 +77,7 @@ def build_stacks(app: cdk.App, config: LaunchlabConfig) -> LaunchlabStacks:
         config=config.fargate,
         image=registry.image(fargate_image),
         description="launchlab: the sample app on Fargate behind an ALB",
-        **placement,
+        placement=placement,
     )
     lambda_stack = LambdaStack(
         app,

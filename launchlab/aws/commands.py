@@ -11,22 +11,11 @@ from rich.console import Console
 from launchlab import assembly
 from launchlab.aws import bench_deployed, down, up, verify_deployed
 from launchlab.aws.sandbox import open_sandbox, translated
-from launchlab.errors import LaunchlabError
-
-
-def _context(pairs: list[str]) -> dict[str, str]:
-    context = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise LaunchlabError(f"-c takes key=value, got {pair!r}")
-        context[key] = value
-    return context
 
 
 @translated
 def _up(args: argparse.Namespace, console: Console) -> int:
-    return up.up(open_sandbox(), Path(args.cdk_out), _context(args.context), console)
+    return up.up(open_sandbox(), Path(args.cdk_out), assembly.parse_context(args.context), console)
 
 
 @translated
@@ -45,7 +34,9 @@ def _bench(args: argparse.Namespace, console: Console) -> int:
 
 @translated
 def _down(args: argparse.Namespace, console: Console) -> int:
-    return down.down(open_sandbox(), _context(args.context), console, scan_only=args.scan_only)
+    return down.down(
+        open_sandbox(), assembly.parse_context(args.context), console, scan_only=args.scan_only
+    )
 
 
 def _context_flag(parser: argparse.ArgumentParser) -> None:

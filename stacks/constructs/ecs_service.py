@@ -8,6 +8,8 @@ is built here once so the two cannot drift apart.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -27,6 +29,21 @@ from stacks.workloads import (
 )
 
 APP_CONTAINER = "app"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServicePlacement:
+    """Where and how an ECS launch type runs: the same for ECS on EC2 and Fargate."""
+
+    vpc: ec2.IVpc
+    # Private subnets when the VPC has NAT, else public ones with public IPs.
+    workload_subnets: ec2.SubnetSelection
+    public_ip: bool
+    log_retention_days: int
+    container_insights: bool
+    certificate_arn: str | None
+
+
 # Targets leave the ALB this long before ECS sends SIGTERM; requests here finish in well under
 # a second, so 15 s drains them (Copilot's bar is 60 s or less; ours is 30 s or less).
 DEREGISTRATION_DELAY = cdk.Duration.seconds(15)
@@ -71,7 +88,7 @@ def add_app_container(
     *,
     workload: Workload,
     image: ImageRef,
-    log_group: logs.ILogGroup,
+    log_retention_days: int,
     dynamic_host_port: bool,
     cpu: int | None = None,
     memory_limit_mib: int | None = None,
@@ -80,8 +97,12 @@ def add_app_container(
 
     Only ``/tmp`` is writable (a task-scoped volume). The container health check runs the
     image's own check command; ECS stops the container ``STOP_TIMEOUT_SECONDS`` after SIGTERM,
-    more than the 10 s the apps take to finish in-flight requests.
+    more than the 10 s the apps take to finish in-flight requests. Its logs go to a group of
+    the stack's own, kept ``log_retention_days`` and deleted with the stack.
     """
+    log_group = retained_log_group(
+        cdk.Stack.of(task_definition), "AppLogs", retention_days=log_retention_days
+    )
     container = task_definition.add_container(
         APP_CONTAINER,
         image=ecs.ContainerImage.from_ecr_repository(image.repository, image.tag),
