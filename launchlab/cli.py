@@ -27,6 +27,7 @@ def demo(args: argparse.Namespace, console: Console) -> int:
         requests=args.requests,
         concurrency=args.concurrency,
         seconds=args.seconds,
+        docker=args.docker,
     )
     result = run_demo(options, console)
     if not result.passed:
@@ -61,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--cdk-out", default=str(assembly.DEFAULT_OUTDIR))
     demo_parser.add_argument("--out", default="reports", help="report directory (reports/)")
+    demo_parser.add_argument(
+        "--docker", action="store_true",
+        help="build and run the real images (needs a Docker engine) instead of the processes",
+    )  # fmt: skip
     demo_parser.add_argument(
         "--requests", type=_bounded_int(1, MAX_REQUESTS), default=2000,
         help=f"requests per workload in the load step (default 2000, at most {MAX_REQUESTS})",

@@ -43,6 +43,7 @@ class DemoOptions:
     requests: int = 2000
     concurrency: int = 16
     seconds: float = 30.0
+    docker: bool = False
 
 
 @dataclass
@@ -67,6 +68,8 @@ def _step(console: Console, number: int, text: str, passed: bool | None = None) 
 
 def run_demo(options: DemoOptions, console: Console) -> DemoResult:
     result = DemoResult()
+    if options.docker:
+        local.docker_ready()  # before anything slow: no engine is a one-line error
 
     with console.status(f"[{1}/{STEPS}] synthesizing the app (cdk-nag runs inside synth)"):
         assembly.synthesize(options.outdir, options.context)
@@ -81,9 +84,12 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
     _print_stacks(console, app)
     workloads = local.workloads_from(app)
     log_dir = options.report_dir / "local-logs"
+    if options.docker:
+        with console.status(f"[2/{STEPS}] building the three images with Docker"):
+            workloads = local.in_docker(workloads, log_dir)
     with local.running_workloads(workloads, log_dir) as started:
         for running in started:
-            command = " ".join(running.workload.command[1:])
+            command = " ".join(running.workload.sidecar[1:] or running.workload.command[1:])
             _step(console, 2, f"{running.workload.label} on {running.url}: {command}")
         for running in started:
             report = verify_endpoint(

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -28,13 +28,20 @@ from dockerfile_parse import DockerfileParser
 from launchlab.assembly import Assembly
 from launchlab.errors import LaunchlabError
 from stacks import names
-from stacks.workloads import SERVICES_DIR
+from stacks.workloads import CONTAINER_PORT, CONTAINER_USER, SERVICES_DIR
 
 # The image's environment is kept but for PATH, which points at the image's own layout.
 _IMAGE_ONLY_ENV = {"PATH"}
 # Settings of this machine that would make an app believe it runs on AWS.
 _AWS_ENV_PREFIXES = ("AWS_", "ECS_", "_HANDLER", "LAMBDA_")
 SHUTDOWN_SECONDS = 15.0
+# Tests only: a stand-in for the docker CLI (tests/fakes/docker.py); no engine runs here.
+DOCKER_OVERRIDE_ENV = "LAUNCHLAB_DOCKER"
+# Stand-ins for the ports start() picks, in commands and environment values.
+PORT = "<port>"
+SIDECAR_PORT = "<sidecar-port>"
+# The invoke API of the runtime interface emulator inside the Lambda base image.
+RIE_INVOKE_URL = f"http://127.0.0.1:{SIDECAR_PORT}/2015-03-31/functions/function/invocations"
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,14 @@ class Workload:
     # What GET / reports locally: "local" for the ECS images (no task metadata endpoint
     # here), "lambda" behind the shim (it sets the Lambda environment).
     reported_launch_type: str
+    # Started first and stopped last (with --docker: the Lambda image, behind the shim).
+    sidecar: tuple[str, ...] = ()
+    # Answered once the workload can serve; behind the shim with --docker only an invocation
+    # proves the image is up.
+    ready_path: str = "/health"
+    # Run after it is stopped, whatever happened (with --docker: remove the containers, in
+    # case a client was killed before its container exited).
+    cleanup: tuple[tuple[str, ...], ...] = ()
 
     @property
     def label(self) -> str:
@@ -67,6 +82,8 @@ class Running:
     port: int
     log_path: Path
     exit_code: int | None = field(default=None)
+    sidecar: subprocess.Popen[bytes] | None = None
+    sidecar_port: int = 0
 
     @property
     def url(self) -> str:
@@ -148,56 +165,169 @@ def free_port() -> int:
         return port
 
 
-def _environment(workload: Workload, port: int) -> dict[str, str]:
+def _environment(workload: Workload, ports: Mapping[str, int]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_AWS_ENV_PREFIXES)}
-    env.update(workload.env)
-    env.update(PORT=str(port), HOST="127.0.0.1", APP_VERSION="local")
+    env.update({key: _with_ports(value, ports) for key, value in workload.env.items()})
+    env.update(PORT=str(ports[PORT]), HOST="127.0.0.1", APP_VERSION="local")
     return env
 
 
-def start(workload: Workload, log_dir: Path, *, ready_seconds: float = 20.0) -> Running:
-    """Start one workload and wait until it answers /health."""
-    port = free_port()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{workload.launch_type}-{workload.app}.log"
-    with log_path.open("wb") as log:  # a file, not a pipe: nobody has to drain it
-        process = subprocess.Popen(
-            workload.command,
+def _with_ports(text: str, ports: Mapping[str, int]) -> str:
+    for placeholder, port in ports.items():
+        text = text.replace(placeholder, str(port))
+    return text
+
+
+def _spawn(
+    command: tuple[str, ...], workload: Workload, ports: Mapping[str, int], log: Path
+) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:  # a file, not a pipe: nobody has to drain it
+        return subprocess.Popen(
+            [_with_ports(part, ports) for part in command],
             cwd=workload.cwd,
-            env=_environment(workload, port),
-            stdout=log,
+            env=_environment(workload, ports),
+            stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             # Its own process group: Ctrl-C reaches only us, and we stop it in order.
             start_new_session=True,
         )
-    running = Running(workload, process, port, log_path)
+
+
+def start(workload: Workload, log_dir: Path, *, ready_seconds: float = 60.0) -> Running:
+    """Start one workload (and its sidecar) and wait until it answers its ready path."""
+    ports = {PORT: free_port(), SIDECAR_PORT: free_port()}
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{workload.launch_type}-{workload.app}.log"
+    sidecar = None
+    if workload.sidecar:
+        sidecar = _spawn(workload.sidecar, workload, ports, log_path.with_suffix(".sidecar.log"))
+    process = _spawn(workload.command, workload, ports, log_path)
+    running = Running(
+        workload, process, ports[PORT], log_path, sidecar=sidecar, sidecar_port=ports[SIDECAR_PORT]
+    )
     deadline = time.monotonic() + ready_seconds
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-400:]
-            raise LaunchlabError(f"{workload.label} exited with {process.returncode}: {tail}")
+        for child, log in ((process, log_path), (sidecar, log_path.with_suffix(".sidecar.log"))):
+            if child is not None and child.poll() is not None:
+                stop(running)
+                tail = log.read_text(errors="replace")[-400:]
+                raise LaunchlabError(f"{workload.label} exited with {child.returncode}: {tail}")
         try:
-            if httpx.get(f"{running.url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{running.url}{workload.ready_path}", timeout=2).status_code == 200:
                 return running
         except httpx.TransportError:
             pass
-        time.sleep(0.05)
+        time.sleep(0.1)
     stop(running)
-    raise LaunchlabError(f"{workload.label} did not answer /health within {ready_seconds:.0f} s")
+    raise LaunchlabError(
+        f"{workload.label} did not answer {workload.ready_path} within {ready_seconds:.0f} s"
+    )
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=SHUTDOWN_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def stop(running: Running) -> int:
-    """SIGTERM, as ECS sends it; SIGKILL only if it has not exited in SHUTDOWN_SECONDS."""
-    if running.process.poll() is None:
-        running.process.send_signal(signal.SIGTERM)
-        try:
-            running.process.wait(timeout=SHUTDOWN_SECONDS)
-        except subprocess.TimeoutExpired:
-            running.process.kill()
-            running.process.wait()
-    running.exit_code = running.process.returncode
+    """SIGTERM, as ECS sends it; SIGKILL only if it has not exited in SHUTDOWN_SECONDS.
+
+    The workload's exit code; its sidecar, if any, is stopped after it the same way."""
+    running.exit_code = _terminate(running.process)
+    if running.sidecar is not None:
+        sidecar_code = _terminate(running.sidecar)
+        running.exit_code = running.exit_code or sidecar_code
+    ports = {PORT: running.port, SIDECAR_PORT: running.sidecar_port}
+    for command in running.workload.cleanup:
+        subprocess.run(
+            [_with_ports(part, ports) for part in command], capture_output=True, check=False
+        )
     return running.exit_code
+
+
+def docker_cli() -> str:
+    """`docker`, or for the tests a stand-in named by LAUNCHLAB_DOCKER."""
+    return os.environ.get(DOCKER_OVERRIDE_ENV) or "docker"
+
+
+def docker_ready(docker: str | None = None) -> None:
+    """Fail in one line unless a Docker engine answers."""
+    docker = docker or docker_cli()
+    if shutil.which(docker) is None:
+        raise LaunchlabError(
+            "--docker needs Docker, and `docker` is not on PATH: install Docker, or run "
+            "`launchlab demo` without --docker"
+        )
+    result = subprocess.run(
+        [docker, "info", "--format", "{{.ServerVersion}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise LaunchlabError(
+            f"--docker needs a running Docker engine ({reason}): start Docker, or run "
+            "`launchlab demo` without --docker"
+        )
+
+
+def in_docker(
+    workloads: list[Workload], log_dir: Path, docker: str | None = None
+) -> list[Workload]:
+    """The same workloads as their real images: built here, run read-only as in the stacks.
+
+    Each container publishes its port on 127.0.0.1 only, runs as the stacks' user with a
+    read-only root filesystem and a writable /tmp, and gets SIGTERM through the docker client
+    (which proxies signals to the container). The Lambda image runs its runtime interface
+    emulator, which speaks the invoke API; the Function URL shim sits in front of it."""
+    docker = docker or docker_cli()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    converted = []
+    for workload in workloads:
+        lambda_image = workload.launch_type == names.LAUNCH_TYPE_LAMBDA
+        dockerfile = "Dockerfile.lambda" if lambda_image else "Dockerfile"
+        tag = f"launchlab-demo/{workload.app}:{'lambda' if lambda_image else 'ecs'}"
+        build_log = log_dir / f"docker-build-{workload.launch_type}.log"
+        with build_log.open("wb") as output:
+            built = subprocess.run(
+                [docker, "build", "--file", dockerfile, "--tag", tag, "."],
+                cwd=workload.cwd,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        if built.returncode != 0:
+            raise LaunchlabError(f"docker build of {tag} failed: see {build_log}")
+        port = SIDECAR_PORT if lambda_image else PORT
+        name = f"launchlab-demo-{workload.launch_type}-{port}"
+        container = (
+            docker, "run", "--rm", "--name", name, "--read-only", "--tmpfs", "/tmp",
+            "--user", CONTAINER_USER, "--env", "APP_VERSION=local",
+            "--publish", f"127.0.0.1:{port}:{CONTAINER_PORT}", tag,
+        )  # fmt: skip
+        cleanup = ((docker, "rm", "--force", name),)
+        if lambda_image:
+            converted.append(
+                replace(
+                    workload,
+                    sidecar=container,
+                    env={**workload.env, "LAMBDA_INVOKE_URL": RIE_INVOKE_URL},
+                    ready_path="/",
+                    cleanup=cleanup,
+                )
+            )
+        else:
+            converted.append(replace(workload, command=container, env={}, cleanup=cleanup))
+    return converted
 
 
 @contextmanager

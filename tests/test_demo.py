@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from launchlab import assembly, local
+from launchlab.verify import EndpointReport, verify_endpoint
 from stacks import names
 from tests.conftest import ROOT, Synthesized
 
@@ -110,3 +111,67 @@ def test_a_dockerfile_without_exec_form_cmd_is_refused(tmp_path: Path) -> None:
     dockerfile.write_text("FROM scratch\nCMD node server.js\n")
     with pytest.raises(local.LaunchlabError, match="exec form"):
         local.image_command(dockerfile)
+
+
+def _fake_docker(tmp_path: Path) -> tuple[Path, Path]:
+    log = tmp_path / "docker-calls.jsonl"
+    script = tmp_path / "docker"
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} {ROOT / "tests/fakes/docker.py"} "$@"\n')
+    script.chmod(0o755)
+    return script, log
+
+
+def test_docker_mode_without_an_engine_fails_in_one_line_before_synth(tmp_path: Path) -> None:
+    docker, log = _fake_docker(tmp_path)
+    env = {**os.environ, "LAUNCHLAB_DOCKER": str(docker), "FAKE_DOCKER_LOG": str(log)}
+    env["FAKE_DOCKER_NO_ENGINE"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-m", "launchlab", "demo", "--docker",
+         "--cdk-out", str(tmp_path / "cdk.out"), "--out", str(tmp_path / "reports")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "launchlab: --docker needs a running Docker engine (Cannot connect to the Docker "
+        "daemon. Is it running?): start Docker, or run `launchlab demo` without --docker"
+    )
+    assert not (tmp_path / "cdk.out").exists()
+
+
+def test_docker_mode_runs_the_images_read_only_behind_loopback(
+    tmp_path: Path, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docker, log = _fake_docker(tmp_path)
+    monkeypatch.setenv("LAUNCHLAB_DOCKER", str(docker))
+    monkeypatch.setenv("FAKE_DOCKER_LOG", str(log))
+    workloads = local.in_docker(
+        local.workloads_from(assembly.load(synth.outdir)), tmp_path / "logs"
+    )
+    with local.running_workloads(workloads, tmp_path / "logs") as started:
+        for running in started:
+            report = verify(running)
+            assert report.passed, report.failures()
+    assert [r.exit_code for r in started] == [0, 0, 0]
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    builds = [c for c in calls if c[0] == "build"]
+    assert [c[2] for c in builds] == ["Dockerfile", "Dockerfile", "Dockerfile.lambda"]
+    runs = [c for c in calls if c[0] == "run"]
+    assert len(runs) == 3
+    for run in runs:
+        assert {"--read-only", "--rm"} <= set(run)
+        assert run[run.index("--tmpfs") + 1] == "/tmp"
+        assert run[run.index("--user") + 1] == "10001:10001"
+        assert re.fullmatch(r"127\.0\.0\.1:\d+:8080", run[run.index("--publish") + 1])
+    # Every container is removed afterwards, even one whose client had to be killed.
+    removed = {c[2] for c in calls if c[:2] == ["rm", "--force"]}
+    assert removed == {run[run.index("--name") + 1] for run in runs}
+    lambda_run = next(r for r in started if r.workload.launch_type == names.LAUNCH_TYPE_LAMBDA)
+    assert lambda_run.workload.command[1:] == ("-m", "launchlab_app.function_url_shim")
+
+
+def verify(running: local.Running) -> EndpointReport:
+    return verify_endpoint(
+        running.workload.label,
+        running.url,
+        expected_launch_type=running.workload.reported_launch_type,
+    )

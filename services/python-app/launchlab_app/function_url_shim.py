@@ -2,9 +2,10 @@
 
 Each HTTP request on HOST:PORT becomes a Function URL event (payload format 2.0), the handler
 named by _HANDLER (as the Lambda runtime reads it; default launchlab_app.lambda_handler.handler)
-is called in-process with a Lambda-like context, and its response is written back. It sets the
-AWS_LAMBDA_* variables first, so the app reports launch_type "lambda". Invocations run one at a
-time on one thread, like one Lambda execution environment. Served by uvicorn, so the shim has
+is called in-process with a Lambda-like context (or, with LAMBDA_INVOKE_URL set, sent to a
+Lambda invoke API such as the image's runtime interface emulator), and its response is written
+back. It sets the AWS_LAMBDA_* variables first, so the app reports launch_type "lambda".
+Invocations run one at a time on one thread, like one Lambda execution environment. Served by uvicorn, so the shim has
 the same PORT, keep-alive and SIGTERM behaviour as the ECS app.
 """
 
@@ -13,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib
+import json
 import os
 import sys
 import time
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -46,6 +49,26 @@ DEFAULT_HANDLER = "launchlab_app.lambda_handler.handler"
 def load_handler(spec: str) -> Any:
     module, _, attr = spec.rpartition(".")
     return getattr(importlib.import_module(module), attr)
+
+
+def invoke_api_handler(invoke_url: str, timeout: float = 30.0) -> Any:
+    """A handler that sends each event to a Lambda invoke API instead of running it here.
+
+    The Lambda image's runtime interface emulator (RIE) speaks the invoke API, not Function
+    URLs; with LAMBDA_INVOKE_URL set the shim turns HTTP into Function URL events and hands
+    them to the real image (`launchlab demo --docker`)."""
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        request = urllib.request.Request(
+            invoke_url,
+            data=json.dumps(event).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    return handler
 
 
 class LambdaContext:
@@ -138,8 +161,6 @@ def build_event(scope: dict[str, Any], body: bytes, request_id: str) -> dict[str
 
 
 def _error(status: int, code: str, message: str) -> dict[str, Any]:
-    import json
-
     return {
         "statusCode": status,
         "headers": {"content-type": "application/json"},
@@ -229,8 +250,12 @@ def main() -> int:
     # What the Lambda runtime sets, unless the caller set it: the app then reports "lambda".
     for key, value in LAMBDA_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    # Lambda's init phase: import the handler before the first request.
-    shim_app = FunctionUrlShim(load_handler(os.environ.get("_HANDLER") or DEFAULT_HANDLER))
+    invoke_url = os.environ.get("LAMBDA_INVOKE_URL")
+    if invoke_url:
+        shim_app = FunctionUrlShim(invoke_api_handler(invoke_url))
+    else:
+        # Lambda's init phase: import the handler before the first request.
+        shim_app = FunctionUrlShim(load_handler(os.environ.get("_HANDLER") or DEFAULT_HANDLER))
     # The invoke thread and the HTTP loop share the GIL; the default 5 ms switch interval
     # would make each invocation wait for the loop thread to let go.
     sys.setswitchinterval(0.0005)
