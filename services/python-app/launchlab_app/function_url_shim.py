@@ -5,8 +5,8 @@ named by _HANDLER (as the Lambda runtime reads it; default launchlab_app.lambda_
 is called in-process with a Lambda-like context (or, with LAMBDA_INVOKE_URL set, sent to a
 Lambda invoke API such as the image's runtime interface emulator), and its response is written
 back. It sets the AWS_LAMBDA_* variables first, so the app reports launch_type "lambda".
-Invocations run one at a time on one thread, like one Lambda execution environment. Served by uvicorn, so the shim has
-the same PORT, keep-alive and SIGTERM behaviour as the ECS app.
+Invocations run one at a time on one thread, like one Lambda execution environment. Served by
+uvicorn, so the shim has the same PORT, keep-alive and SIGTERM behaviour as the ECS app.
 """
 
 from __future__ import annotations
