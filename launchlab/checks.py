@@ -10,6 +10,12 @@ from pathlib import Path
 
 # The cfn-lint console script installed beside this interpreter (the package has no __main__).
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+# cfn-lint findings we accept, each with its reason; every other error or warning counts.
+CFN_LINT_IGNORES: dict[str, str] = {
+    "W3005": "a DependsOn that a Ref already implies: CDK adds them for roles, policies and "
+    "listeners, and the ECS services depend on the whole cluster construct because CDK only "
+    "creates its capacity provider associations at synth (stacks/constructs/ecs_service.py)",
+}
 # cfn-lint's exit code is a bit mask: 1 it failed to run, 2 errors, 4 warnings, 8 informational.
 _FAILED_TO_RUN, _ERRORS = 1, 2
 
@@ -40,10 +46,10 @@ def cdk_nag(outdir: Path) -> Verdict:
 
 
 def cfn_lint(outdir: Path) -> Verdict:
-    """Run cfn-lint over every template; errors fail, warnings are counted."""
+    """Run cfn-lint over every template; errors fail, warnings (but the accepted) are counted."""
     templates = sorted(str(p) for p in outdir.glob("*.template.json"))
     result = subprocess.run(
-        [CFN_LINT, "--format", "parseable", "--", *templates],
+        [CFN_LINT, "--format", "parseable", "--ignore-checks", *CFN_LINT_IGNORES, "--", *templates],
         capture_output=True,
         text=True,
         check=False,

@@ -16,6 +16,7 @@ from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     ServicePlacement,
     add_app_container,
+    after_capacity_providers,
     autoscale,
     ecs_cluster,
     service_rollout,
@@ -157,9 +158,8 @@ class EcsEc2Stack(cdk.Stack):
             ],
             **service_rollout(),  # type: ignore[arg-type]
         )
-        # Delete the service before the capacity it runs on.
-        self.service.node.add_dependency(capacity_provider)
 
+        after_capacity_providers(self.service, self.cluster)
         self.load_balancer = PublicLoadBalancer(
             self, "Alb", vpc=vpc, certificate_arn=placement.certificate_arn
         )

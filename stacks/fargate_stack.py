@@ -14,6 +14,7 @@ from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     ServicePlacement,
     add_app_container,
+    after_capacity_providers,
     autoscale,
     ecs_cluster,
     service_rollout,
@@ -90,6 +91,7 @@ class FargateServiceStack(cdk.Stack):
             ],
             **service_rollout(),  # type: ignore[arg-type]
         )
+        after_capacity_providers(self.service, self.cluster)
         self.load_balancer = PublicLoadBalancer(
             self, "Alb", vpc=vpc, certificate_arn=placement.certificate_arn
         )

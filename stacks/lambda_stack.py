@@ -67,9 +67,6 @@ class LambdaStack(cdk.Stack):
             description="launchlab python-app on Lambda",
         )
         cdk.Tags.of(self.function).add(TAG_APP, LAMBDA_WORKLOAD.name)
-        # The role is created before the function and must be able to log from the first
-        # invocation on.
-        self.function.node.add_dependency(log_group)
 
         if config.front_door == "function-url":
             function_url = self.function.add_function_url(

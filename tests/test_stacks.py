@@ -177,6 +177,22 @@ def test_rollouts_are_safe_and_quick(synth: Synthesized, stack_name: str) -> Non
 
 
 @pytest.mark.parametrize("stack_name", ECS_STACKS)
+def test_service_waits_for_its_capacity_providers(synth: Synthesized, stack_name: str) -> None:
+    """Created after, and deleted before, the cluster's capacity provider associations: else
+    create fails on an unassociated provider and destroy on a provider still in use."""
+    (association,) = synth.resources(stack_name, "AWS::ECS::ClusterCapacityProviderAssociations")
+    service = synth.only(stack_name, "AWS::ECS::Service")
+    assert association in service["DependsOn"]
+    strategy = service["Properties"]["CapacityProviderStrategy"]
+    associated = synth.template(stack_name)["Resources"][association]["Properties"]
+    providers = json.dumps(associated["CapacityProviders"])
+    for entry in strategy:
+        assert json.dumps(entry["CapacityProvider"]) in providers or (
+            entry["CapacityProvider"] in associated["CapacityProviders"]
+        )
+
+
+@pytest.mark.parametrize("stack_name", ECS_STACKS)
 def test_alb_health_check_and_drain(synth: Synthesized, stack_name: str) -> None:
     group = synth.only(stack_name, "AWS::ElasticLoadBalancingV2::TargetGroup")["Properties"]
     assert group["HealthCheckPath"] == HEALTH_PATH

@@ -78,6 +78,18 @@ def ecs_cluster(
     )
 
 
+def after_capacity_providers(service: ecs.BaseService, cluster: ecs.Cluster) -> None:
+    """Make ``service`` wait for its cluster's capacity provider associations.
+
+    A capacity provider strategy names providers that must already be associated with the
+    cluster, or CloudFormation fails to create the service; and on delete the association
+    must outlive the service, or ``cdk destroy`` fails on a provider still in use. CDK adds
+    no such dependency itself, and creates the associations only at synth (by an aspect), so
+    the dependency is on the whole cluster construct, resolved after aspects have run.
+    """
+    service.node.add_dependency(cluster)
+
+
 def retention(days: int) -> logs.RetentionDays:
     """The RetentionDays member for a number of days the config has validated."""
     return logs.RetentionDays[_RETENTION[days]]
