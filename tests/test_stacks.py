@@ -339,6 +339,9 @@ def test_ec2_instances_imdsv2_encrypted_ssm_no_ssh(synth: Synthesized) -> None:
         "VolumeType": "gp3",
     }
     assert "KeyName" not in data
+    # CDK wrote the cluster's name into the instances' ECS agent config.
+    user_data = json.dumps(data["UserData"])
+    assert "ECS_CLUSTER=" in user_data and '"Ref": "ClusterEB0386A7"' in user_data
     # The AMI is resolved at deploy time from the public SSM parameter.
     image_parameter = data["ImageId"]["Ref"]
     parameter = synth.template(names.ECS_EC2_STACK)["Parameters"][image_parameter]
