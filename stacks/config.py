@@ -50,6 +50,8 @@ _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 # ECR image tags: up to 128 characters of letters, digits, '_', '.', '-', not starting with '.'/'-'.
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# Tags the deploy writes for images it builds (content hashes); a user's tag may not use it.
+BUILT_TAG_PREFIX = "cdk-"
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 
 
@@ -207,6 +209,13 @@ class LaunchlabConfig:
                 "arn:aws:acm:<region>:<account>:certificate/<id>",
             )
         image_tag = ctx.optional_string("imageTag")
+        if image_tag is not None and image_tag.startswith(BUILT_TAG_PREFIX):
+            raise ConfigError(
+                "imageTag",
+                image_tag,
+                f"a tag not starting with {BUILT_TAG_PREFIX!r} (reserved for the images "
+                "`cdk deploy` builds)",
+            )
         if image_tag is not None and not _IMAGE_TAG.match(image_tag):
             raise ConfigError(
                 "imageTag",

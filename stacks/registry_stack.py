@@ -11,7 +11,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
-from stacks.config import RegistryConfig
+from stacks.config import BUILT_TAG_PREFIX, RegistryConfig
 from stacks.names import PROJECT
 from stacks.workloads import WORKLOADS, Workload
 
@@ -54,8 +54,7 @@ class RegistryStack(cdk.Stack):
 
     The images are built from ``services/*/Dockerfile`` as CDK Docker assets (pushed to the
     bootstrap repository), then copied into our own repositories by cdk-ecr-deployment under
-    their content hash as the tag. That tag is immutable in fact as well as in setting: the
-    same hash always names the same build. The services are in stacks that depend on this one,
+    ``cdk-<content hash>``: the same tag always names the same build. The services are in stacks that depend on this one,
     so the first deploy never points a service at an empty repository.
 
     With ``image_tag`` set nothing is built: the services pull that tag (the Lambda function
@@ -82,7 +81,15 @@ class RegistryStack(cdk.Stack):
                 # name `launchlab down` looks for. (moto also needs one to create the stack.)
                 repository_name=f"{PROJECT}/{workload.name}",
                 image_scan_on_push=True,
-                image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+                # Immutable, but for the tags the deploy itself writes: cdk-ecr-deployment
+                # copies again on every create or update of its resource (a rollback, or a
+                # config switched away and back), and ECR refuses even an identical push to an
+                # existing immutable tag. Those tags name content (its hash), so rewriting one
+                # can only write the same image.
+                image_tag_mutability=ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
+                image_tag_mutability_exclusion_filters=[
+                    ecr.ImageTagMutabilityExclusionFilter.wildcard(f"{BUILT_TAG_PREFIX}*")
+                ],
                 encryption=ecr.RepositoryEncryption.AES_256,
                 empty_on_delete=True,
                 removal_policy=cdk.RemovalPolicy.DESTROY,
@@ -137,7 +144,7 @@ class RegistryStack(cdk.Stack):
             exclude=_BUILD_EXCLUDES,
             ignore_mode=cdk.IgnoreMode.DOCKER,
         )
-        tag = asset.asset_hash
+        tag = f"{BUILT_TAG_PREFIX}{asset.asset_hash}"
         ecr_deployment.ECRDeployment(
             self,
             f"{construct_id}Copy",

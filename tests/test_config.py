@@ -85,6 +85,7 @@ def test_command_line_strings_are_converted() -> None:
         ({"fargateSpot": "yes"}, "fargateSpot", "true or false"),
         ({"containerInsights": 1}, "containerInsights", "true or false"),
         ({"imageTag": "-bad"}, "imageTag", "an ECR tag"),
+        ({"imageTag": "cdk-1234"}, "imageTag", "reserved for the images `cdk deploy` builds"),
         ({"certificateArn": "arn:aws:iam::1:cert"}, "certificateArn", "an ACM certificate ARN"),
         ({"stage": ""}, "stage", "a non-empty string"),
         ({"stage": "a" * 129}, "stage", "1-128 letters"),

@@ -77,7 +77,13 @@ def test_repositories_scan_immutable_lifecycle_and_empty_on_delete(synth: Synthe
             "Properties": Match.object_like(
                 {
                     "ImageScanningConfiguration": {"ScanOnPush": True},
-                    "ImageTagMutability": "IMMUTABLE",
+                    "ImageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+                    "ImageTagMutabilityExclusionFilters": [
+                        {
+                            "ImageTagMutabilityExclusionFilterType": "WILDCARD",
+                            "ImageTagMutabilityExclusionFilterValue": "cdk-*",
+                        }
+                    ],
                     "EmptyOnDelete": True,
                     "LifecyclePolicy": {"LifecyclePolicyText": lifecycle},
                 }
@@ -106,8 +112,10 @@ def test_images_are_copied_into_our_repositories_during_deploy(synth: Synthesize
     for copy in copies:
         (source_tag,) = HASH_64.findall(json.dumps(copy["Properties"]["SrcImage"]))
         (dest_tag,) = HASH_64.findall(json.dumps(copy["Properties"]["DestImage"]))
-        # The asset built from services/ lands in our repository under its content hash.
+        # The asset built from services/ lands in our repository under its content hash,
+        # prefixed so that only these tags are exempt from immutability.
         assert source_tag == dest_tag
+        assert f':cdk-{dest_tag}"' in json.dumps(copy["Properties"]["DestImage"])
         assert "cdk-hnb659fds-container-assets" in json.dumps(copy["Properties"]["SrcImage"])
         copied_tags.add(dest_tag)
     # node on EC2, python on Fargate, python's Lambda image: three builds, three copies.
