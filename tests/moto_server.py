@@ -180,7 +180,8 @@ FAKE_CDK = '''#!{python}
 """A stand-in for the CDK CLI: records its arguments, writes an outputs file when asked."""
 import json, os, sys
 with open({record!r}, "a") as record:
-    record.write(json.dumps(sys.argv[1:]) + "\\n")
+    record.write(json.dumps({{"args": sys.argv[1:], "region": os.environ.get("AWS_REGION")}}))
+    record.write("\\n")
 args = sys.argv[1:]
 if "--outputs-file" in args and os.environ.get("FAKE_CDK_OUTPUTS"):
     with open(args[args.index("--outputs-file") + 1], "w") as out:
@@ -200,6 +201,16 @@ def write_fake_cdk(directory: Path) -> tuple[Path, Path]:
 
 
 def calls(record: Path) -> list[list[str]]:
+    """The arguments of each call to the fake cdk."""
+    return [call["args"] for call in _records(record)]
+
+
+def call_regions(record: Path) -> list[str | None]:
+    """The AWS_REGION each call to the fake cdk ran with."""
+    return [call["region"] for call in _records(record)]
+
+
+def _records(record: Path) -> list[dict[str, Any]]:
     if not record.exists():
         return []
     return [json.loads(line) for line in record.read_text().splitlines()]

@@ -233,6 +233,25 @@ def test_missing_credentials_is_one_line(
     )
 
 
+def test_aws_region_alone_names_the_region_as_for_the_cdk_cli(
+    aws: MotoServer,
+    synth: Synthesized,
+    local_apps: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AWS_REGION is what the README exports and what the CDK CLI deploys to; botocore alone
+    would ignore it (it reads AWS_DEFAULT_REGION) and look somewhere else."""
+    _deploy(synth, local_apps)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert main(["verify"]) == 2
+    assert "stack LaunchlabEcsEc2 is not deployed in eu-west-1" in capsys.readouterr().err
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # AWS_REGION wins, as in the CLI
+    assert main(["verify"]) == 0, capsys.readouterr().err
+
+
 def test_missing_region_is_one_line(
     aws: MotoServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

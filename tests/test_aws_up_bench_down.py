@@ -18,7 +18,14 @@ from launchlab.cli import main
 from stacks import names
 from tests import moto_server as fixtures
 from tests.conftest import Synthesized
-from tests.moto_server import MotoServer, calls, deploy_app, start_apps, write_fake_cdk
+from tests.moto_server import (
+    MotoServer,
+    call_regions,
+    calls,
+    deploy_app,
+    start_apps,
+    write_fake_cdk,
+)
 
 # The shared fixtures, by the names the tests take them as.
 aws = fixtures.aws
@@ -48,6 +55,9 @@ def test_up_deploys_every_stack_then_prints_endpoints_and_idle_cost(
     shutil.copytree(synth.outdir, outdir)
     cdk, record = write_fake_cdk(tmp_path)
     monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
+    # A profile default elsewhere must not split the deploy from the checks that follow it.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("FAKE_CDK_OUTPUTS", json.dumps({
         names.ECS_EC2_STACK: {"EndpointUrl": "http://ec2-alb.example"},
         names.FARGATE_STACK: {"EndpointUrl": "http://fargate-alb.example"},
@@ -59,6 +69,7 @@ def test_up_deploys_every_stack_then_prints_endpoints_and_idle_cost(
         "--outputs-file", str(outdir / "outputs.json"), "-o", str(outdir),
         "-c", "stage=ci", "-c", "owner=me",
     ]]  # fmt: skip
+    assert call_regions(record) == ["us-east-1"]
     out = capsys.readouterr().out
     assert "deploying every stack to account 123456789012 in us-east-1" in out
     assert "http://fargate-alb.example" in out

@@ -31,12 +31,19 @@ def context_args(context: Mapping[str, str]) -> list[str]:
     return args
 
 
-def run_cdk(args: Sequence[str], *, what: str, next_step: str) -> None:
-    """Run ``cdk <args>`` in the project root; a non-zero exit is one line naming what next."""
+def run_cdk(args: Sequence[str], *, region: str, what: str, next_step: str) -> None:
+    """Run ``cdk <args>`` in ``region`` from the project root; a non-zero exit is one line
+    naming what to do next."""
     command = [cdk_executable(), *args]
     venv_bin = ROOT / ".venv" / "bin"
     # The venv's Node.js first, as the Makefile does: jsii refuses the machine's Node 20.
-    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # The region the boto3 side checked, whatever the environment or profile would pick.
+    env = {
+        **os.environ,
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
     try:
         result = subprocess.run(command, cwd=ROOT, env=env, check=False)
     except OSError as error:

@@ -267,6 +267,7 @@ def down(
         console.print(f"destroying every stack in account {account}, {sandbox.region}")
         run_cdk(
             ["destroy", "--all", "--force", *context_args(context)],
+            region=sandbox.region,
             what="cdk destroy",
             next_step="read the CloudFormation error above, then run `launchlab down` again; "
             "`launchlab down --scan-only` lists what is left",

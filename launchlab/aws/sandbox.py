@@ -52,8 +52,10 @@ class Sandbox:
 def open_sandbox() -> Sandbox:
     """The caller's session (AWS_PROFILE, AWS_REGION, ...), refused early without a region,
     or with one AWS has never heard of (a typo would otherwise surface as a DNS error)."""
-    session = boto3.Session()
-    region = session.region_name
+    # The CDK CLI deploys to AWS_REGION first; botocore reads only AWS_DEFAULT_REGION and the
+    # config file. Take the CLI's order, so both always look at the same region.
+    region = os.environ.get("AWS_REGION") or boto3.Session().region_name
+    session = boto3.Session(region_name=region)
     if not region:
         raise LaunchlabError(
             "no AWS region set: export AWS_REGION=us-east-1 (or the region you deploy to), "

@@ -39,6 +39,7 @@ def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Cons
             str(outdir),
             *context_args(context),
         ],
+        region=sandbox.region,
         what="cdk deploy",
         next_step="read the CloudFormation error above, fix it, and run `launchlab up` again "
         "(`launchlab down` removes a half-deployed app)",
