@@ -12,6 +12,7 @@ props.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -273,6 +274,20 @@ CONTEXT_KEYS = (
     "fargateArchitecture", "fargateSpot", "fargateMinTasks", "fargateMaxTasks", "lambdaMemory",
     "lambdaTimeoutSeconds", "lambdaArchitecture", "lambdaReservedConcurrency", "lambdaFrontDoor",
 )  # fmt: skip
+
+
+# A context key in our style (camelCase, no namespace): CDK's own carry ':' or start with '@'.
+_OUR_STYLE_KEY = re.compile(r"^[a-z][A-Za-z0-9]*$")
+
+
+def check_context_keys(keys: Iterable[str]) -> None:
+    """Refuse a config key launchlab does not know, so a typo (fargatecpu=1024) cannot pass
+    silently and deploy the default instead; the message suggests the closest known key."""
+    for key in sorted(keys):
+        if _OUR_STYLE_KEY.match(key) and key not in CONTEXT_KEYS:
+            close = difflib.get_close_matches(key, CONTEXT_KEYS, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(key, "(unknown key)", f"{hint}one of the keys in cdk.json")
 
 
 def _listing(values: Iterable[Any]) -> str:

@@ -10,7 +10,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from stacks import names
-from stacks.config import LaunchlabConfig
+from stacks.config import LaunchlabConfig, check_context_keys
 from stacks.constructs.ecs_service import ServicePlacement
 from stacks.ecs_ec2_stack import EcsEc2Stack, instance_architecture
 from stacks.fargate_stack import FargateServiceStack
@@ -126,5 +126,6 @@ def create_app(
         outdir=outdir,
         builtin_cloud_formation_validation=builtin_validation,
     )
+    check_context_keys(app.node.get_all_context())
     config = LaunchlabConfig.from_context(app.node.try_get_context)
     return app, build_stacks(app, config)

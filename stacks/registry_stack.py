@@ -54,8 +54,9 @@ class RegistryStack(cdk.Stack):
 
     The images are built from ``services/*/Dockerfile`` as CDK Docker assets (pushed to the
     bootstrap repository), then copied into our own repositories by cdk-ecr-deployment under
-    ``cdk-<content hash>``: the same tag always names the same build. The services are in stacks that depend on this one,
-    so the first deploy never points a service at an empty repository.
+    ``cdk-<content hash>``: the same tag always names the same build. The services are in
+    stacks that depend on this one, so the first deploy never points a service at an empty
+    repository.
 
     With ``image_tag`` set nothing is built: the services pull that tag (the Lambda function
     ``<tag>-lambda``), which must already be in the repositories.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stacks.config import CONTEXT_KEYS, ConfigError, LaunchlabConfig
+from stacks.config import CONTEXT_KEYS, ConfigError, LaunchlabConfig, check_context_keys
 from tests.conftest import ROOT, cdk_context
 
 
@@ -102,6 +102,25 @@ def test_bad_value_names_key_value_and_allowed(
     assert message.startswith(f"config key '{key}' has value ")
     assert repr(error.value.value) in message
     assert allowed in message
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("fargatecpu", "config key 'fargatecpu' has value '(unknown key)'; allowed: did you "
+         "mean 'fargateCpu'? one of the keys in cdk.json"),
+        ("nosuchThing", "config key 'nosuchThing' has value '(unknown key)'; allowed: one of "
+         "the keys in cdk.json"),
+    ],
+)  # fmt: skip
+def test_an_unknown_key_is_refused_with_the_closest_known_one(key: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        check_context_keys([*cdk_context(), key, "aws:cdk:enable-path-metadata"])
+    assert str(error.value) == message
+
+
+def test_every_key_cdk_json_and_the_cli_pass_is_accepted() -> None:
+    check_context_keys([*cdk_context(), "aws:cdk:version-reporting", "@aws-cdk/core:x"])
 
 
 def test_bad_value_fails_cdk_synth_with_one_clear_line(tmp_path: Path) -> None:
