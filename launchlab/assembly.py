@@ -87,7 +87,7 @@ def load(outdir: Path = DEFAULT_OUTDIR) -> Assembly:
     manifest_path = outdir / "manifest.json"
     if not manifest_path.exists():
         raise LaunchlabError(f"{outdir} holds no synthesized app: run `npx cdk synth` first")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = _read_json(manifest_path)
     stacks = {
         artifact_id: artifact
         for artifact_id, artifact in manifest.get("artifacts", {}).items()
@@ -102,8 +102,21 @@ def load(outdir: Path = DEFAULT_OUTDIR) -> Assembly:
     templates = {}
     for name in names.ALL_STACKS:
         template_file = stacks[name]["properties"]["templateFile"]
-        templates[name] = json.loads((outdir / template_file).read_text())
+        templates[name] = _read_json(outdir / template_file)
     return Assembly(outdir=outdir, templates=templates)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LaunchlabError(
+            f"{path} is missing: the synthesized app is incomplete, run `npx cdk synth` again"
+        ) from None
+    except ValueError as error:
+        raise LaunchlabError(
+            f"{path} is not valid JSON ({error}): run `npx cdk synth` again"
+        ) from None
 
 
 def ensure(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None = None) -> Assembly:

@@ -88,17 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(message: str) -> int:
+    # One line, however narrow the terminal: scripts and tests match on it.
+    Console(stderr=True, soft_wrap=True).print(
+        f"launchlab: {message}", highlight=False, markup=False
+    )
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
         return int(args.handler(args, console))
     except LaunchlabError as error:
-        # One line, however narrow the terminal: scripts and tests match on it.
-        Console(stderr=True, soft_wrap=True).print(
-            f"launchlab: {error}", highlight=False, markup=False
-        )
-        return 2
+        return _fail(str(error))
+    except OSError as error:
+        # A path the user gave that cannot be read or written (--out, --cdk-out, --profile).
+        where = f" {error.filename}" if error.filename else ""
+        return _fail(f"cannot use{where}: {error.strerror or error}; choose another path")
     except KeyboardInterrupt:
         Console(stderr=True).print("launchlab: interrupted", highlight=False)
         return 130

@@ -90,3 +90,26 @@ def test_cli_bad_context_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[st
     assert main(["demo", "-c", "no-equals-sign"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "launchlab: -c takes key=value, got 'no-equals-sign'"
+
+
+def test_a_corrupt_or_incomplete_cdk_out_is_one_line(
+    synth: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(synth.outdir, tmp_path / "out")
+    (tmp_path / "out" / f"{names.FARGATE_STACK}.template.json").unlink()
+    with pytest.raises(LaunchlabError, match=r"LaunchlabFargate.template.json is missing"):
+        assembly.load(tmp_path / "out")
+    (tmp_path / "out" / "manifest.json").write_text("{not json")
+    assert main(["report", "--cdk-out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("launchlab: ") and "manifest.json is not valid JSON" in err
+    assert "Traceback" not in err
+
+
+def test_an_unwritable_output_path_is_one_line(
+    synth: Synthesized, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--cdk-out", str(synth.outdir), "--out", "/proc/launchlab"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("launchlab: cannot use /proc/launchlab: ")
+    assert err.count("\n") == 1
