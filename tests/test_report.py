@@ -210,8 +210,11 @@ def test_hand_calculation_for_a_steady_profile(synth: Synthesized, us_east_1: Re
     dto = (10_000_000 * 20 * 1024 / gib - 100) * 0.09  # 190.7 GB, 100 GB free
     ecr = 10 * 0.1 * 0.10
 
-    # Fargate: 0.25 vCPU x 1000/50 ms x 60% = 3 req/s per task -> 2 tasks all month.
-    assert task_capacity(inventory.launch_types["fargate"].tasks, profile, FREE)[0] == 3.0  # type: ignore[arg-type]
+    # Pure computation (cpu_share 1): 0.25 vCPU x 1000/50 ms x 60% = 3 req/s per task -> 2 tasks
+    # all month.
+    cpu_bound = Assumptions(free_tier=True, cpu_share=1.0)
+    fargate_tasks = inventory.launch_types["fargate"].tasks
+    assert task_capacity(fargate_tasks, profile, cpu_bound)[0] == 3.0  # type: ignore[arg-type]
     tasks = 2 * 730
     lcu = max(rps / 25, rps * 3600 * 20 * 1024 / gib)  # processed bytes dominate
     fargate = (
@@ -224,7 +227,7 @@ def test_hand_calculation_for_a_steady_profile(synth: Synthesized, us_east_1: Re
         + ecr
         + dto
     )
-    found = estimate(inventory, "fargate", us_east_1, profile, FREE)
+    found = estimate(inventory, "fargate", us_east_1, profile, cpu_bound)
     assert abs(float(found.total) - fargate) < 0.01
 
     # ECS on EC2: the same 2 tasks fit on one t3.small (3 per instance by memory).
@@ -233,7 +236,7 @@ def test_hand_calculation_for_a_steady_profile(synth: Synthesized, us_east_1: Re
         + 730 * 0.0225 + lcu * 730 * 0.008 + 2 * 730 * 0.005
         + log_cost + ecr + dto
     )  # fmt: skip
-    found = estimate(inventory, "ecs-ec2", us_east_1, profile, FREE)
+    found = estimate(inventory, "ecs-ec2", us_east_1, profile, cpu_bound)
     assert found.sizing["instances_by_level"] == [1]
     assert abs(float(found.total) - ec2) < 0.01
 
@@ -244,6 +247,19 @@ def test_hand_calculation_for_a_steady_profile(synth: Synthesized, us_east_1: Re
     )
     found = estimate(inventory, "lambda", us_east_1, profile, FREE)
     assert abs(float(found.total) - expected) < 0.01
+
+
+def test_cpu_share_scales_task_capacity(synth: Synthesized, us_east_1: RegionPrices) -> None:
+    """The default assumes a quarter of each request's time is CPU: four times the capacity of
+    the pure-computation worst case, so fewer tasks for the same load."""
+    profile = TrafficProfile("hand", 10_000_000, 50, 20)
+    tasks = inventory_of(synth).launch_types["fargate"].tasks
+    default, why = task_capacity(tasks, profile, FREE)  # type: ignore[arg-type]
+    assert default == 12.0  # 0.25 vCPU x 1000/(50 ms x 0.25) x 60%
+    assert "0.25 CPU share" in why and "--cpu-share" in why
+    worst = estimate(inventory_of(synth), "fargate", us_east_1, profile, Assumptions(cpu_share=1.0))
+    usual = estimate(inventory_of(synth), "fargate", us_east_1, profile, FREE)
+    assert worst.sizing["tasks_by_level"] == [2] and usual.sizing["tasks_by_level"] == [1]
 
 
 def test_peaky_load_scales_tasks_but_not_below_the_minimum(
@@ -376,6 +392,8 @@ def test_profile_file_and_flags(synth: Synthesized, tmp_path: Path) -> None:
         (["--preset", "huge"], "unknown preset 'huge' (known: idle, hobby"),
         (["--shape", "peaky", "--peak-to-average", "30"], "at most 12"),
         (["--task-capacity-rps", "0"], "--task-capacity-rps must be a number > 0"),
+        (["--cpu-share", "0"], "--cpu-share must be in (0, 1], got '0'"),
+        (["--cpu-share", "lots"], "--cpu-share must be a number, got 'lots'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

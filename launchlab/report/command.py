@@ -70,6 +70,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="apply the always-free monthly allowances (Lambda, data transfer out)",
     )
     model.add_argument(
+        "--cpu-share",
+        metavar="X",
+        help="share of each request's duration spent on CPU, 0 < X <= 1 (default 0.25: a "
+        "web request mostly waits on I/O; 1 for pure computation)",
+    )
+    model.add_argument(
         "--task-capacity-rps",
         metavar="RPS",
         help="requests/s one ECS task serves (default: from task vCPU, duration, scaling target)",
@@ -93,6 +99,18 @@ def _capacity(value: str | None) -> float | None:
     return capacity
 
 
+def _share(value: str | None) -> float:
+    if value is None:
+        return Assumptions.cpu_share
+    try:
+        share = float(value)
+    except ValueError:
+        raise LaunchlabError(f"--cpu-share must be a number, got {value!r}") from None
+    if not 0 < share <= 1:
+        raise LaunchlabError(f"--cpu-share must be in (0, 1], got {value!r}")
+    return share
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     profile = build_profile(
         args.preset,
@@ -107,7 +125,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         },
     )
     assumptions = Assumptions(
-        free_tier=args.free_tier, task_capacity_rps=_capacity(args.task_capacity_rps)
+        free_tier=args.free_tier,
+        task_capacity_rps=_capacity(args.task_capacity_rps),
+        cpu_share=_share(args.cpu_share),
     )
     prices_path = Path(args.prices)
     table = load_table(prices_path)

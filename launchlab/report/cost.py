@@ -28,8 +28,14 @@ class Assumptions:
     """What neither the templates nor the price table say; each is printed with the report."""
 
     free_tier: bool = True
-    # None: derived from the task size, the request duration and the template's scaling target.
+    # None: derived from the task size, the request duration, cpu_share and the template's
+    # scaling target.
     task_capacity_rps: float | None = None
+    # The share of a request's duration spent on CPU. A web request mostly waits on I/O (a
+    # database, another service), and an async server overlaps those waits, so a task's CPU
+    # limits it only through the CPU time; Lambda bills the whole duration either way.
+    # 1.0 is the worst case (pure computation, as POST /compute).
+    cpu_share: float = 0.25
     # One new connection per request (no keep-alive): the LCU estimate errs high, not low.
     requests_per_connection: float = 1.0
     # One JSON access line per request from the app; the Lambda runtime adds platform.start and
@@ -124,10 +130,12 @@ def task_capacity(
         return rps, f"the template scales at {tasks.scaling.target:g} requests/task/minute"
     vcpu = tasks.cpu_units / 1024
     target = tasks.scaling.target / 100 if tasks.scaling.metric == "cpu" else 1.0
-    rps = vcpu * 1000 / profile.avg_duration_ms * target
+    cpu_ms = profile.avg_duration_ms * assumptions.cpu_share
+    rps = vcpu * 1000 / cpu_ms * target
     return rps, (
-        f"{vcpu:g} vCPU x 1000/{profile.avg_duration_ms:g} ms x {target:.0%} CPU target "
-        f"= {rps:.3g} req/s per task (each request keeps one vCPU busy for its duration)"
+        f"{vcpu:g} vCPU x 1000/({profile.avg_duration_ms:g} ms x {assumptions.cpu_share:g} "
+        f"CPU share) x {target:.0%} CPU target = {rps:.3g} req/s per task (--cpu-share, "
+        "--task-capacity-rps to change)"
     )
 
 
