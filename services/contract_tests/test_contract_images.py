@@ -149,3 +149,13 @@ def test_openapi_document_is_valid_openapi_3_1() -> None:
     assert spec["openapi"].startswith("3.1")
     validate(spec)
     assert set(spec["paths"]) == {"/", "/health", "/compute", "/echo"}
+
+
+@pytest.mark.parametrize("name", ECS_IMAGES)
+def test_ecs_images_declare_tmp_as_their_volume(name: str) -> None:
+    """The stacks mount a task volume at /tmp under a read-only root filesystem; only a
+    declared VOLUME makes ECS seed it with the image's /tmp (mode 1777) instead of a
+    root-owned directory user 10001 cannot write to (Fargate bind mounts)."""
+    steps = instructions(DOCKERFILES[name])
+    last_from = max(i for i, (k, _) in enumerate(steps) if k == "FROM")
+    assert ("VOLUME", '["/tmp"]') in steps[last_from:]
