@@ -58,9 +58,27 @@ def newest_source_mtime(root: Path = ROOT) -> float:
     return newest
 
 
+# Written beside the templates by synthesize(): the -c overrides they were built with.
+CONTEXT_STAMP = "launchlab-context.json"
+
+
+def synthesized_with(outdir: Path) -> dict[str, str]:
+    """The -c overrides the toolkit synthesized ``outdir`` with ({} for cdk.json's config)."""
+    try:
+        found = json.loads((outdir / CONTEXT_STAMP).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
 def is_stale(outdir: Path, root: Path = ROOT) -> bool:
+    """Missing, older than the app's sources, or built with overrides nobody asked for now."""
     manifest = outdir / "manifest.json"
-    return not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime(root)
+    return (
+        not manifest.exists()
+        or manifest.stat().st_mtime < newest_source_mtime(root)
+        or bool(synthesized_with(outdir))
+    )
 
 
 def synthesize(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None = None) -> None:
@@ -80,6 +98,8 @@ def synthesize(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None 
             result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output",
         )
         raise LaunchlabError(f"cdk synth failed: {detail.removeprefix('launchlab: ')}")
+    # A later run without -c must not price these overrides as if they were the config.
+    (outdir / CONTEXT_STAMP).write_text(json.dumps(dict(context or {}), sort_keys=True) + "\n")
 
 
 def load(outdir: Path = DEFAULT_OUTDIR) -> Assembly:

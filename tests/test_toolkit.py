@@ -52,6 +52,22 @@ def test_stale_when_a_source_is_newer(tmp_path: Path) -> None:
     assert assembly.is_stale(outdir, root)
 
 
+def test_overrides_do_not_outlive_the_run_that_asked_for_them(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "stacks").mkdir(parents=True)
+    (root / "stacks" / "a.py").write_text("x = 1\n")
+    outdir = root / "cdk.out"
+    outdir.mkdir()
+    (outdir / "manifest.json").write_text("{}")
+    assert not assembly.is_stale(outdir, root)
+    (outdir / assembly.CONTEXT_STAMP).write_text('{"fargateCpu": "1024"}')
+    assert assembly.synthesized_with(outdir) == {"fargateCpu": "1024"}
+    # Built with -c: a plain run must synthesize again rather than price the override.
+    assert assembly.is_stale(outdir, root)
+    (outdir / assembly.CONTEXT_STAMP).write_text("{}")
+    assert not assembly.is_stale(outdir, root)
+
+
 def test_summary_follows_the_templates(synth: Synthesized, variant: Synthesized) -> None:
     default = {s.stack_name: s for s in summary.summarise(assembly.load(synth.outdir))}
     changed = {s.stack_name: s for s in summary.summarise(assembly.load(variant.outdir))}

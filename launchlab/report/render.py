@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 from rich.console import Console
 from rich.table import Table
 
+from launchlab.assembly import synthesized_with
 from launchlab.report.cost import cents
 from launchlab.report.model import Report, to_json
 from launchlab.report.prices import Price
@@ -71,8 +72,15 @@ def headline(report: Report) -> list[str]:
         f"Region {report.prices.region} ({report.prices.location}); prices from "
         f"{report.table.path.name} dated {report.table.retrieved}; free tier "
         f"{free_tier}",
-        f"Sizes read from the templates in {report.cdk_out}",
+        f"Sizes read from the templates in {report.cdk_out}" + _overrides(report.cdk_out),
     ]
+
+
+def _overrides(cdk_out: str) -> str:
+    context = synthesized_with(Path(cdk_out))
+    if not context:
+        return ""
+    return ", synthesized with " + " ".join(f"-c {k}={v}" for k, v in sorted(context.items()))
 
 
 def summary_rows(report: Report) -> list[list[str]]:
