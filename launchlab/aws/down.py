@@ -26,7 +26,19 @@ from stacks import names
 GIB = Decimal(1024**3)
 REPOSITORY_PREFIX = f"{names.PROJECT}/"
 # Log groups CloudFormation names after the stack (app logs), the functions' and ECS's own.
-LOG_GROUP_PREFIXES = ("/aws/lambda/Launchlab", "/aws/ecs/", "Launchlab")
+# (Container Insights writes /aws/ecs/containerinsights/<cluster>/performance outside
+# CloudFormation; our clusters' names start with their stack's.)
+LOG_GROUP_PREFIXES = ("/aws/lambda/Launchlab", "/aws/ecs/containerinsights/Launchlab", "Launchlab")
+# Kinds a direct look below covers: a tagging-API hit of these kinds that no direct look
+# confirms is the API lagging a deletion (it can for hours), not a leftover.
+_LOOKED_AT = {
+    "ecr:repository",
+    "logs:log-group",
+    "ec2:volume",
+    "ec2:network-interface",
+    "elasticloadbalancing:loadbalancer",
+    "ec2:instance",
+}
 TAG_FILTER = {"Name": f"tag:{names.TAG_PROJECT}", "Values": [names.PROJECT]}
 
 
@@ -47,9 +59,11 @@ def _key(identifier: str) -> str:
     return identifier
 
 
-def scan(sandbox: Sandbox) -> list[Leftover]:
+def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
+    """(leftovers, unconfirmed): what is there, and tagging-API hits nothing else confirms."""
     prices = hourly_prices(sandbox.region)
     found: dict[str, Leftover] = {}
+    confirmed: set[str] = set()
     with aws_errors(sandbox.region):
         # Tagged first, direct looks after: a direct look knows sizes, so it replaces the entry.
         for item in _tagged(sandbox, prices):
@@ -64,6 +78,7 @@ def scan(sandbox: Sandbox) -> list[Leftover]:
             _instances(sandbox, prices),
         ):
             for item in looks:
+                confirmed.add(_key(item.identifier))
                 previous = found.get(_key(item.identifier))
                 by = item.found_by
                 if previous and previous.found_by != item.found_by:
@@ -71,7 +86,23 @@ def scan(sandbox: Sandbox) -> list[Leftover]:
                 found[_key(item.identifier)] = Leftover(
                     item.kind, item.identifier, by, item.usd_per_hour, item.detail
                 )
-    return sorted(found.values(), key=lambda item: (item.kind, item.identifier))
+        # Deleting a stack deregisters its task definitions (INACTIVE), which keep their tags.
+        ecs = sandbox.client("ecs")
+        for key, item in list(found.items()):
+            if item.kind == "ecs:task-definition" and key not in confirmed:
+                described = ecs.describe_task_definition(taskDefinition=item.identifier)
+                if described["taskDefinition"].get("status") == "INACTIVE":
+                    del found[key]
+    leftovers: list[Leftover] = []
+    unconfirmed: list[Leftover] = []
+    for key, item in found.items():
+        stale = item.kind in _LOOKED_AT and key not in confirmed
+        (unconfirmed if stale else leftovers).append(item)
+    return sorted(leftovers, key=_order), sorted(unconfirmed, key=_order)
+
+
+def _order(item: Leftover) -> tuple[str, str]:
+    return (item.kind, item.identifier)
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -233,7 +264,15 @@ def _has_project_tag(tags: Iterable[Mapping[str, Any]]) -> bool:
 
 
 def report_leftovers(sandbox: Sandbox, console: Console) -> int:
-    leftovers = scan(sandbox)
+    leftovers, unconfirmed = scan(sandbox)
+    if unconfirmed:
+        console.print(
+            f"note: the tagging API still lists {len(unconfirmed)} resource(s) that no direct "
+            "look finds (it can lag a deletion by hours): "
+            + ", ".join(item.identifier for item in unconfirmed),
+            highlight=False,
+            markup=False,
+        )
     if not leftovers:
         console.print(f"nothing of {names.PROJECT} is left in {sandbox.region}")
         return 0
