@@ -56,13 +56,13 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
     # Projected costs for all three, and the local figures beside them, labelled as local.
     assert [lt["launch_type"] for lt in report["launch_types"]] == ["ecs-ec2", "fargate", "lambda"]
     assert all(lt["monthly_usd"] > 0 for lt in report["launch_types"])
-    assert report["measured_local"]["measured_where"].startswith("locally (127.0.0.1")
+    assert report["measured"]["measured_where"].startswith("locally (127.0.0.1")
     markdown = (tmp_path / "reports" / "report.md").read_text()
     assert "## Measured locally (127.0.0.1 on this machine, not AWS)" in markdown
     assert "| ecs-ec2 | ECS on EC2 (node-app) | 60 |" in markdown
     assert "projected on AWS (us-east-1" in output
     figures = json.loads((tmp_path / "reports" / "local-figures.json").read_text())
-    assert figures == report["measured_local"]
+    assert figures == report["measured"]
     assert set(figures["launch_types"]) == {"ecs-ec2", "fargate", "lambda"}
     for load in figures["launch_types"].values():
         assert load["completed"] == 60 and load["errors"] == 0

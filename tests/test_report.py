@@ -516,3 +516,104 @@ def test_refresh_against_moto_server_fails_cleanly(
     assert code == 2
     assert err.startswith("launchlab: the AWS Price List API failed")
     assert prices.read_text() == before  # nothing half-written
+
+
+def _bench_document(with_cloudwatch: bool) -> dict[str, Any]:
+    """What `launchlab bench` writes (launchlab/aws/bench_deployed.py), for three endpoints."""
+
+    def endpoint(launch_type: str, rps: float, cold: float) -> dict[str, Any]:
+        return {
+            "launch_type": launch_type, "url": "https://example", "path": "/",
+            "requested": 200, "completed": 200, "errors": 0, "seconds": 4.0,
+            "requests_per_second": rps, "p50_ms": 20.0, "p90_ms": 30.0, "p99_ms": 80.0,
+            "max_ms": 120.0, "cold_responses": int(cold * 200),
+            "stopped_by_time_limit": False, "cold_start_share": cold,
+        }  # fmt: skip
+
+    document: dict[str, Any] = {
+        "schema": "launchlab-bench",
+        "schema_version": 1,
+        "measured_at": "2026-11-28T08:00:00+00:00",
+        "region": "eu-west-1",
+        "settings": {"requests": 200, "concurrency": 8, "seconds": 30, "path": "/"},
+        "endpoints": {
+            "LaunchlabEcsEc2": endpoint("ecs-ec2", 50.0, 0.0),
+            "LaunchlabFargate": endpoint("fargate", 45.0, 0.0),
+            "LaunchlabLambda": endpoint("lambda", 40.0, 0.04),
+        },
+    }
+    if with_cloudwatch:
+        document["cloudwatch"] = {
+            "hours": 24,
+            "metrics": {
+                "LaunchlabEcsEc2.alb_request_count": 2000.0,
+                "LaunchlabFargate.alb_request_count": 1000.0,
+                "LaunchlabLambda.lambda_invocations": 600.0,
+                "LaunchlabLambda.lambda_duration_ms_avg": 42.5,
+                "LaunchlabEcsEc2.ecs_cpu_utilization_avg": 3.1,
+            },
+        }
+    return document
+
+
+def test_bench_figures_sit_beside_the_projection(synth: Synthesized, tmp_path: Path) -> None:
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps(_bench_document(with_cloudwatch=False)))
+    out = tmp_path / "out"
+    assert main(["report", "--cdk-out", str(synth.outdir), "--bench", str(bench),
+                 "--out", str(out)]) == 0  # fmt: skip
+    document = json.loads((out / "report.json").read_text())
+    measured = document["measured"]
+    assert measured["measured_where"].startswith("on AWS in eu-west-1 at 2026-11-28T08:00")
+    assert set(measured["launch_types"]) == {"ecs-ec2", "fargate", "lambda"}
+    assert measured["launch_types"]["lambda"]["label"] == "LaunchlabLambda, cold starts 4.0%"
+    markdown = (out / "report.md").read_text()
+    assert "## Measured on AWS in eu-west-1" in markdown
+    assert (
+        "| fargate | LaunchlabFargate, cold starts 0.0% | 200 | 45 | 20.0 | 80.0 | 0 |" in markdown
+    )
+    # Without --traffic-from-bench the profile is still the preset's.
+    assert document["profile"]["requests_per_month"] == PRESETS["hobby"].requests_per_month
+
+
+def test_traffic_from_cloudwatch_prices_what_the_sandbox_served(
+    synth: Synthesized, tmp_path: Path
+) -> None:
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps(_bench_document(with_cloudwatch=True)))
+    out = tmp_path / "out"
+    assert main(["report", "--cdk-out", str(synth.outdir), "--bench", str(bench),
+                 "--traffic-from-bench", "--out", str(out)]) == 0  # fmt: skip
+    profile = json.loads((out / "report.json").read_text())["profile"]
+    # 3,600 requests in 24 h across the three endpoints, scaled to a 730-hour month.
+    assert profile["requests_per_month"] == 3600 / 24 * 730
+    assert profile["avg_duration_ms"] == 42.5
+
+
+@pytest.mark.parametrize(
+    ("document", "extra", "message"),
+    [
+        (None, [], "cannot read"),
+        ({"schema": "something-else"}, [], "is not a `launchlab bench` result"),
+        ("bench-without-cloudwatch", ["--traffic-from-bench"],
+         "the bench result has no CloudWatch usage: run `launchlab bench --cloudwatch`"),
+    ],
+)  # fmt: skip
+def test_bench_input_errors_are_one_line(
+    synth: Synthesized,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    document: Any,
+    extra: list[str],
+    message: str,
+) -> None:
+    bench = tmp_path / "bench.json"
+    if document == "bench-without-cloudwatch":
+        bench.write_text(json.dumps(_bench_document(with_cloudwatch=False)))
+    elif document is not None:
+        bench.write_text(json.dumps(document))
+    code = main(["report", "--cdk-out", str(synth.outdir), "--bench", str(bench), *extra,
+                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("launchlab: ") and message in err and err.count("\n") == 1

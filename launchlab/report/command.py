@@ -17,10 +17,11 @@ from launchlab.errors import LaunchlabError
 from launchlab.report import refresh
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import read_inventory
+from launchlab.report.measured import measured_figures, read_bench, traffic_from_cloudwatch
 from launchlab.report.model import build_report
 from launchlab.report.prices import DEFAULT_TABLE, load_table
 from launchlab.report.profile import PRESETS, SHAPES, build_profile
-from launchlab.report.render import print_report, write_files
+from launchlab.report.render import print_measured, print_report, write_files
 
 DEFAULT_OUT = assembly.ROOT / "reports"
 
@@ -69,6 +70,18 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         default=True,
         help="apply the always-free monthly allowances (Lambda, data transfer out)",
     )
+    traffic.add_argument(
+        "--bench",
+        metavar="FILE",
+        help="show the figures `launchlab bench` measured on AWS (e.g. reports/bench.json) "
+        "beside the projected costs",
+    )
+    traffic.add_argument(
+        "--traffic-from-bench",
+        action="store_true",
+        help="price the requests and Lambda duration CloudWatch recorded (needs --bench from "
+        "`launchlab bench --cloudwatch`)",
+    )
     model.add_argument(
         "--cpu-share",
         metavar="X",
@@ -112,18 +125,21 @@ def _share(value: str | None) -> float:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    profile = build_profile(
-        args.preset,
-        Path(args.profile) if args.profile else None,
-        {
-            "requests_per_month": args.requests_per_month,
-            "avg_duration_ms": args.duration_ms,
-            "payload_kb": args.payload_kb,
-            "shape": args.shape,
-            "peak_to_average": args.peak_to_average,
-            "peak_hours_per_day": args.peak_hours,
-        },
-    )
+    bench = read_bench(Path(args.bench)) if args.bench else None
+    flags: dict[str, str | None] = {
+        "requests_per_month": args.requests_per_month,
+        "avg_duration_ms": args.duration_ms,
+        "payload_kb": args.payload_kb,
+        "shape": args.shape,
+        "peak_to_average": args.peak_to_average,
+        "peak_hours_per_day": args.peak_hours,
+    }
+    if args.traffic_from_bench:
+        if bench is None:
+            raise LaunchlabError("--traffic-from-bench needs --bench FILE")
+        # Measured usage first; a flag given on the command line still wins.
+        flags = {**traffic_from_cloudwatch(bench), **{k: v for k, v in flags.items() if v}}
+    profile = build_profile(args.preset, Path(args.profile) if args.profile else None, flags)
     assumptions = Assumptions(
         free_tier=args.free_tier,
         task_capacity_rps=_capacity(args.task_capacity_rps),
@@ -152,7 +168,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         str(app.outdir), read_inventory(app), table, args.region, profile, assumptions
     )
     print_report(report, console)
-    paths = write_files(report, Path(args.out))
+    measured = measured_figures(bench) if bench is not None else None
+    if measured is not None:
+        print_measured(measured, console)
+    paths = write_files(report, Path(args.out), measured=measured)
     console.print(
         "wrote " + ", ".join(str(path) for path in paths.values()), highlight=False, markup=False
     )

@@ -220,6 +220,6 @@ def to_json(
         ],
         "ops": [vars(row) for row in report.ops],
         "files": files or {},
-        # Figures measured on loopback by `launchlab demo`; null from `launchlab report`.
-        "measured_local": None if measured is None else dict(measured),
+        # Measured figures: on loopback (`launchlab demo`) or on AWS (`report --bench`); else null.
+        "measured": None if measured is None else dict(measured),
     }

@@ -249,6 +249,15 @@ def measured_rows(measured: Mapping[str, Any]) -> list[list[str]]:
     ]
 
 
+def print_measured(measured: Mapping[str, Any], console: Console) -> None:
+    table = Table(title=f"Measured {measured['measured_where']}")
+    for column in MEASURED_HEADERS:
+        table.add_column(column)
+    for row in measured_rows(measured):
+        table.add_row(*row)
+    console.print(table)
+
+
 def markdown(report: Report, chart_name: str, measured: Mapping[str, Any] | None = None) -> str:
     out = ["# launchlab cost and ops report", ""]
     out += [f"- {line}" for line in headline(report)] + [""]
