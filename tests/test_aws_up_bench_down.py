@@ -7,13 +7,14 @@ import json
 import shutil
 import warnings
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import boto3
 import pytest
 
 from launchlab import assembly
-from launchlab.aws.costs import idle_cost_per_hour
+from launchlab.aws.costs import hourly_prices, idle_cost_per_hour
 from launchlab.cli import main
 from stacks import names
 from tests import moto_server as fixtures
@@ -335,3 +336,13 @@ def test_down_after_a_real_deploy_finds_the_stacks_and_tagged_resources(
     log_groups = [row[1] for row in cells if row[0] == "logs:log-group"]
     assert sum("AppLogs" in name for name in log_groups) == 2
     assert captured.err.startswith(f"launchlab: {len(cells)} resource(s) of launchlab remain")
+
+
+def test_a_region_without_prices_is_priced_as_us_east_1_and_says_so(synth: Synthesized) -> None:
+    """The commands work in any region; only the price table is limited to two."""
+    elsewhere = idle_cost_per_hour(assembly.load(synth.outdir), "ap-southeast-2")
+    home = idle_cost_per_hour(assembly.load(synth.outdir), "us-east-1")
+    assert elsewhere.total == home.total
+    assert elsewhere.source.endswith("(us-east-1 prices: the table has none for ap-southeast-2)")
+    assert hourly_prices("ap-southeast-2").region == "ap-southeast-2"
+    assert hourly_prices("ap-southeast-2").per_hour("elb.alb_hour") == Decimal("0.0225")

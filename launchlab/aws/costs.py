@@ -44,13 +44,27 @@ class HourlyPrices:
         return self.instances.get(instance_type)
 
 
+# Priced instead of a region the table lacks: the commands still deploy, verify and scan there.
+FALLBACK_REGION = "us-east-1"
+
+
+def priced_region(table: report_prices.PriceTable, region: str) -> tuple[str, str]:
+    """The table's region to price ``region`` with, and a note when it is another one."""
+    try:
+        table.region(region)
+    except LaunchlabError:
+        return FALLBACK_REGION, f" ({FALLBACK_REGION} prices: the table has none for {region})"
+    return region, ""
+
+
 def hourly_prices(region: str) -> HourlyPrices:
-    """The report's price table for ``region``; an unknown region is a one-line error."""
+    """The report's price table for ``region`` (us-east-1's, labelled, when it has none)."""
     table = report_prices.load_table()
-    found = table.region(region)
+    used, note = priced_region(table, region)
+    found = table.region(used)
     return HourlyPrices(
         region=region,
-        source=f"{table.path.name}, retrieved {table.retrieved}",
+        source=f"{table.path.name}, retrieved {table.retrieved}{note}",
         per_unit={key: price.unit_usd for key, price in found.prices.items()},
         instances={name: kind.hourly.unit_usd for name, kind in found.instances.items()},
     )
@@ -86,11 +100,12 @@ def idle_cost_per_hour(app: Assembly, region: str) -> IdleCost:
     `launchlab report`'s "idle per hour", so the two can never disagree.
     """
     table = report_prices.load_table()
+    used, note = priced_region(table, region)
     report = build_report(
         str(app.outdir),
         read_inventory(app),
         table,
-        region,
+        used,
         build_profile("idle", None, {}),
         Assumptions(free_tier=True, task_capacity_rps=None),
     )
@@ -110,4 +125,4 @@ def idle_cost_per_hour(app: Assembly, region: str) -> IdleCost:
                 seen_shared.add(item.name)
                 launch_type = "shared"
             lines.append(CostLine(launch_type, item.name, item.usd / hours))
-    return IdleCost(lines=lines, source=f"{table.path.name}, retrieved {table.retrieved}")
+    return IdleCost(lines=lines, source=f"{table.path.name}, retrieved {table.retrieved}{note}")
