@@ -16,7 +16,10 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 APPS = ("node", "python")
 ARCHITECTURES = ("x86_64", "arm64")
@@ -177,6 +180,10 @@ class LaunchlabConfig:
                 "an EC2 instance type such as t3.small or t4g.small",
             )
 
+        task_cpu = ctx.integer("ec2TaskCpu", 128, 10240)
+        task_memory = ctx.integer("ec2TaskMemory", 128, 1_048_576)
+        _check_task_fits(instance_type, task_cpu, task_memory)
+
         fargate_cpu = ctx.integer("fargateCpu")
         if fargate_cpu not in FARGATE_TASK_SIZES:
             raise ConfigError("fargateCpu", fargate_cpu, _listing(FARGATE_TASK_SIZES))
@@ -241,8 +248,8 @@ class LaunchlabConfig:
                 min_instances=min_instances,
                 max_instances=max_instances,
                 root_volume_gib=ctx.integer("ec2RootVolumeGiB", 30, 16384),
-                task_cpu=ctx.integer("ec2TaskCpu", 128, 10240),
-                task_memory_mib=ctx.integer("ec2TaskMemory", 128, 1_048_576),
+                task_cpu=task_cpu,
+                task_memory_mib=task_memory,
                 scaling=scaling("ec2"),
             ),
             fargate=FargateConfig(
@@ -288,6 +295,44 @@ def check_context_keys(keys: Iterable[str]) -> None:
             close = difflib.get_close_matches(key, CONTEXT_KEYS, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(key, "(unknown key)", f"{hint}one of the keys in cdk.json")
+
+
+# The instance sizes the project knows: the report's price table lists each type's vCPUs and
+# memory. ECS keeps about a tenth of an instance's memory for the OS and the agent.
+_PRICE_TABLE = Path(__file__).resolve().parent.parent / "launchlab" / "prices" / "aws.yaml"
+_ECS_MEMORY_SHARE = 0.9
+
+
+def _instance_sizes() -> dict[str, tuple[int, float]]:
+    """instance type -> (vCPUs, memory GiB), from the price table the project ships."""
+    table = yaml.safe_load(_PRICE_TABLE.read_text())
+    sizes: dict[str, tuple[int, float]] = {}
+    for region in table["regions"].values():
+        for name, item in region["ec2_instances"].items():
+            if isinstance(item, dict) and "vcpu" in item and "memory_gib" in item:
+                sizes[name] = (int(item["vcpu"]), float(item["memory_gib"]))
+    return sizes
+
+
+def _check_task_fits(instance_type: str, task_cpu: int, task_memory_mib: int) -> None:
+    """A task larger than one instance can never be placed: ECS would retry until the
+    deployment circuit breaker rolls back. Checked for the types the price table knows."""
+    size = _instance_sizes().get(instance_type)
+    if size is None:
+        return
+    vcpu, memory_gib = size
+    if task_cpu > vcpu * 1024:
+        raise ConfigError(
+            "ec2TaskCpu", task_cpu, f"at most {vcpu * 1024} on {instance_type} ({vcpu} vCPU)"
+        )
+    usable_mib = int(memory_gib * 1024 * _ECS_MEMORY_SHARE)
+    if task_memory_mib > usable_mib:
+        raise ConfigError(
+            "ec2TaskMemory",
+            task_memory_mib,
+            f"at most {usable_mib} MiB on {instance_type} ({memory_gib:g} GiB, of which ECS "
+            "keeps about a tenth for the OS and its agent)",
+        )
 
 
 def _listing(values: Iterable[Any]) -> str:

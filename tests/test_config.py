@@ -90,6 +90,8 @@ def test_command_line_strings_are_converted() -> None:
         ({"stage": ""}, "stage", "a non-empty string"),
         ({"stage": "a" * 129}, "stage", "1-128 letters"),
         ({"ec2TaskMemory": None}, "ec2TaskMemory", "set it in cdk.json or with -c key=value"),
+        ({"ec2TaskMemory": 2048}, "ec2TaskMemory", "at most 1843 MiB on t3.small (2 GiB"),
+        ({"ec2TaskCpu": 4096}, "ec2TaskCpu", "at most 2048 on t3.small (2 vCPU)"),
     ],
 )
 def test_bad_value_names_key_value_and_allowed(
