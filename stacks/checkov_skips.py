@@ -43,7 +43,7 @@ _HELPER_LAMBDA = [
 
 def apply_checkov_skips(stack: cdk.Stack, config: LaunchlabConfig) -> None:
     skips: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    name = stack.stack_name
+    name = stack.node.id  # not stack_name: inside a Stage that carries the stage's name
     if name == names.REGISTRY_STACK:
         for repository in ("NodeApp", "PythonApp"):
             skips[f"{repository}/Resource"] += [

@@ -13,6 +13,7 @@ props.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -303,6 +304,7 @@ _PRICE_TABLE = Path(__file__).resolve().parent.parent / "launchlab" / "prices" /
 _ECS_MEMORY_SHARE = 0.9
 
 
+@functools.cache
 def _instance_sizes() -> dict[str, tuple[int, float]]:
     """instance type -> (vCPUs, memory GiB), from the price table the project ships."""
     table = yaml.safe_load(_PRICE_TABLE.read_text())

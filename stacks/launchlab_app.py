@@ -35,8 +35,9 @@ class LaunchlabStacks:
         return [self.network, self.registry, self.ecs_ec2, self.fargate, self.lambda_]
 
 
-def build_stacks(app: cdk.App, config: LaunchlabConfig) -> LaunchlabStacks:
-    """Create every stack in ``app`` and attach the checks that run on each synth."""
+def build_stacks(app: cdk.Stage, config: LaunchlabConfig) -> LaunchlabStacks:
+    """Create every stack in ``app`` (the App, or a Stage of it) and attach the checks that run
+    on each synth."""
     ec2_image = ImageRequest(
         WORKLOADS[config.ecs_ec2.app], instance_architecture(config.ecs_ec2.instance_type)
     )

@@ -120,13 +120,15 @@ _IMAGE_COPY = [
 
 def apply_suppressions(stack: cdk.Stack, config: LaunchlabConfig) -> None:
     """Acknowledge the findings this stack is known to carry, by path."""
-    entries = list(_BY_STACK.get(stack.stack_name, []))
-    if not config.container_insights and stack.stack_name in (
+    # The construct id, not the stack name: inside a Stage the name carries the stage's.
+    name = stack.node.id
+    entries = list(_BY_STACK.get(name, []))
+    if not config.container_insights and name in (
         names.ECS_EC2_STACK,
         names.FARGATE_STACK,
     ):
         entries += _NO_INSIGHTS
-    if stack.stack_name == names.LAMBDA_STACK and config.lambda_.front_door == "http-api":
+    if name == names.LAMBDA_STACK and config.lambda_.front_door == "http-api":
         entries += _HTTP_API
     for path, rule, reason in entries:
         _acknowledge(_find(stack, path), rule, reason)
