@@ -4,6 +4,8 @@ is wrong and what to do next, and a non-zero exit; never a traceback."""
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -108,5 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {error.filename}" if error.filename else ""
         return _fail(f"cannot use{where}: {error.strerror or error}; choose another path")
     except KeyboardInterrupt:
+        # Every process we started has been stopped by the `finally` blocks on the way here.
+        # Ctrl-C can land anywhere, e.g. inside asyncio.run() before its loop is fully built;
+        # what such half-made objects say when collected at exit is noise, not news.
+        sys.unraisablehook = lambda _: None
+        warnings.simplefilter("ignore")
         Console(stderr=True).print("launchlab: interrupted", highlight=False)
         return 130
