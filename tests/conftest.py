@@ -3,7 +3,9 @@ non-default option turned on), read back as CloudFormation templates."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from stacks.toolchain import use_project_node
 
 use_project_node()  # before aws_cdk loads jsii
 
+from launchlab import assembly  # noqa: E402
 from stacks.launchlab_app import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,13 +95,35 @@ def _synthesize(
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app as `cdk synth` builds it from cdk.json's defaults, plus CDK's built-in
     CloudFormation validation (off in the app itself for speed; see create_app)."""
-    return _synthesize(tmp_path_factory.mktemp("cdk.out"), cdk_context(), builtin_validation=True)
+    return _shared(tmp_path_factory, "cdk.out", cdk_context(), builtin_validation=True)
 
 
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with every non-default option set (see VARIANT_CONTEXT)."""
-    return _synthesize(tmp_path_factory.mktemp("cdk.out.variant"), cdk_context(**VARIANT_CONTEXT))
+    return _shared(tmp_path_factory, "cdk.out.variant", cdk_context(**VARIANT_CONTEXT))
+
+
+def _shared(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    context: dict[str, Any],
+    *,
+    builtin_validation: bool = False,
+) -> Synthesized:
+    """Synthesized once per test run, even with xdist: the first worker to get here builds
+    it into a directory all workers share (the session's base temp's parent), the others wait
+    for it under a file lock and read the templates back."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker's base temp sits in the run's own directory; without it the
+    # base temp is the run's directory (its parent is shared by every run: not that).
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    outdir = shared / name
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (outdir / "manifest.json").exists():
+            return Synthesized(outdir, dict(assembly.load(outdir).templates))
+        return _synthesize(outdir, context, builtin_validation=builtin_validation)
 
 
 def normalise(value: Any) -> Any:

@@ -34,6 +34,8 @@ from stacks.launchlab_app import build_stacks
 from tests.conftest import cdk_context
 
 MESSAGE = re.compile(r"^config key '(?P<key>\w+)' has value .+; allowed: .+$")
+# Configs synthesized together in the one synth example (a synth costs seconds).
+EXAMPLES = 3
 INSTANCE_TYPES = ("t3.micro", "t3.small", "t3.medium", "t4g.small", "m7g.large", "c6i.large")
 
 # Anything at all, for keys whose type is wrong as often as right.
@@ -124,7 +126,7 @@ def valid_config(draw: st.DrawFn) -> dict[str, Any]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(configs=st.lists(valid_config(), min_size=4, max_size=4))
+@given(configs=st.lists(valid_config(), min_size=EXAMPLES, max_size=EXAMPLES))
 def test_valid_configs_synthesize_clean_templates(
     configs: list[dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -135,10 +137,12 @@ def test_valid_configs_synthesize_clean_templates(
     assembly = app.synth()  # cdk-nag runs here: an unacknowledged finding raises
     templates = [
         stack.template_full_path
-        for nested in (assembly.get_nested_assembly(f"assembly-Example{n}") for n in range(4))
+        for nested in (
+            assembly.get_nested_assembly(f"assembly-Example{n}") for n in range(EXAMPLES)
+        )
         for stack in nested.stacks
     ]
-    assert len(templates) == 4 * len(names.ALL_STACKS)
+    assert len(templates) == EXAMPLES * len(names.ALL_STACKS)
     result = subprocess.run(
         [CFN_LINT, "--format", "parseable", "--ignore-checks", *CFN_LINT_IGNORES, "--",
          *templates],
