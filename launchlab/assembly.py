@@ -81,16 +81,38 @@ def is_stale(outdir: Path, root: Path = ROOT) -> bool:
     )
 
 
-def synthesize(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None = None) -> None:
-    """Run the pinned CDK CLI's synth, passing ``context`` as ``-c key=value``."""
+def pinned_cdk() -> Path:
+    """The CDK CLI package.json pins, installed by `make setup`."""
     cdk = ROOT / "node_modules" / ".bin" / "cdk"
     if not cdk.exists():
         raise LaunchlabError("the CDK CLI is not installed: run `make setup` first")
-    args = [str(cdk), "synth", "--quiet", "--no-notices", "-o", str(outdir)]
+    return cdk
+
+
+def cdk_environment(**extra: str) -> dict[str, str]:
+    """The environment for the CDK CLI: the venv's Node.js first on PATH, as the Makefile
+    puts it (jsii refuses an older Node), plus ``extra``."""
+    venv_bin = ROOT / ".venv" / "bin"
+    return {
+        **os.environ,
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        **extra,
+    }
+
+
+def context_args(context: Mapping[str, str] | None) -> list[str]:
+    """``-c key=value`` arguments for the CDK CLI."""
+    args = []
     for key, value in (context or {}).items():
         args += ["-c", f"{key}={value}"]
-    venv_bin = ROOT / ".venv" / "bin"
-    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return args
+
+
+def synthesize(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None = None) -> None:
+    """Run the pinned CDK CLI's synth, passing ``context`` as ``-c key=value``."""
+    args = [str(pinned_cdk()), "synth", "--quiet", "--no-notices", "-o", str(outdir)]
+    args += context_args(context)
+    env = cdk_environment()
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         detail = next(

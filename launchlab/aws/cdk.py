@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from launchlab.assembly import ROOT
+from launchlab.assembly import ROOT, cdk_environment, pinned_cdk
 from launchlab.errors import LaunchlabError
 
 # Tests only: points `up` and `down` at a stand-in executable, since no real AWS is reachable.
@@ -15,35 +15,15 @@ CDK_OVERRIDE_ENV = "LAUNCHLAB_CDK"
 
 
 def cdk_executable() -> str:
-    override = os.environ.get(CDK_OVERRIDE_ENV)
-    if override:
-        return override
-    cdk = ROOT / "node_modules" / ".bin" / "cdk"
-    if not cdk.exists():
-        raise LaunchlabError("the CDK CLI is not installed: run `make setup` first")
-    return str(cdk)
-
-
-def context_args(context: Mapping[str, str]) -> list[str]:
-    args = []
-    for key, value in context.items():
-        args += ["-c", f"{key}={value}"]
-    return args
+    return os.environ.get(CDK_OVERRIDE_ENV) or str(pinned_cdk())
 
 
 def run_cdk(args: Sequence[str], *, region: str, what: str, next_step: str) -> None:
     """Run ``cdk <args>`` in ``region`` from the project root; a non-zero exit is one line
     naming what to do next."""
     command = [cdk_executable(), *args]
-    venv_bin = ROOT / ".venv" / "bin"
-    # The venv's Node.js first, as the Makefile does: jsii refuses the machine's Node 20.
     # The region the boto3 side checked, whatever the environment or profile would pick.
-    env = {
-        **os.environ,
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-    }
+    env = cdk_environment(AWS_REGION=region, AWS_DEFAULT_REGION=region)
     try:
         result = subprocess.run(command, cwd=ROOT, env=env, check=False)
     except OSError as error:

@@ -17,7 +17,8 @@ import botocore.exceptions
 from rich.console import Console
 from rich.table import Table
 
-from launchlab.aws.cdk import context_args, run_cdk
+from launchlab.assembly import context_args
+from launchlab.aws.cdk import run_cdk
 from launchlab.aws.costs import HourlyPrices, hourly_prices
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.aws.up import check_credentials

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from launchlab import assembly
-from launchlab.aws.cdk import context_args, outputs_file, run_cdk
+from launchlab.assembly import context_args
+from launchlab.aws.cdk import outputs_file, run_cdk
 from launchlab.aws.costs import idle_cost_per_hour
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.errors import LaunchlabError
