@@ -457,18 +457,23 @@ def test_one_json_log_line_per_request(server: Server) -> None:
     marker = f"/log-check-{time.monotonic_ns()}"
     assert server.client.get(marker).status_code == 404
     assert server.client.post("/compute", json={"payload": "log", "rounds": 1}).status_code == 200
+    # The line is written once the response is sent, so the client can see the response first:
+    # wait for both lines (the marker's and the compute after it), not just the first.
     deadline = time.monotonic() + 5
     while True:
         lines = server.log_lines()  # every stdout line parses as JSON
         request_lines = [line for line in lines if "path" in line]
-        if any(line["path"] == marker for line in request_lines) or time.monotonic() > deadline:
+        paths = [line["path"] for line in request_lines]
+        after_marker = paths[paths.index(marker) + 1 :] if marker in paths else []
+        if "/compute" in after_marker or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     (line,) = [line for line in request_lines if line["path"] == marker]
     assert line["method"] == "GET"
     assert line["status"] == 404
     assert isinstance(line["duration_ms"], (int, float)) and line["duration_ms"] >= 0
+    compute_lines = request_lines[request_lines.index(line) + 1 :]
     assert any(
         entry["path"] == "/compute" and entry["method"] == "POST" and entry["status"] == 200
-        for entry in request_lines
+        for entry in compute_lines
     )
