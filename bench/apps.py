@@ -14,10 +14,8 @@ Usage: .venv/bin/python bench/apps.py [--requests N] [--concurrency C] [--durati
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import resource
 import shutil
 import socket
 import statistics
@@ -27,13 +25,16 @@ import tempfile
 import textwrap
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.loadgen import ROOT_ONLY, LoadResult, load, rss_mib  # noqa: E402
+
+NUMERIC_FIELDS = [f for f in LoadResult.__annotations__ if f != "first_errors"]
+
 NODE_APP = ROOT / "services" / "node-app"
 PYTHON_APP = ROOT / "services" / "python-app"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGETS = {
     "node": (60.0, None),
     "python": (80.0, None),
@@ -102,139 +103,6 @@ print(f"{(t1 - t0) * 1000:.3f} {(t2 - t0) * 1000:.3f}")
 """
 
 
-# ---- load generator ---------------------------------------------------------------------
-
-
-class Connection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection sending GET / back to back."""
-
-    def __init__(self, run: LoadRun) -> None:
-        self.run = run
-        self.buffer = bytearray()
-        self.sent_at = 0.0
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.send()
-
-    def send(self) -> None:
-        if not self.run.take():
-            self.transport.close()
-            return
-        self.sent_at = time.perf_counter()
-        self.transport.write(self.run.request)
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = bytes(self.buffer[:end]).lower()
-            start = head.find(b"content-length:")
-            length = int(
-                head[
-                    start + 15 : head.find(b"\r\n", start)
-                    if head.find(b"\r\n", start) > 0
-                    else None
-                ]
-            )
-            total = end + 4 + length
-            if len(self.buffer) < total:
-                return
-            ok = head.startswith(b"http/1.1 200")
-            del self.buffer[:total]
-            self.run.record(time.perf_counter() - self.sent_at, ok)
-            self.send()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.run.closed(self)
-
-
-@dataclass
-class Result:
-    requests: int
-    errors: int
-    seconds: float
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    server_cpu: float  # share of one core the server used during the run
-    client_cpu: float  # share of one core the load generator used
-
-
-class LoadRun:
-    def __init__(self, port: int, total: int, deadline_s: float) -> None:
-        self.request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: launchlab-bench\r\n\r\n"
-        self.port = port
-        self.remaining = total
-        self.deadline = time.perf_counter() + deadline_s
-        self.latencies: list[float] = []
-        self.errors = 0
-        self.open = 0
-        self.done = asyncio.get_running_loop().create_future()
-
-    def take(self) -> bool:
-        if self.remaining <= 0 or time.perf_counter() > self.deadline:
-            return False
-        self.remaining -= 1
-        return True
-
-    def record(self, latency: float, ok: bool) -> None:
-        self.latencies.append(latency)
-        self.errors += not ok
-
-    def closed(self, _: Connection) -> None:
-        self.open -= 1
-        if self.open == 0 and not self.done.done():
-            self.done.set_result(None)
-
-    async def go(self, concurrency: int) -> None:
-        loop = asyncio.get_running_loop()
-        self.open = concurrency
-        for _ in range(concurrency):
-            sock = socket.create_connection(("127.0.0.1", self.port))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            await loop.create_connection(lambda: Connection(self), sock=sock)
-        await self.done
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def load(port: int, pid: int, total: int, concurrency: int, deadline_s: float) -> Result:
-    async def main() -> LoadRun:
-        run = LoadRun(port, total, deadline_s)
-        await run.go(concurrency)
-        return run
-
-    server_before = cpu_seconds(pid)
-    client_before = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.perf_counter()
-    run = asyncio.run(main())
-    seconds = time.perf_counter() - started
-    client_after = resource.getrusage(resource.RUSAGE_SELF)
-    latencies = sorted(run.latencies)
-    n = len(latencies)
-    client_cpu = (client_after.ru_utime + client_after.ru_stime) - (
-        client_before.ru_utime + client_before.ru_stime
-    )
-    return Result(
-        requests=n,
-        errors=run.errors,
-        seconds=seconds,
-        rps=n / seconds,
-        p50_ms=latencies[n // 2] * 1000,
-        p99_ms=latencies[min(n - 1, int(n * 0.99))] * 1000,
-        server_cpu=(cpu_seconds(pid) - server_before) / seconds,
-        client_cpu=client_cpu / seconds,
-    )
-
-
 # ---- servers ----------------------------------------------------------------------------
 
 
@@ -266,12 +134,7 @@ class Server:
                 time.sleep(0.05)
 
     def rss(self) -> tuple[float, float]:
-        """(VmRSS, RssAnon) in MiB: all resident pages, and the process's own (not file-backed)."""
-        fields = dict(
-            line.split(":", 1)
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
-        )
-        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["RssAnon"].split()[0]) / 1024
+        return rss_mib(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -367,9 +230,10 @@ def main() -> int:
                 for name in (f"{kind}:bare", f"{kind}:app"):
                     command, cwd, env = specs[name]
                     pair[name] = Server(name.replace(":", "-"), command, cwd, tmp, **env)
-                runs: dict[str, list[Result]] = {name: [] for name in pair}
+                runs: dict[str, list[LoadResult]] = {name: [] for name in pair}
+                bounds = {"concurrency": args.concurrency, "deadline_s": args.duration}
                 for server in pair.values():
-                    load(server.port, server.proc.pid, args.warmup, args.concurrency, args.duration)
+                    load(server.port, server.proc.pid, total=args.warmup, mix=ROOT_ONLY, **bounds)
                 time.sleep(0.5)
                 idle = {name: server.rss() for name, server in pair.items()}
                 for _ in range(args.rounds):
@@ -378,15 +242,15 @@ def main() -> int:
                             load(
                                 server.port,
                                 server.proc.pid,
-                                args.requests,
-                                args.concurrency,
-                                args.duration,
+                                total=args.requests,
+                                mix=ROOT_ONLY,
+                                **bounds,
                             )
                         )
                 for name, results in runs.items():
                     figures[name] = {
                         field: statistics.median(getattr(r, field) for r in results)
-                        for field in Result.__annotations__
+                        for field in NUMERIC_FIELDS
                     }
                     figures[name]["rps_runs"] = [round(r.rps) for r in results]
                     figures[name]["idle_rss_mib"], figures[name]["idle_anon_mib"] = idle[name]

@@ -5,6 +5,7 @@ another directory's conftest."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -58,6 +59,14 @@ TARGETS = {
         "lambda",
     ),
 }
+
+
+def iterated_sha256(payload: str, rounds: int) -> str:
+    """What POST /compute must answer: SHA-256 of the UTF-8 payload, then ``rounds`` more."""
+    digest = hashlib.sha256(payload.encode("utf-8")).digest()
+    for _ in range(rounds):
+        digest = hashlib.sha256(digest).digest()
+    return digest.hex()
 
 
 def free_port() -> int:

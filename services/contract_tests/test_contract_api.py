@@ -3,7 +3,6 @@ behind the Function URL shim. One server per target for the whole module."""
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import socket
@@ -11,7 +10,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from launchlab_servers import TARGETS, Server, start_server
+from launchlab_servers import TARGETS, Server, iterated_sha256, start_server
 
 MIB = 1024 * 1024
 CHUNKED_COMPUTE_HEAD = (
@@ -25,13 +24,6 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     srv = start_server(TARGETS[request.param], tmp_path_factory.mktemp(request.param))
     yield srv
     srv.stop()
-
-
-def iterated_sha256(payload: str, rounds: int) -> str:
-    digest = hashlib.sha256(payload.encode("utf-8")).digest()
-    for _ in range(rounds):
-        digest = hashlib.sha256(digest).digest()
-    return digest.hex()
 
 
 def raw_exchange(

@@ -7,9 +7,12 @@ import json
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
-from launchlab_servers import TARGETS, Server
+from launchlab_servers import TARGETS, Server, iterated_sha256
+
+from stacks.workloads import STOP_TIMEOUT_SECONDS
 
 BODY = json.dumps({"message": "in flight during SIGTERM"}).encode()
 HEAD = (
@@ -80,3 +83,90 @@ def test_sigterm_with_idle_keepalive_connection_exits_promptly(launch_server, na
     assert server.proc.wait(timeout=5) == 0
     assert time.monotonic() - started < 2
     conn.close()
+
+
+# ---- under concurrent load ----------------------------------------------------------------
+
+IN_FLIGHT = 64
+COMPUTE_ROUNDS = 20_000  # tens of ms each: some still computing, some queued at the signal
+
+
+def server_side_queues(port: int) -> tuple[int, list[int]]:
+    """From /proc/net/tcp{,6}: the listener's accept-queue length, and the unread bytes of each
+    established connection the server holds on ``port``."""
+    backlog, unread = 0, []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port != port:
+                continue
+            state, queued = fields[3], int(fields[4].split(":")[1], 16)
+            if state == "0A":  # LISTEN: rx_queue is the accept queue
+                backlog += queued
+            elif state == "01":  # ESTABLISHED
+                unread.append(queued)
+    return backlog, unread
+
+
+def wait_until_server_read_everything(port: int, connections: int, within: float = 10) -> None:
+    """Every connection accepted and every byte sent so far read by the app: each request is
+    in the app's hands (started), not waiting in a kernel queue."""
+    deadline = time.monotonic() + within
+    while True:
+        backlog, unread = server_side_queues(port)
+        if backlog == 0 and len(unread) >= connections and not any(unread):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"accept queue {backlog}, unread bytes per connection {unread}")
+        time.sleep(0.02)
+
+
+def compute_request(payload: str) -> bytes:
+    body = json.dumps({"payload": payload, "rounds": COMPUTE_ROUNDS}).encode()
+    head = (
+        b"POST /compute HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n" % len(body)
+    )
+    return head + body
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_sigterm_under_concurrent_load_drops_nothing(launch_server, name: str) -> None:
+    # What an ECS rolling deploy does to a task: requests in flight on many connections (half
+    # still sending their body, half computing or queued), then SIGTERM. Every one of them must
+    # get its 2xx, new connections must be refused, and the process must exit 0 well inside the
+    # stop timeout the task definitions set.
+    server = launch_server(name)
+    echoes, computes = [], []
+    for i in range(IN_FLIGHT):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=STOP_TIMEOUT_SECONDS)
+        if i % 2:
+            sock.sendall(compute_request(f"load-{i}"))
+            computes.append((sock, f"load-{i}"))
+        else:
+            sock.sendall(HEAD + BODY[:10])
+            echoes.append(sock)
+    wait_until_server_read_everything(server.port, IN_FLIGHT)
+
+    signalled = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    wait_until_refused(server.port)
+    assert server.proc.poll() is None, "exited with requests in flight"
+
+    for sock in echoes:
+        sock.sendall(BODY[10:])
+    for sock in echoes:
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == 200
+        assert json.loads(response.read())["message"] == "in flight during SIGTERM"
+    for sock, payload in computes:
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == 200
+        assert json.loads(response.read())["digest"] == iterated_sha256(payload, COMPUTE_ROUNDS)
+    assert server.proc.wait(timeout=STOP_TIMEOUT_SECONDS) == 0
+    assert time.monotonic() - signalled < STOP_TIMEOUT_SECONDS
+    for sock in echoes + [sock for sock, _ in computes]:
+        sock.close()
