@@ -30,6 +30,7 @@ def demo(args: argparse.Namespace, console: Console) -> int:
         concurrency=args.concurrency,
         seconds=args.seconds,
         docker=args.docker,
+        reuse=args.reuse,
     )
     result = run_demo(options, console)
     if not result.passed:
@@ -64,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--cdk-out", default=str(assembly.DEFAULT_OUTDIR))
     demo_parser.add_argument("--out", default="reports", help="report directory (reports/)")
+    demo_parser.add_argument(
+        "--reuse", action="store_true",
+        help="skip the synth if --cdk-out holds one newer than every source, made without -c "
+        "(cdk-nag's report and cfn-lint are still read and run)",
+    )  # fmt: skip
     demo_parser.add_argument(
         "--docker", action="store_true",
         help="build and run the real images (needs a Docker engine) instead of the processes",

@@ -44,6 +44,7 @@ class DemoOptions:
     concurrency: int = 16
     seconds: float = 30.0
     docker: bool = False
+    reuse: bool = False  # skip the synth when outdir is an up-to-date synth of this config
 
 
 @dataclass
@@ -71,11 +72,19 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
     if options.docker:
         local.docker_ready()  # before anything slow: no engine is a one-line error
 
+    reused = options.reuse and not options.context and not assembly.is_stale(options.outdir)
     with console.status(f"[{1}/{STEPS}] synthesizing the app (cdk-nag runs inside synth)"):
-        assembly.synthesize(options.outdir, options.context)
+        if not reused:
+            assembly.synthesize(options.outdir, options.context)
         app = assembly.load(options.outdir)
         verdicts = [checks.cdk_nag(options.outdir), checks.cfn_lint(options.outdir)]
-    _step(console, 1, f"synthesized {len(app.templates)} stacks into {options.outdir}")
+    if reused:
+        done = (
+            f"reused the {len(app.templates)} stacks in {options.outdir} (newer than every source)"
+        )
+    else:
+        done = f"synthesized {len(app.templates)} stacks into {options.outdir}"
+    _step(console, 1, done)
     for verdict in verdicts:
         _step(console, 1, f"{verdict.checker}: {verdict.detail}", verdict.passed)
         if not verdict.passed:

@@ -30,19 +30,22 @@ def _refused(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _demo(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+def _demo(tmp_path: Path, *extra: str, cdk_out: Path | None = None) -> subprocess.Popen[str]:
     env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+    cdk_out = cdk_out or tmp_path / "cdk.out"
     return subprocess.Popen(
-        [sys.executable, "-m", "launchlab", "demo", "--cdk-out", str(tmp_path / "cdk.out"),
+        [sys.executable, "-m", "launchlab", "demo", "--cdk-out", str(cdk_out),
          "--out", str(tmp_path / "reports"), *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
 
 def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None:
-    process = _demo(tmp_path, "--requests", "60", "--concurrency", "4")
+    # --reuse with nothing to reuse: the real synth runs.
+    process = _demo(tmp_path, "--requests", "60", "--concurrency", "4", "--reuse")
     output, _ = process.communicate(timeout=240)
     assert process.returncode == 0, output
+    assert f"[1/6] synthesized 5 stacks into {tmp_path / 'cdk.out'}" in output
     for step in range(1, 7):
         assert f"[{step}/6]" in output, output
     assert "cdk-nag: AwsSolutions: 0 unsuppressed" in output
@@ -70,19 +73,26 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
     assert all(figures["verified"].values())
 
 
-def test_ctrl_c_stops_every_workload(tmp_path: Path) -> None:
-    # A long load step, so Ctrl-C lands while all three are running.
-    process = _demo(tmp_path, "--requests", "100000", "--concurrency", "2", "--seconds", "120")
+def test_ctrl_c_stops_every_workload(tmp_path: Path, synth: Synthesized) -> None:
+    # A long load step, so Ctrl-C lands while all three are running; the session's synth is
+    # up to date, so --reuse skips straight to the checks and the workloads.
+    process = _demo(
+        tmp_path, "--requests", "100000", "--concurrency", "2", "--seconds", "120", "--reuse",
+        cdk_out=synth.outdir,
+    )  # fmt: skip
     assert process.stdout is not None
     ports: list[int] = []
+    reused = False
     deadline = time.monotonic() + 120
     for line in process.stdout:
+        reused = reused or f"[1/6] reused the 5 stacks in {synth.outdir}" in line
         match = PORT_LINE.search(line)
         if match:
             ports.append(int(match["port"]))
         if "[3/6] Lambda" in line or time.monotonic() > deadline:
             break
     assert len(ports) == 3
+    assert reused
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
