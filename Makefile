@@ -37,7 +37,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4
+	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist worksteal
 	cd services/node-app && $(BIN)/node --test
 
 ## lint: the type check (mypy over the CDK libraries' stubs takes about a minute cold).
