@@ -419,7 +419,8 @@ def _as_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    # ASCII only: Unicode \s also matches controls such as \x1f, which int() refuses.
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value, re.ASCII):
         return int(value)
     return None
 

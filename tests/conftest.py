@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from stacks.toolchain import use_project_node
 
@@ -19,6 +20,12 @@ use_project_node()  # before aws_cdk loads jsii
 
 from launchlab import assembly  # noqa: E402
 from stacks.launchlab_app import create_app  # noqa: E402
+
+# `make test` draws the same hypothesis examples every run, so CI is repeatable;
+# HYPOTHESIS_PROFILE=explore draws new ones each run (and keeps failures in .hypothesis/).
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"

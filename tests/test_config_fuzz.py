@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from launchlab.checks import CFN_LINT, CFN_LINT_IGNORES
@@ -77,6 +77,8 @@ def overrides(draw: st.DrawFn) -> dict[str, Any]:
 
 @settings(max_examples=200, deadline=None)
 @given(overrides())
+@example({"natGateways": "0\x1f"})  # found by this test: Unicode \s let int() see it
+@example({"lambdaMemory": "\u0661\u0662\u0668"})  # Arabic-Indic digits: \d without re.ASCII
 def test_every_value_loads_or_fails_with_one_clear_line(changes: dict[str, Any]) -> None:
     context = cdk_context(**changes)
     try:
