@@ -25,6 +25,7 @@ class Verdict:
     checker: str
     passed: bool
     detail: str
+    findings: tuple[str, ...] = ()  # the checker's own lines, where it prints any
 
 
 def cdk_nag(outdir: Path) -> Verdict:
@@ -63,4 +64,5 @@ def cfn_lint(outdir: Path) -> Verdict:
         "cfn-lint",
         errors == 0 and not result.returncode & _ERRORS,
         f"{len(templates)} templates: {errors} errors, {warnings} warnings",
+        tuple(line for line in lines if line.strip()),
     )

@@ -57,6 +57,13 @@ VARIANT_CONTEXT: dict[str, Any] = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (a synth, a CLI run, a scan: seconds each) run first. Under
+    xdist's worksteal the quick ones then fill in around them, and no worker is left running a
+    long test alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable sort
+
+
 def cdk_context(**overrides: Any) -> dict[str, Any]:
     """cdk.json's context (config defaults and feature flags) with ``overrides`` on top."""
     context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]

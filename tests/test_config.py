@@ -125,6 +125,7 @@ def test_every_key_cdk_json_and_the_cli_pass_is_accepted() -> None:
     check_context_keys([*cdk_context(), "aws:cdk:version-reporting", "@aws-cdk/core:x"])
 
 
+@pytest.mark.slow
 def test_bad_value_fails_cdk_synth_with_one_clear_line(tmp_path: Path) -> None:
     """Through the real CLI: exit non-zero, the reason on stderr, no traceback."""
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}

@@ -40,6 +40,7 @@ def _demo(tmp_path: Path, *extra: str, cdk_out: Path | None = None) -> subproces
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None:
     # --reuse with nothing to reuse: the real synth runs.
     process = _demo(tmp_path, "--requests", "60", "--concurrency", "4", "--reuse")
@@ -73,6 +74,7 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
     assert all(figures["verified"].values())
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_every_workload(tmp_path: Path, synth: Synthesized) -> None:
     # A long load step, so Ctrl-C lands while all three are running; the session's synth is
     # up to date, so --reuse skips straight to the checks and the workloads.

@@ -85,16 +85,18 @@ def test_summary_follows_the_templates(synth: Synthesized, variant: Synthesized)
     )
 
 
-def test_check_verdicts_on_the_real_app(synth: Synthesized) -> None:
+def test_cdk_nag_verdict_on_the_real_app(synth: Synthesized) -> None:
+    # The cfn-lint verdict on the same app: tests/test_checks.py::test_cfn_lint_reports_no_error.
     nag = checks.cdk_nag(synth.outdir)
     assert nag.passed and nag.detail.startswith("AwsSolutions: 0 unsuppressed")
-    lint = checks.cfn_lint(synth.outdir)
-    assert lint.passed and lint.detail.startswith("5 templates: 0 errors")
 
 
 def test_check_verdicts_fail_on_a_broken_template(synth: Synthesized, tmp_path: Path) -> None:
     shutil.copytree(synth.outdir, tmp_path / "out")
     broken = tmp_path / "out" / f"{names.LAMBDA_STACK}.template.json"
+    for other in (tmp_path / "out").glob("*.template.json"):
+        if other != broken:
+            other.unlink()  # one template is enough to see the verdict fail, and lints faster
     template = json.loads(broken.read_text())
     template["Resources"]["Broken"] = {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}
     broken.write_text(json.dumps(template))

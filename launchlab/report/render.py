@@ -12,11 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on CI or in a container
-
-import matplotlib.pyplot as plt
 from rich.console import Console
 from rich.table import Table
 
@@ -289,6 +284,13 @@ def markdown(report: Report, chart_name: str, measured: Mapping[str, Any] | None
 
 
 def chart(report: Report, png: Path, svg: Path) -> None:
+    # Imported here, not at the top: pyplot takes about a second to import, and only the chart
+    # needs it (not `launchlab verify`, `bench` or `down`, nor the tests that never draw).
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on CI or in a container
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(figsize=(9, 5.5), dpi=110)
     try:
         for lt, points in report.curves.items():
