@@ -283,6 +283,7 @@ class HoldResult:
     warm_rss_mib: float  # after the warm-up, before the held run
     after_rss_mib: float  # after the held run
     run: LoadResult
+    warmup: LoadResult
 
     @property
     def rss_growth(self) -> float:
@@ -302,10 +303,16 @@ def hold(
 ) -> HoldResult:
     """Warm up with ``warmup`` requests, read RSS, hold ``total`` requests at ``concurrency``,
     read RSS again. Both reads come after a short pause, so they see the settled process."""
-    load(port, pid, total=warmup, concurrency=concurrency, deadline_s=deadline_s, mix=mix)
+
+    def run_for(requests: int) -> LoadResult:
+        return load(
+            port, pid, total=requests, concurrency=concurrency, deadline_s=deadline_s, mix=mix
+        )
+
+    warm_run = run_for(warmup)
     time.sleep(0.2)
     warm, _ = rss_mib(pid)
-    run = load(port, pid, total=total, concurrency=concurrency, deadline_s=deadline_s, mix=mix)
+    run = run_for(total)
     time.sleep(0.2)
     after, _ = rss_mib(pid)
-    return HoldResult(warm, after, run)
+    return HoldResult(warm, after, run, warm_run)

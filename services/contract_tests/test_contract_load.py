@@ -28,6 +28,7 @@ def test_load_held_without_errors_or_rss_growth(launch_server, name: str) -> Non
         deadline_s=60,
         mix=MIXED,
     )
+    assert result.warmup.errors == 0, result.warmup.first_errors
     assert result.run.errors == 0, result.run.first_errors
     assert result.run.requests == HELD
     assert result.rss_growth <= MAX_RSS_GROWTH, (
