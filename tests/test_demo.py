@@ -31,7 +31,8 @@ def _refused(port: int) -> bool:
 
 
 def _demo(tmp_path: Path, *extra: str, cdk_out: Path | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+    # PYTHONFAULTHANDLER: a demo that hangs is sent SIGABRT and prints every thread's stack.
+    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "PYTHONFAULTHANDLER": "1"}
     cdk_out = cdk_out or tmp_path / "cdk.out"
     return subprocess.Popen(
         [sys.executable, "-m", "launchlab", "demo", "--cdk-out", str(cdk_out),
@@ -96,7 +97,12 @@ def test_ctrl_c_stops_every_workload(tmp_path: Path, synth: Synthesized) -> None
     assert len(ports) == 3
     assert reused
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)  # the faulthandler's stacks say where it hangs
+        stacks, _ = process.communicate(timeout=30)
+        raise AssertionError(f"no exit 60 s after Ctrl-C; its threads:\n{stacks}") from None
     assert process.returncode == 130, output
     assert "launchlab: interrupted" in output
     assert "Traceback" not in output
