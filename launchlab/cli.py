@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--out", default="reports", help="report directory (reports/)")
     demo_parser.add_argument(
         "--reuse", action="store_true",
-        help="skip the synth if --cdk-out holds one newer than every source, made without -c "
-        "(cdk-nag's report and cfn-lint are still read and run)",
+        help="skip the synth if --cdk-out holds one newer than every source and the toolkit "
+        "made it without -c (one you made with `cdk synth -c ...` looks just as fresh); "
+        "cdk-nag's report and cfn-lint are still read and run",
     )  # fmt: skip
     demo_parser.add_argument(
         "--docker", action="store_true",
