@@ -8,8 +8,12 @@ raw-socket generator because there the generator must not be the bottleneck.
 from __future__ import annotations
 
 import asyncio
+import signal
 import statistics
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,10 +68,53 @@ def run_load(
     if not 0 < seconds <= MAX_SECONDS:
         raise ValueError(f"seconds must be in (0, {MAX_SECONDS}], got {seconds}")
     concurrency = max(1, min(concurrency, requests))
-    return asyncio.run(_run(url.rstrip("/"), path, requests, concurrency, seconds))
+    with _ctrl_c_stops() as stop:
+        try:
+            result = asyncio.run(_run(url.rstrip("/"), path, requests, concurrency, seconds, stop))
+        except asyncio.CancelledError:
+            if stop.interrupted.is_set():
+                raise KeyboardInterrupt from None
+            raise
+    if stop.interrupted.is_set():
+        raise KeyboardInterrupt
+    return result
 
 
-async def _run(url: str, path: str, requests: int, concurrency: int, seconds: float) -> LoadResult:
+class _Stop:
+    """Set by Ctrl-C: workers finish the request in hand and send no more."""
+
+    def __init__(self) -> None:
+        self.interrupted = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def on_sigint(self, signum: int, frame: object) -> None:
+        self.interrupted.set()
+        if self.loop is not None and not self.loop.is_closed():
+            # Prompt, not relied on: httpx/anyio can swallow a task's cancellation and carry on
+            # (a Ctrl-C once left the demo loading for minutes), which the flag still stops.
+            self.loop.call_soon_threadsafe(lambda: [task.cancel() for task in self.tasks])
+
+
+@contextmanager
+def _ctrl_c_stops() -> Iterator[_Stop]:
+    """Our own SIGINT handler for the run (asyncio.run then installs none): Ctrl-C sets a flag
+    every worker checks, then run_load raises KeyboardInterrupt as if nothing had caught it."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals only reach the main thread: nothing to install
+        return
+    previous = signal.signal(signal.SIGINT, stop.on_sigint)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+async def _run(
+    url: str, path: str, requests: int, concurrency: int, seconds: float, stop: _Stop
+) -> LoadResult:
+    stop.loop = asyncio.get_running_loop()
     latencies: list[float] = []
     errors = 0
     cold = 0
@@ -81,18 +128,18 @@ async def _run(url: str, path: str, requests: int, concurrency: int, seconds: fl
 
         async def worker() -> None:
             nonlocal issued, errors, cold
-            while issued < requests and time.perf_counter() < deadline:
+            while (
+                issued < requests
+                and time.perf_counter() < deadline
+                and not stop.interrupted.is_set()
+            ):
                 issued += 1
                 sent = time.perf_counter()
                 try:
                     response = await client.get(path)
                 except httpx.HTTPError:
-                    # httpx can turn the cancellation Ctrl-C sends (asyncio.run cancels the main
-                    # task) into a transport error (encode/httpx#2381); counting it as one
-                    # would carry the load on after Ctrl-C. The task still says it is cancelling.
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        raise asyncio.CancelledError from None
+                    # Includes a cancellation httpx turned into a transport error
+                    # (encode/httpx#2381): the loop's flag check ends the worker either way.
                     errors += 1
                     continue
                 latencies.append((time.perf_counter() - sent) * 1000)
@@ -101,7 +148,8 @@ async def _run(url: str, path: str, requests: int, concurrency: int, seconds: fl
                 elif b'"cold":true' in response.content.replace(b" ", b""):
                     cold += 1
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        stop.tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        await asyncio.gather(*stop.tasks)
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
     completed = len(ordered)

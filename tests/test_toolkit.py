@@ -15,7 +15,10 @@ from launchlab import assembly, checks, summary
 from launchlab.cli import main
 from launchlab.errors import LaunchlabError
 from stacks import names
+from tests import moto_server as fixtures
 from tests.conftest import ROOT, Synthesized
+
+local_apps = fixtures.local_apps  # the three real apps on 127.0.0.1, once per worker
 
 
 def test_load_reads_every_stack(synth: Synthesized) -> None:
@@ -169,3 +172,45 @@ def test_ctrl_c_anywhere_ends_in_one_line() -> None:
     )  # fmt: skip
     assert result.returncode == 130
     assert result.stderr == "launchlab: interrupted\n"
+
+
+# httpx can turn a task's cancellation into a transport error and carry on (encode/httpx#2381);
+# in CI a Ctrl-C once left `launchlab demo` loading for minutes. This client does exactly that,
+# swallowing every cancellation, so only run_load's own Ctrl-C flag can stop the load.
+LOAD_INTERRUPTED = """
+import asyncio, os, signal, sys, threading, time
+import httpx
+from launchlab.load import run_load
+
+real_get = httpx.AsyncClient.get
+
+async def get_that_swallows_cancellation(self, *args, **kwargs):
+    try:
+        return await real_get(self, *args, **kwargs)
+    except asyncio.CancelledError:
+        asyncio.current_task().uncancel()
+        raise httpx.ConnectError("cancelled") from None
+
+httpx.AsyncClient.get = get_that_swallows_cancellation
+threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+started = time.monotonic()
+try:
+    run_load(sys.argv[1], requests=100000, concurrency=4, seconds=120)
+    print("finished the load")
+except KeyboardInterrupt:
+    restored = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    print(f"interrupted after {time.monotonic() - started:.1f} s, handler restored {restored}")
+"""
+
+
+def test_ctrl_c_stops_the_load_even_when_httpx_swallows_the_cancellation(
+    local_apps: dict[str, str],
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_INTERRUPTED, local_apps[names.FARGATE_STACK]],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    words = result.stdout.split()
+    assert words[:2] == ["interrupted", "after"], result.stdout + result.stderr
+    assert float(words[2]) < 3
+    assert result.stdout.strip().endswith("handler restored True")
