@@ -56,6 +56,7 @@ destroy: setup
 bench: setup
 	$(BIN)/python bench/synth.py
 	$(BIN)/python bench/apps.py
+	$(BIN)/python bench/hold.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache reports
