@@ -99,10 +99,17 @@ class _Stop:
 @contextmanager
 def _ctrl_c_stops() -> Iterator[_Stop]:
     """Our own SIGINT handler for the run (asyncio.run then installs none): Ctrl-C sets a flag
-    every worker checks, then run_load raises KeyboardInterrupt as if nothing had caught it."""
+    every worker checks, then run_load raises KeyboardInterrupt as if nothing had caught it.
+
+    Only where Python's default handler is in place, the rule asyncio.run follows too: signals
+    reach only the main thread, and a process started with SIGINT ignored (`nohup`, a
+    background job of a non-interactive shell) or with a handler of its own keeps it."""
     stop = _Stop()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop  # signals only reach the main thread: nothing to install
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield stop
         return
     previous = signal.signal(signal.SIGINT, stop.on_sigint)
     try:

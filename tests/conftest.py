@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     xdist's worksteal the quick ones then fill in around them, and no worker is left running a
     long test alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable sort
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """preexec_fn for a child that is sent Ctrl-C: SIGINT's default action, whatever this test
+    process inherited (a background job of a non-interactive shell, e.g. `make test &`, starts
+    with SIGINT ignored, and so would every child it starts)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:

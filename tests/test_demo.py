@@ -18,7 +18,7 @@ import pytest
 from launchlab import assembly, local
 from launchlab.verify import EndpointReport, verify_endpoint
 from stacks import names
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import ROOT, Synthesized, ctrl_c_as_in_a_terminal
 
 SCHEMA = ROOT / "launchlab" / "report" / "schema.json"
 PORT_LINE = re.compile(r"\[2/6\] (?P<label>.+?) on http://127\.0\.0\.1:(?P<port>\d+)")
@@ -38,6 +38,7 @@ def _demo(tmp_path: Path, *extra: str, cdk_out: Path | None = None) -> subproces
         [sys.executable, "-m", "launchlab", "demo", "--cdk-out", str(cdk_out),
          "--out", str(tmp_path / "reports"), *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )  # fmt: skip
 
 

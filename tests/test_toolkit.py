@@ -16,7 +16,7 @@ from launchlab.cli import main
 from launchlab.errors import LaunchlabError
 from stacks import names
 from tests import moto_server as fixtures
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import ROOT, Synthesized, ctrl_c_as_in_a_terminal
 
 local_apps = fixtures.local_apps  # the three real apps on 127.0.0.1, once per worker
 
@@ -209,6 +209,7 @@ def test_ctrl_c_stops_the_load_even_when_httpx_swallows_the_cancellation(
     result = subprocess.run(
         [sys.executable, "-c", LOAD_INTERRUPTED, local_apps[names.FARGATE_STACK]],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )  # fmt: skip
     words = result.stdout.split()
     assert words[:2] == ["interrupted", "after"], result.stdout + result.stderr
