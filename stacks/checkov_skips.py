@@ -16,6 +16,7 @@ from constructs import IConstruct
 
 from stacks import names
 from stacks.config import LaunchlabConfig
+from stacks.constructs.paths import find_path
 
 _LOG_KMS = (
     "CKV_AWS_158",
@@ -175,15 +176,7 @@ def _skip_cdk_helpers(stack: cdk.Stack) -> None:
 
 
 def _find(scope: IConstruct, path: str) -> cdk.CfnResource:
-    node = scope
-    for part in path.split("/"):
-        child = node.node.try_find_child(part)
-        if child is None:
-            raise LookupError(
-                f"checkov skip for {scope.node.path}/{path}: no such construct; "
-                "remove or update the skip"
-            )
-        node = child
+    node = find_path(scope, path, what="checkov skip")
     if not isinstance(node, cdk.CfnResource):
         raise LookupError(f"checkov skip for {node.node.path}: not a CloudFormation resource")
     return node

@@ -12,6 +12,7 @@ from constructs import IConstruct
 
 from stacks import names
 from stacks.config import LaunchlabConfig
+from stacks.constructs.paths import find_path
 
 _NAG = "AwsSolutions::AwsSolutions-"
 
@@ -131,26 +132,13 @@ def apply_suppressions(stack: cdk.Stack, config: LaunchlabConfig) -> None:
     if name == names.LAMBDA_STACK and config.lambda_.front_door == "http-api":
         entries += _HTTP_API
     for path, rule, reason in entries:
-        _acknowledge(_find(stack, path), rule, reason)
+        _acknowledge(find_path(stack, path, what="nag suppression"), rule, reason)
     # cdk-ecr-deployment's handler is a singleton whose construct id carries a version hash;
     # it exists only when the images are built during deploy.
     for child in stack.node.children:
         if child.node.id.startswith("Custom::CDKECRDeployment"):
             for path, rule, reason in _IMAGE_COPY:
-                _acknowledge(_find(child, path), rule, reason)
-
-
-def _find(scope: IConstruct, path: str) -> IConstruct:
-    node = scope
-    for part in path.split("/"):
-        child = node.node.try_find_child(part)
-        if child is None:
-            raise LookupError(
-                f"nag suppression for {scope.node.path}/{path}: no such construct; "
-                "remove or update the suppression"
-            )
-        node = child
-    return node
+                _acknowledge(find_path(child, path, what="nag suppression"), rule, reason)
 
 
 def _acknowledge(node: IConstruct, rule: str, reason: str) -> None:

@@ -106,3 +106,27 @@ def _json_documents(text: str) -> list[Any]:
         document, index = decoder.raw_decode(text, index)
         documents.append(document)
     return documents
+
+
+def test_a_suppression_or_skip_for_a_missing_construct_fails_by_name() -> None:
+    # What keeps a nag suppression or checkov skip from outliving the resource it was for.
+    import aws_cdk as cdk
+    from aws_cdk import aws_sqs as sqs
+
+    from stacks.checkov_skips import _find as checkov_target
+    from stacks.constructs.paths import find_path
+
+    stack = cdk.Stack(cdk.App(), "Paths")
+    sqs.Queue(stack, "Queue", enforce_ssl=True)
+    found = find_path(stack, "Queue/Resource", what="nag suppression")
+    assert found.node.path == "Paths/Queue/Resource"
+    assert isinstance(found, sqs.CfnQueue)
+    with pytest.raises(LookupError) as missing:
+        find_path(stack, "Queue/Gone", what="nag suppression")
+    assert str(missing.value) == (
+        "nag suppression for Paths/Queue/Gone: no such construct; remove or update the suppression"
+    )
+    with pytest.raises(LookupError, match=r"remove or update the skip$"):
+        checkov_target(stack, "Gone/Resource")
+    with pytest.raises(LookupError, match="Paths/Queue: not a CloudFormation resource"):
+        checkov_target(stack, "Queue")
