@@ -13,6 +13,14 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 
+@pytest.fixture(scope="module", params=list(TARGETS))
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """Each target, started once for the module that asks (under xdist, once per worker)."""
+    srv = start_server(TARGETS[request.param], tmp_path_factory.mktemp(request.param))
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture
 def launch_server(tmp_path: Path) -> Iterator:
     """Factory: start a target with extra environment; its servers are killed after the test."""

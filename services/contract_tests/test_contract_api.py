@@ -10,20 +10,13 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from launchlab_servers import TARGETS, Server, iterated_sha256, start_server
+from launchlab_servers import Server, iterated_sha256
 
 MIB = 1024 * 1024
 CHUNKED_COMPUTE_HEAD = (
     b"POST /compute HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n"
     b"transfer-encoding: chunked\r\n\r\n"
 )
-
-
-@pytest.fixture(scope="module", params=list(TARGETS))
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    srv = start_server(TARGETS[request.param], tmp_path_factory.mktemp(request.param))
-    yield srv
-    srv.stop()
 
 
 def raw_exchange(

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import settings
-from launchlab_servers import OPENAPI, TARGETS, Server, start_server
+from launchlab_servers import OPENAPI, Server
 from schemathesis import Case
 
 # Hypothesis examples per operation in the fuzzing phase, valid and invalid together (a GET
@@ -70,16 +70,6 @@ CONFIG = {
 }
 
 contract = schemathesis.openapi.from_path(OPENAPI, config=schemathesis.Config.from_dict(CONFIG))
-
-
-# Once per target for the module (under xdist, once per worker that runs its items).
-@pytest.fixture(scope="module", params=list(TARGETS))
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    srv = start_server(TARGETS[request.param], tmp_path_factory.mktemp(request.param))
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture
