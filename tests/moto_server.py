@@ -10,7 +10,6 @@ import copy
 import importlib.util
 import io
 import json
-import socket
 import sys
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,7 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from launchlab.local import free_port
 from stacks import names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,13 +42,6 @@ assert _spec and _spec.loader
 launchlab_servers = importlib.util.module_from_spec(_spec)
 sys.modules["launchlab_servers"] = launchlab_servers
 _spec.loader.exec_module(launchlab_servers)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class MotoServer:
