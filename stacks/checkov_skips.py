@@ -4,12 +4,16 @@ checkov reads skips from each resource's ``Metadata.checkov.skip`` in the templa
 reason travels with the resource. Like the cdk-nag acknowledgements, a reason says why the
 finding is acceptable for a sandbox that compares launch types; a skip whose path no longer
 exists fails synth. Skips that depend on the config (HTTPS, Container Insights, reserved
-concurrency, NAT) are only written when the finding can occur.
+concurrency, NAT, the Lambda front door) are only written when the finding can occur.
+
+The skips are data, as nag's suppressions are: (construct path below the stack, check,
+reason), by stack, plus one table of config conditions.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import aws_cdk as cdk
 from constructs import IConstruct
@@ -17,6 +21,8 @@ from constructs import IConstruct
 from stacks import names
 from stacks.config import LaunchlabConfig
 from stacks.constructs.paths import find_path
+
+Skip = tuple[str, str, str]  # (construct path below the stack, checkov check id, reason)
 
 _LOG_KMS = (
     "CKV_AWS_158",
@@ -40,139 +46,199 @@ _HELPER_LAMBDA = [
         "no NAT gateway or endpoints (see the network stack's design).",
     ),
 ]
+_IMAGE_COPY_POLICY = (
+    "cdk-ecr-deployment adds this policy itself to copy images from the CDK asset repository "
+    "into ours during deploys, and offers no way to narrow it."
+)
+
+_REPOSITORY = [
+    (
+        "CKV_AWS_51",
+        "Tags are immutable except cdk-<content hash>, which the deploy writes and may write "
+        "again (ECR refuses even an identical push to an immutable tag); such a tag can only "
+        "name the same image. See stacks/registry_stack.py.",
+    ),
+    (
+        "CKV_AWS_136",
+        "Encrypted at rest with AES-256 (ECR's own keys); a customer KMS key would cost $1 a "
+        "month per sandbox and outlive it by its deletion window.",
+    ),
+]
+_ALB_SERVICE: list[Skip] = [
+    ("AppLogs/Resource", *_LOG_KMS),
+    (
+        "Alb/LoadBalancer/Resource",
+        "CKV_AWS_91",
+        "ALB access logs need an S3 bucket that outlives the sandbox; the comparison reads "
+        "request counts from CloudWatch metrics instead.",
+    ),
+    (
+        "Alb/SecurityGroup/Resource",
+        "CKV_AWS_260",
+        "A public demo endpoint: port 80 is open to the internet on the ALB only (it redirects "
+        "to HTTPS when a certificate is configured).",
+    ),
+]
+
+_BY_STACK: dict[str, list[Skip]] = {
+    names.REGISTRY_STACK: [
+        (f"{repository}/Resource", check, reason)
+        for repository in ("NodeApp", "PythonApp")
+        for check, reason in _REPOSITORY
+    ],
+    names.ECS_EC2_STACK: [
+        *_ALB_SERVICE,
+        (
+            "InstanceRole/DefaultPolicy/Resource",
+            "CKV_AWS_111",
+            "CDK's ECS agent policy: the write actions (ecs:Submit*, logs) are scoped to this "
+            "cluster; only actions with no resource scope use '*'.",
+        ),
+    ],
+    names.FARGATE_STACK: _ALB_SERVICE,
+    names.LAMBDA_STACK: [
+        ("FunctionLogs/Resource", *_LOG_KMS),
+        (
+            "Function/Resource",
+            "CKV_AWS_116",
+            "Invoked synchronously through its URL: the caller gets every error, so a "
+            "dead-letter queue (for asynchronous invokes) would stay empty.",
+        ),
+        (
+            "Function/Resource",
+            "CKV_AWS_117",
+            "The app calls no AWS or private service; in a VPC it would need NAT or endpoints "
+            "for nothing.",
+        ),
+        (
+            "Function/Resource",
+            "CKV_AWS_173",
+            "The only variable is APP_VERSION (the image tag), not a secret; Lambda encrypts "
+            "variables at rest with its own key.",
+        ),
+    ],
+}
+
+_NO_CERTIFICATE = (
+    "No certificate is configured (-c certificateArn=... turns on HTTPS with TLS 1.2+ and "
+    "redirects port 80): a sandbox has no domain."
+)
+_ALB_STACKS = (names.ECS_EC2_STACK, names.FARGATE_STACK)
+
+# Skips for findings that only some configs produce: (when, in which stacks, skips).
+_WHEN: list[tuple[Callable[[LaunchlabConfig], bool], tuple[str, ...], list[Skip]]] = [
+    (
+        lambda config: config.certificate_arn is None,
+        _ALB_STACKS,
+        [
+            ("Alb/LoadBalancer/Http/Resource", "CKV_AWS_2", _NO_CERTIFICATE),
+            ("Alb/LoadBalancer/Http/Resource", "CKV_AWS_103", _NO_CERTIFICATE),
+        ],
+    ),
+    (
+        lambda config: not config.container_insights,
+        _ALB_STACKS,
+        [
+            (
+                "Cluster/Resource",
+                "CKV_AWS_65",
+                "Container Insights bills per metric, so it is off to keep the idle sandbox "
+                "cheap; -c containerInsights=true turns it on.",
+            )
+        ],
+    ),
+    (
+        lambda config: config.network.nat_gateways == 0,
+        (names.ECS_EC2_STACK,),
+        [
+            (
+                "LaunchTemplate/Resource",
+                "CKV_AWS_88",
+                "Without NAT (the cheap default) instances need a public IP to reach ECR and "
+                "ECS; their security group admits only the ALB.",
+            )
+        ],
+    ),
+    (
+        lambda config: config.lambda_.reserved_concurrency is None,
+        (names.LAMBDA_STACK,),
+        [
+            (
+                "Function/Resource",
+                "CKV_AWS_115",
+                "Unreserved by default: new accounts have a concurrency quota of 10 and cannot "
+                "reserve any; -c lambdaReservedConcurrency=N sets a cap.",
+            )
+        ],
+    ),
+    (
+        lambda config: config.lambda_.front_door == "http-api",
+        (names.LAMBDA_STACK,),
+        [("HttpApiAccessLogs/Resource", *_LOG_KMS)],
+    ),
+    (
+        lambda config: config.lambda_.front_door == "function-url",
+        (names.LAMBDA_STACK,),
+        [
+            (
+                "Function/FunctionUrl/Resource",
+                "CKV_AWS_258",
+                "A public demo endpoint, like the ALBs; -c lambdaReservedConcurrency caps what "
+                "anonymous traffic can cost.",
+            )
+        ],
+    ),
+]
+
+# CDK's and cdk-ecr-deployment's own custom-resource functions, the log groups that
+# stacks/lambda_log_groups.py gives them, and the image copier's fixed policy. Their construct
+# ids carry hashes, so they are found by a marker in their path and their resource type:
+# (path marker, resource type, skips).
+_HELPERS: list[tuple[str, str, list[tuple[str, str]]]] = [
+    (marker, kind, skips)
+    for marker in ("CustomResourceProvider", "Custom::CDKECRDeployment")
+    for kind, skips in (
+        ("AWS::Lambda::Function", _HELPER_LAMBDA),
+        ("AWS::Logs::LogGroup", [_LOG_KMS]),
+    )
+] + [
+    (
+        "Custom::CDKECRDeployment",
+        "AWS::IAM::Policy",
+        [("CKV_AWS_108", _IMAGE_COPY_POLICY), ("CKV_AWS_111", _IMAGE_COPY_POLICY)],
+    )
+]
+
+
+def skips_for(stack_id: str, config: LaunchlabConfig) -> list[Skip]:
+    """The skips a stack carries with this config, helpers aside."""
+    skips = list(_BY_STACK.get(stack_id, []))
+    for when, stack_ids, entries in _WHEN:
+        if stack_id in stack_ids and when(config):
+            skips += entries
+    return skips
 
 
 def apply_checkov_skips(stack: cdk.Stack, config: LaunchlabConfig) -> None:
-    skips: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    name = stack.node.id  # not stack_name: inside a Stage that carries the stage's name
-    if name == names.REGISTRY_STACK:
-        for repository in ("NodeApp", "PythonApp"):
-            skips[f"{repository}/Resource"] += [
-                (
-                    "CKV_AWS_51",
-                    "Tags are immutable except cdk-<content hash>, which the deploy writes and "
-                    "may write again (ECR refuses even an identical push to an immutable tag); "
-                    "such a tag can only name the same image. See stacks/registry_stack.py.",
-                ),
-                (
-                    "CKV_AWS_136",
-                    "Encrypted at rest with AES-256 (ECR's own keys); a customer KMS key would "
-                    "cost $1 a month per sandbox and outlive it by its deletion window.",
-                ),
-            ]
-    if name in (names.ECS_EC2_STACK, names.FARGATE_STACK):
-        skips["AppLogs/Resource"].append(_LOG_KMS)
-        skips["Alb/LoadBalancer/Resource"].append(
-            (
-                "CKV_AWS_91",
-                "ALB access logs need an S3 bucket that outlives the sandbox; the comparison "
-                "reads request counts from CloudWatch metrics instead.",
-            )
-        )
-        skips["Alb/SecurityGroup/Resource"].append(
-            (
-                "CKV_AWS_260",
-                "A public demo endpoint: port 80 is open to the internet on the ALB only (it "
-                "redirects to HTTPS when a certificate is configured).",
-            )
-        )
-        if config.certificate_arn is None:
-            for check in ("CKV_AWS_2", "CKV_AWS_103"):
-                skips["Alb/LoadBalancer/Http/Resource"].append(
-                    (
-                        check,
-                        "No certificate is configured (-c certificateArn=... turns on HTTPS "
-                        "with TLS 1.2+ and redirects port 80): a sandbox has no domain.",
-                    )
-                )
-        if not config.container_insights:
-            skips["Cluster/Resource"].append(
-                (
-                    "CKV_AWS_65",
-                    "Container Insights bills per metric, so it is off to keep the idle "
-                    "sandbox cheap; -c containerInsights=true turns it on.",
-                )
-            )
-    if name == names.ECS_EC2_STACK:
-        skips["InstanceRole/DefaultPolicy/Resource"].append(
-            (
-                "CKV_AWS_111",
-                "CDK's ECS agent policy: the write actions (ecs:Submit*, logs) are scoped to "
-                "this cluster; only actions with no resource scope use '*'.",
-            )
-        )
-        if config.network.nat_gateways == 0:
-            skips["LaunchTemplate/Resource"].append(
-                (
-                    "CKV_AWS_88",
-                    "Without NAT (the cheap default) instances need a public IP to reach ECR "
-                    "and ECS; their security group admits only the ALB.",
-                )
-            )
-    if name == names.LAMBDA_STACK:
-        skips["FunctionLogs/Resource"].append(_LOG_KMS)
-        function = [
-            (
-                "CKV_AWS_116",
-                "Invoked synchronously through its URL: the caller gets every error, so a "
-                "dead-letter queue (for asynchronous invokes) would stay empty.",
-            ),
-            (
-                "CKV_AWS_117",
-                "The app calls no AWS or private service; in a VPC it would need NAT or "
-                "endpoints for nothing.",
-            ),
-            (
-                "CKV_AWS_173",
-                "The only variable is APP_VERSION (the image tag), not a secret; Lambda "
-                "encrypts variables at rest with its own key.",
-            ),
-        ]
-        if config.lambda_.reserved_concurrency is None:
-            function.append(
-                (
-                    "CKV_AWS_115",
-                    "Unreserved by default: new accounts have a concurrency quota of 10 and "
-                    "cannot reserve any; -c lambdaReservedConcurrency=N sets a cap.",
-                )
-            )
-        skips["Function/Resource"].extend(function)
-        if config.lambda_.front_door == "http-api":
-            skips["HttpApiAccessLogs/Resource"].append(_LOG_KMS)
-        if config.lambda_.front_door == "function-url":
-            skips["Function/FunctionUrl/Resource"].append(
-                (
-                    "CKV_AWS_258",
-                    "A public demo endpoint, like the ALBs; -c lambdaReservedConcurrency caps "
-                    "what anonymous traffic can cost.",
-                )
-            )
-    for path, entries in skips.items():
+    # The construct id, not stack_name: inside a Stage that carries the stage's name.
+    by_path: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for path, check, reason in skips_for(stack.node.id, config):
+        by_path[path].append((check, reason))
+    for path, entries in by_path.items():
         _skip(_find(stack, path), entries)
     _skip_cdk_helpers(stack)
 
 
 def _skip_cdk_helpers(stack: cdk.Stack) -> None:
-    """CDK's and cdk-ecr-deployment's own custom-resource functions, their log groups (which
-    stacks/lambda_log_groups.py adds) and the image copier's fixed policy."""
     for node in stack.node.find_all():
         if not isinstance(node, cdk.CfnResource):
             continue
         path = node.node.path
-        helper = "CustomResourceProvider" in path or "Custom::CDKECRDeployment" in path
-        if not helper:
-            continue
         kind = node.cfn_resource_type
-        if kind == "AWS::Lambda::Function":
-            _skip(node, _HELPER_LAMBDA)
-        elif kind == "AWS::Logs::LogGroup":
-            _skip(node, [_LOG_KMS])
-        elif kind == "AWS::IAM::Policy" and "Custom::CDKECRDeployment" in path:
-            reason = (
-                "cdk-ecr-deployment adds this policy itself to copy images from the CDK asset "
-                "repository into ours during deploys, and offers no way to narrow it."
-            )
-            _skip(node, [("CKV_AWS_108", reason), ("CKV_AWS_111", reason)])
+        for marker, helper_kind, skips in _HELPERS:
+            if marker in path and kind == helper_kind:
+                _skip(node, skips)
+                break
 
 
 def _find(scope: IConstruct, path: str) -> cdk.CfnResource:
