@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from launchlab.errors import LaunchlabError
-from stacks import names
+from stacks import launch_types, names
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTDIR = ROOT / "cdk.out"
@@ -30,6 +30,19 @@ class Assembly:
 
     outdir: Path
     templates: Mapping[str, Mapping[str, Any]]
+
+    @property
+    def launch_types(self) -> tuple[str, ...]:
+        """The keys of the launch types this app deploys, in registry order."""
+        return tuple(spec.key for spec in launch_types.REGISTRY if spec.stack_id in self.templates)
+
+    @property
+    def stack_names(self) -> tuple[str, ...]:
+        """The shared stacks, then each launch type's: the order every table lists them in."""
+        return (
+            *names.SHARED_STACKS,
+            *(launch_types.spec(key).stack_id for key in self.launch_types),
+        )
 
     def resources(self, stack_name: str, resource_type: str) -> list[Mapping[str, Any]]:
         template = self.templates[stack_name]
@@ -135,14 +148,16 @@ def load(outdir: Path = DEFAULT_OUTDIR) -> Assembly:
         for artifact_id, artifact in manifest.get("artifacts", {}).items()
         if artifact.get("type") == "aws:cloudformation:stack"
     }
-    missing = [name for name in names.ALL_STACKS if name not in stacks]
-    if missing:
+    missing = [name for name in names.SHARED_STACKS if name not in stacks]
+    selected = [spec.stack_id for spec in launch_types.REGISTRY if spec.stack_id in stacks]
+    if missing or not selected:
+        absent = ", ".join(missing) if missing else "of any launch type"
         raise LaunchlabError(
-            f"{outdir} is not a launchlab app (no stack {', '.join(missing)}): "
+            f"{outdir} is not a launchlab app (no stack {absent}): "
             "synthesize this project with `npx cdk synth` or pass --cdk-out"
         )
     templates = {}
-    for name in names.ALL_STACKS:
+    for name in (*names.SHARED_STACKS, *selected):
         template_file = stacks[name]["properties"]["templateFile"]
         templates[name] = _read_json(outdir / template_file)
     return Assembly(outdir=outdir, templates=templates)

@@ -29,6 +29,7 @@ from launchlab.report.prices import load_table
 from launchlab.report.profile import build_profile
 from launchlab.report.render import SUMMARY_HEADERS, summary_rows, write_files
 from launchlab.verify import EndpointReport, verify_endpoint
+from stacks import launch_types
 
 STEPS = 6
 # The region the demo prices in; `launchlab report --region` prices any region in the table.
@@ -158,11 +159,10 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
 def local_figures(result: DemoResult) -> dict[str, Any]:
     """The measured figures, labelled as local so nobody takes them for AWS figures."""
     labels = {r.label.split(" (")[0]: r.label for r in result.verifications}
-    stands_for = {"ecs-ec2": "ECS on EC2", "fargate": "Fargate", "lambda": "Lambda"}
     return {
         "measured_where": "locally (127.0.0.1 on this machine, not AWS)",
         "launch_types": {
-            name: {**load.as_dict(), "label": labels.get(stands_for[name], name)}
+            name: {**load.as_dict(), "label": labels.get(launch_types.label(name), name)}
             for name, load in result.loads.items()
         },
         "verified": {r.label: r.passed for r in result.verifications},
@@ -214,7 +214,7 @@ def _print_table(console: Console, result: DemoResult) -> None:
         table.add_column(column)
     verified = {r.label.split(" (")[0]: r.passed for r in result.verifications}
     for name, load in result.loads.items():
-        label = {"ecs-ec2": "ECS on EC2", "fargate": "Fargate", "lambda": "Lambda"}[name]
+        label = launch_types.label(name)
         table.add_row(
             label,
             f"{load.requests_per_second:.0f}",

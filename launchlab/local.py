@@ -21,13 +21,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 from dockerfile_parse import DockerfileParser
 
 from launchlab.assembly import Assembly
 from launchlab.errors import LaunchlabError
-from stacks import names
+from stacks import launch_types, names
 from stacks.workloads import CONTAINER_PORT, CONTAINER_USER, SERVICES_DIR
 
 # The image's environment is kept but for PATH, which points at the image's own layout.
@@ -48,7 +49,7 @@ RIE_INVOKE_URL = f"http://127.0.0.1:{SIDECAR_PORT}/2015-03-31/functions/function
 class Workload:
     """One workload as the image would run it, labelled with the launch type it stands in for."""
 
-    launch_type: str  # what it stands in for: ecs-ec2, fargate or lambda
+    launch_type: str  # the registry key of the launch type it stands in for
     app: str  # node-app or python-app
     command: tuple[str, ...]
     cwd: Path
@@ -67,12 +68,7 @@ class Workload:
 
     @property
     def label(self) -> str:
-        stands_for = {
-            names.LAUNCH_TYPE_ECS_EC2: "ECS on EC2",
-            names.LAUNCH_TYPE_FARGATE: "Fargate",
-            names.LAUNCH_TYPE_LAMBDA: "Lambda",
-        }[self.launch_type]
-        return f"{stands_for} ({self.app})"
+        return f"{launch_types.label(self.launch_type)} ({self.app})"
 
 
 @dataclass
@@ -121,26 +117,32 @@ def _interpreter(program: str) -> str:
     raise LaunchlabError(f"no local stand-in for the image program {program!r}")
 
 
+def _tags(resource: Mapping[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+
+
 def workloads_from(assembly: Assembly) -> list[Workload]:
-    """The three workloads the synthesized app deploys, in launch-type order."""
+    """A workload for each launch type the synthesized app deploys, in registry order."""
     found = []
-    for stack_name, resource_type, launch_type in (
-        (names.ECS_EC2_STACK, "AWS::ECS::TaskDefinition", names.LAUNCH_TYPE_ECS_EC2),
-        (names.FARGATE_STACK, "AWS::ECS::TaskDefinition", names.LAUNCH_TYPE_FARGATE),
-        (names.LAMBDA_STACK, "AWS::Lambda::Function", names.LAUNCH_TYPE_LAMBDA),
-    ):
-        (resource,) = assembly.resources(stack_name, resource_type)
-        tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
-        app = tags.get(names.TAG_APP)
+    for launch_type in assembly.launch_types:
+        spec = launch_types.spec(launch_type)
+        stack_name = spec.stack_id
+        # The workload is the resource tagged with its app (a stack may hold helper functions).
+        apps = [
+            tags[names.TAG_APP]
+            for resource in assembly.resources(stack_name, spec.workload_resource)
+            if names.TAG_APP in (tags := _tags(resource))
+        ]
+        app = apps[0] if len(apps) == 1 else None
         if app not in ("node-app", "python-app"):
             raise LaunchlabError(f"{stack_name}: no {names.TAG_APP} tag; synthesize this app again")
         directory = SERVICES_DIR / app
         command: tuple[str, ...]
-        if launch_type == names.LAUNCH_TYPE_LAMBDA:
+        if spec.stand_in == "function-url":
             handler_cmd, env = image_command(directory / "Dockerfile.lambda")
             command = (sys.executable, "-m", "launchlab_app.function_url_shim")
             env = {**env, "_HANDLER": handler_cmd[0]}
-            reported = names.LAUNCH_TYPE_LAMBDA
+            reported = launch_type
         else:
             cmd, env = image_command(directory / "Dockerfile")
             command = (_interpreter(cmd[0]), *cmd[1:])
@@ -293,7 +295,7 @@ def in_docker(
     log_dir.mkdir(parents=True, exist_ok=True)
     converted = []
     for workload in workloads:
-        lambda_image = workload.launch_type == names.LAUNCH_TYPE_LAMBDA
+        lambda_image = launch_types.spec(workload.launch_type).stand_in == "function-url"
         dockerfile = "Dockerfile.lambda" if lambda_image else "Dockerfile"
         tag = f"launchlab-demo/{workload.app}:{'lambda' if lambda_image else 'ecs'}"
         build_log = log_dir / f"docker-build-{workload.launch_type}.log"

@@ -21,7 +21,7 @@ class StackSummary:
 
 def summarise(assembly: Assembly) -> list[StackSummary]:
     summaries = []
-    for stack_name in names.ALL_STACKS:
+    for stack_name in assembly.stack_names:
         resources = assembly.templates[stack_name]["Resources"]
         kinds = Counter(r["Type"] for r in resources.values())
         summaries.append(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from stacks import launch_types
 
 APPS = ("node", "python")
 ARCHITECTURES = ("x86_64", "arm64")
@@ -125,6 +128,9 @@ class LambdaConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class LaunchlabConfig:
+    # The launch types to deploy (registry keys, in registry order); the shared network and
+    # registry stacks are always deployed.
+    launch_types: tuple[str, ...]
     stage: str
     owner: str | None
     log_retention_days: int
@@ -234,6 +240,7 @@ class LaunchlabConfig:
             )
 
         return cls(
+            launch_types=_launch_types(ctx),
             stage=ctx.tag_value("stage"),
             owner=ctx.optional_tag_value("owner"),
             log_retention_days=ctx.integer_choice("logRetentionDays", LOG_RETENTION_DAYS),
@@ -273,19 +280,16 @@ class LaunchlabConfig:
         )
 
 
-# Every key the config reads, for the README and for tests that check cdk.json holds them all.
-CONTEXT_KEYS = (
-    "stage", "owner", "logRetentionDays", "containerInsights", "certificateArn", "natGateways",
-    "ecrKeepImages", "imageTag", "scalingMetric", "scalingTarget", "ec2App",
-    "ec2InstanceType", "ec2MinInstances", "ec2MaxInstances", "ec2RootVolumeGiB", "ec2TaskCpu",
-    "ec2TaskMemory", "ec2MinTasks", "ec2MaxTasks", "fargateApp", "fargateCpu", "fargateMemory",
-    "fargateArchitecture", "fargateSpot", "fargateMinTasks", "fargateMaxTasks", "lambdaMemory",
-    "lambdaTimeoutSeconds", "lambdaArchitecture", "lambdaReservedConcurrency", "lambdaFrontDoor",
-)  # fmt: skip
-
-
 # A context key in our style (camelCase, no namespace): CDK's own carry ':' or start with '@'.
 _OUR_STYLE_KEY = re.compile(r"^[a-z][A-Za-z0-9]*$")
+
+
+# cdk.json holds a default for every key the config reads (from_context refuses a missing one),
+# so the list of keys is read from there rather than kept a second time here.
+_CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+CONTEXT_KEYS = tuple(
+    key for key in json.loads(_CDK_JSON.read_text())["context"] if _OUR_STYLE_KEY.match(key)
+)
 
 
 def check_context_keys(keys: Iterable[str]) -> None:
@@ -335,6 +339,26 @@ def _check_task_fits(instance_type: str, task_cpu: int, task_memory_mib: int) ->
             f"at most {usable_mib} MiB on {instance_type} ({memory_gib:g} GiB, of which ECS "
             "keeps about a tenth for the OS and its agent)",
         )
+
+
+# launchTypes=default deploys the registry's default launch types; all deploys every one.
+LAUNCH_TYPE_SETS = {"default": launch_types.DEFAULT_KEYS, "all": launch_types.KEYS}
+
+
+def _launch_types(ctx: _Context) -> tuple[str, ...]:
+    value = ctx.string("launchTypes")
+    chosen = LAUNCH_TYPE_SETS.get(value)
+    if chosen is not None:
+        return chosen
+    keys = [key.strip() for key in value.split(",")]
+    if not all(key in launch_types.BY_KEY for key in keys):
+        raise ConfigError(
+            "launchTypes",
+            value,
+            f"{' or '.join(LAUNCH_TYPE_SETS)}, or a comma-separated list of "
+            f"{_listing(launch_types.KEYS)}",
+        )
+    return launch_types.in_order(keys)
 
 
 def _listing(values: Iterable[Any]) -> str:

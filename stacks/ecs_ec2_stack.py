@@ -11,7 +11,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.config import EcsEc2Config
+from stacks.config import EcsEc2Config, LaunchlabConfig
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     ServicePlacement,
@@ -21,7 +21,8 @@ from stacks.constructs.ecs_service import (
     ecs_cluster,
     service_rollout,
 )
-from stacks.registry_stack import ImageRef
+from stacks.launch_types import LaunchTypeSpec
+from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import WORKLOADS
 
 
@@ -29,6 +30,30 @@ def instance_architecture(instance_type: str) -> str:
     """'arm64' for Graviton instance types (t4g, m7g, ...), else 'x86_64'."""
     arch = ec2.InstanceType(instance_type).architecture
     return "arm64" if arch == ec2.InstanceArchitecture.ARM_64 else "x86_64"
+
+
+def image_for(config: LaunchlabConfig) -> ImageRequest:
+    """The image this launch type runs: the configured app, built for the instances' CPU."""
+    ecs_ec2 = config.ecs_ec2
+    return ImageRequest(WORKLOADS[ecs_ec2.app], instance_architecture(ecs_ec2.instance_type))
+
+
+def build(
+    scope: Construct,
+    spec: LaunchTypeSpec,
+    *,
+    config: LaunchlabConfig,
+    image: ImageRef,
+    placement: ServicePlacement,
+) -> cdk.Stack:
+    return EcsEc2Stack(
+        scope,
+        spec.stack_id,
+        config=config.ecs_ec2,
+        image=image,
+        description="launchlab: the sample app on ECS with EC2 capacity behind an ALB",
+        placement=placement,
+    )
 
 
 class EcsEc2Stack(cdk.Stack):

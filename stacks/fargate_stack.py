@@ -9,7 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
-from stacks.config import FargateConfig
+from stacks.config import FargateConfig, LaunchlabConfig
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     ServicePlacement,
@@ -19,8 +19,31 @@ from stacks.constructs.ecs_service import (
     ecs_cluster,
     service_rollout,
 )
-from stacks.registry_stack import ImageRef
+from stacks.launch_types import LaunchTypeSpec
+from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import WORKLOADS
+
+
+def image_for(config: LaunchlabConfig) -> ImageRequest:
+    return ImageRequest(WORKLOADS[config.fargate.app], config.fargate.architecture)
+
+
+def build(
+    scope: Construct,
+    spec: LaunchTypeSpec,
+    *,
+    config: LaunchlabConfig,
+    image: ImageRef,
+    placement: ServicePlacement,
+) -> cdk.Stack:
+    return FargateServiceStack(
+        scope,
+        spec.stack_id,
+        config=config.fargate,
+        image=image,
+        description="launchlab: the sample app on Fargate behind an ALB",
+        placement=placement,
+    )
 
 
 class FargateServiceStack(cdk.Stack):

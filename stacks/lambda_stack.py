@@ -12,11 +12,35 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.config import LambdaConfig
-from stacks.constructs.ecs_service import retained_log_group
+from stacks.config import LambdaConfig, LaunchlabConfig
+from stacks.constructs.ecs_service import ServicePlacement, retained_log_group
+from stacks.launch_types import LaunchTypeSpec
 from stacks.names import TAG_APP
-from stacks.registry_stack import ImageRef
+from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import LAMBDA_WORKLOAD
+
+
+def image_for(config: LaunchlabConfig) -> ImageRequest:
+    return ImageRequest(LAMBDA_WORKLOAD, config.lambda_.architecture, lambda_image=True)
+
+
+def build(
+    scope: Construct,
+    spec: LaunchTypeSpec,
+    *,
+    config: LaunchlabConfig,
+    image: ImageRef,
+    placement: ServicePlacement,
+) -> cdk.Stack:
+    # Outside the VPC: the function needs no placement but its logs' retention.
+    return LambdaStack(
+        scope,
+        spec.stack_id,
+        config=config.lambda_,
+        image=image,
+        log_retention_days=placement.log_retention_days,
+        description="launchlab: the sample app as a container-image Lambda function",
+    )
 
 
 class LambdaStack(cdk.Stack):

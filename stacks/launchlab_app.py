@@ -9,40 +9,33 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from stacks import names
+from stacks import launch_types, names
 from stacks.checkov_skips import apply_checkov_skips
 from stacks.config import LaunchlabConfig, check_context_keys
 from stacks.constructs.ecs_service import ServicePlacement
-from stacks.ecs_ec2_stack import EcsEc2Stack, instance_architecture
-from stacks.fargate_stack import FargateServiceStack
 from stacks.lambda_log_groups import own_lambda_log_groups
-from stacks.lambda_stack import LambdaStack
 from stacks.nag_suppressions import apply_suppressions
 from stacks.network_stack import NetworkStack
-from stacks.registry_stack import ImageRequest, RegistryStack
-from stacks.workloads import LAMBDA_WORKLOAD, WORKLOADS
+from stacks.registry_stack import RegistryStack
 
 
 @dataclass(frozen=True)
 class LaunchlabStacks:
     network: NetworkStack
     registry: RegistryStack
-    ecs_ec2: EcsEc2Stack
-    fargate: FargateServiceStack
-    lambda_: LambdaStack
+    # launch-type key -> its stack, in registry order: only the selected launch types.
+    launch_types: Mapping[str, cdk.Stack]
 
     def all(self) -> list[cdk.Stack]:
-        return [self.network, self.registry, self.ecs_ec2, self.fargate, self.lambda_]
+        return [self.network, self.registry, *self.launch_types.values()]
 
 
 def build_stacks(app: cdk.Stage, config: LaunchlabConfig) -> LaunchlabStacks:
     """Create every stack in ``app`` (the App, or a Stage of it) and attach the checks that run
-    on each synth."""
-    ec2_image = ImageRequest(
-        WORKLOADS[config.ecs_ec2.app], instance_architecture(config.ecs_ec2.instance_type)
-    )
-    fargate_image = ImageRequest(WORKLOADS[config.fargate.app], config.fargate.architecture)
-    lambda_image = ImageRequest(LAMBDA_WORKLOAD, config.lambda_.architecture, lambda_image=True)
+    on each synth: the shared network and registry, then each selected launch type's unit."""
+    selected = [launch_types.spec(key) for key in config.launch_types]
+    units = {spec.key: spec.stack() for spec in selected}
+    images = {key: unit.image_for(config) for key, unit in units.items()}
 
     network = NetworkStack(
         app,
@@ -54,7 +47,7 @@ def build_stacks(app: cdk.Stage, config: LaunchlabConfig) -> LaunchlabStacks:
         app,
         names.REGISTRY_STACK,
         registry=config.registry,
-        images=[ec2_image, fargate_image, lambda_image],
+        images=list(images.values()),
         description="launchlab: ECR repositories and the images the services run",
     )
     placement = ServicePlacement(
@@ -65,40 +58,21 @@ def build_stacks(app: cdk.Stage, config: LaunchlabConfig) -> LaunchlabStacks:
         container_insights=config.container_insights,
         certificate_arn=config.certificate_arn,
     )
-    ecs_ec2 = EcsEc2Stack(
-        app,
-        names.ECS_EC2_STACK,
-        config=config.ecs_ec2,
-        image=registry.image(ec2_image),
-        description="launchlab: the sample app on ECS with EC2 capacity behind an ALB",
-        placement=placement,
-    )
-    fargate = FargateServiceStack(
-        app,
-        names.FARGATE_STACK,
-        config=config.fargate,
-        image=registry.image(fargate_image),
-        description="launchlab: the sample app on Fargate behind an ALB",
-        placement=placement,
-    )
-    lambda_stack = LambdaStack(
-        app,
-        names.LAMBDA_STACK,
-        config=config.lambda_,
-        image=registry.image(lambda_image),
-        log_retention_days=config.log_retention_days,
-        description="launchlab: the sample app as a container-image Lambda function",
-    )
-    stacks = LaunchlabStacks(network, registry, ecs_ec2, fargate, lambda_stack)
-
-    launch_types = {
-        network: names.LAUNCH_TYPE_SHARED,
-        registry: names.LAUNCH_TYPE_SHARED,
-        ecs_ec2: names.LAUNCH_TYPE_ECS_EC2,
-        fargate: names.LAUNCH_TYPE_FARGATE,
-        lambda_stack: names.LAUNCH_TYPE_LAMBDA,
+    built = {
+        spec.key: units[spec.key].build(
+            app,
+            spec,
+            config=config,
+            image=registry.image(images[spec.key]),
+            placement=placement,
+        )
+        for spec in selected
     }
-    for stack, launch_type in launch_types.items():
+    stacks = LaunchlabStacks(network, registry, built)
+
+    tagged = {network: launch_types.SHARED, registry: launch_types.SHARED}
+    tagged.update({stack: key for key, stack in built.items()})
+    for stack, launch_type in tagged.items():
         cdk.Tags.of(stack).add(names.TAG_PROJECT, names.PROJECT)
         cdk.Tags.of(stack).add(names.TAG_LAUNCH_TYPE, launch_type)
         cdk.Tags.of(stack).add(names.TAG_STAGE, config.stage)

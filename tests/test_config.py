@@ -33,10 +33,17 @@ def test_defaults_in_cdk_json() -> None:
     assert loaded.log_retention_days == 30
 
 
-def test_cdk_json_holds_every_key_and_nothing_else() -> None:
+def test_the_config_reads_every_key_of_cdk_json_and_nothing_else() -> None:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     settings = {key for key in context if not key.startswith("@")}
-    assert settings == set(CONTEXT_KEYS)
+    read: list[str] = []
+
+    def recording_get(key: str) -> object:
+        read.append(key)
+        return context.get(key)
+
+    LaunchlabConfig.from_context(recording_get)
+    assert set(read) == settings == set(CONTEXT_KEYS)
 
 
 def test_command_line_strings_are_converted() -> None:

@@ -17,7 +17,6 @@ import pytest
 
 from launchlab import assembly, local
 from launchlab.verify import EndpointReport, verify_endpoint
-from stacks import names
 from tests.conftest import ROOT, Synthesized, ctrl_c_as_in_a_terminal
 
 SCHEMA = ROOT / "launchlab" / "report" / "schema.json"
@@ -54,7 +53,7 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "cdk-nag: AwsSolutions: 0 unsuppressed" in output
     assert "cfn-lint: 5 templates: 0 errors" in output
     ports = {m["label"]: int(m["port"]) for m in PORT_LINE.finditer(output)}
-    assert set(ports) == {"ECS on EC2 (node-app)", "Fargate (python-app)", "Lambda (python-app)"}
+    assert set(ports) == {"ECS on EC2 (node-app)", "ECS on Fargate (python-app)", "Lambda (python-app)"}
     assert all(_refused(port) for port in ports.values()), "a workload is still listening"
     assert "exit codes ecs-ec2 0, fargate 0, lambda 0" in output
     report = json.loads((tmp_path / "reports" / "report.json").read_text())
@@ -113,13 +112,13 @@ def test_ctrl_c_stops_every_workload(tmp_path: Path, synth: Synthesized) -> None
 def test_workloads_come_from_the_dockerfiles_and_templates(variant: Synthesized) -> None:
     found = {w.launch_type: w for w in local.workloads_from(assembly.load(variant.outdir))}
     # The variant swaps the apps: python on EC2, node on Fargate.
-    assert found[names.LAUNCH_TYPE_ECS_EC2].app == "python-app"
-    assert found[names.LAUNCH_TYPE_ECS_EC2].command[1:] == ("-m", "launchlab_app")
-    assert found[names.LAUNCH_TYPE_FARGATE].app == "node-app"
-    assert found[names.LAUNCH_TYPE_FARGATE].command[1:] == ("src/server.js",)
-    assert found[names.LAUNCH_TYPE_FARGATE].env["NODE_ENV"] == "production"
-    assert "PATH" not in found[names.LAUNCH_TYPE_ECS_EC2].env
-    shim = found[names.LAUNCH_TYPE_LAMBDA]
+    assert found["ecs-ec2"].app == "python-app"
+    assert found["ecs-ec2"].command[1:] == ("-m", "launchlab_app")
+    assert found["fargate"].app == "node-app"
+    assert found["fargate"].command[1:] == ("src/server.js",)
+    assert found["fargate"].env["NODE_ENV"] == "production"
+    assert "PATH" not in found["ecs-ec2"].env
+    shim = found["lambda"]
     assert shim.command[1:] == ("-m", "launchlab_app.function_url_shim")
     assert shim.env["_HANDLER"] == "launchlab_app.lambda_handler.handler"
     assert shim.label == "Lambda (python-app)"
@@ -184,7 +183,7 @@ def test_docker_mode_runs_the_images_read_only_behind_loopback(
     # Every container is removed afterwards, even one whose client had to be killed.
     removed = {c[2] for c in calls if c[:2] == ["rm", "--force"]}
     assert removed == {run[run.index("--name") + 1] for run in runs}
-    lambda_run = next(r for r in started if r.workload.launch_type == names.LAUNCH_TYPE_LAMBDA)
+    lambda_run = next(r for r in started if r.workload.launch_type == "lambda")
     assert lambda_run.workload.command[1:] == ("-m", "launchlab_app.function_url_shim")
 
 

@@ -19,7 +19,7 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack_name", names.ALL_STACKS)
+@pytest.mark.parametrize("stack_name", names.DEFAULT_STACKS)
 def test_stack_snapshot(
     synth: Synthesized, stack_name: str, snapshot_json: SnapshotAssertion
 ) -> None:

@@ -23,7 +23,7 @@ local_apps = fixtures.local_apps  # the three real apps on 127.0.0.1, once per w
 
 def test_load_reads_every_stack(synth: Synthesized) -> None:
     app = assembly.load(synth.outdir)
-    assert set(app.templates) == set(names.ALL_STACKS)
+    assert set(app.templates) == set(names.DEFAULT_STACKS)
     assert len(app.resources(names.REGISTRY_STACK, "AWS::ECR::Repository")) == 2
 
 

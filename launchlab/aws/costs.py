@@ -16,9 +16,9 @@ from launchlab.report import prices as report_prices
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import read_inventory
 from launchlab.report.model import build_report
+from launchlab.report.prices import HOURS_PER_MONTH
 from launchlab.report.profile import build_profile
 
-HOURS_PER_MONTH = Decimal(730)
 # Line items of the report that stand for one resource however many launch types use it.
 _SHARED_ITEMS = ("NAT gateway", "Public IPv4 (NAT", "Interface VPC endpoints", "ECR storage")
 

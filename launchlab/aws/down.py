@@ -22,7 +22,7 @@ from launchlab.aws.cdk import run_cdk
 from launchlab.aws.costs import HourlyPrices, hourly_prices
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.aws.up import check_credentials
-from stacks import names
+from stacks import launch_types, names
 
 GIB = Decimal(1024**3)
 REPOSITORY_PREFIX = f"{names.PROJECT}/"
@@ -131,7 +131,8 @@ def _tagged(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
 
 def _stacks(sandbox: Sandbox) -> Iterator[Leftover]:
     client = sandbox.client("cloudformation")
-    for stack in names.ALL_STACKS:
+    # Every stack any launch type could have deployed, whichever were selected.
+    for stack in (*names.SHARED_STACKS, *launch_types.BY_STACK):
         try:
             found = client.describe_stacks(StackName=stack)["Stacks"]
         except botocore.exceptions.ClientError as error:

@@ -15,7 +15,8 @@ from launchlab.aws.cdk import outputs_file, run_cdk
 from launchlab.aws.costs import idle_cost_per_hour
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.errors import LaunchlabError
-from stacks import names
+from launchlab.report.prices import HOURS_PER_MONTH
+from stacks import launch_types
 
 
 def check_credentials(sandbox: Sandbox) -> str:
@@ -46,18 +47,16 @@ def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Cons
         "(`launchlab down` removes a half-deployed app)",
     )
     outputs = read_outputs(outputs_path)
+    deployed = assembly.load(outdir)
     endpoints = Table(title="endpoints")
     for column in ("stack", "launch type", "url"):
         endpoints.add_column(column)
-    for stack, launch_type in (
-        (names.ECS_EC2_STACK, names.LAUNCH_TYPE_ECS_EC2),
-        (names.FARGATE_STACK, names.LAUNCH_TYPE_FARGATE),
-        (names.LAMBDA_STACK, names.LAUNCH_TYPE_LAMBDA),
-    ):
-        endpoints.add_row(stack, launch_type, outputs.get(stack, {}).get("EndpointUrl", "(none)"))
+    for key in deployed.launch_types:
+        stack = launch_types.spec(key).stack_id
+        endpoints.add_row(stack, key, outputs.get(stack, {}).get("EndpointUrl", "(none)"))
     console.print(endpoints)
 
-    idle = idle_cost_per_hour(assembly.load(outdir), sandbox.region)
+    idle = idle_cost_per_hour(deployed, sandbox.region)
     costs = Table(title=f"idle cost of what is now running in {sandbox.region}")
     for column in ("stack", "item", "$/hour"):
         costs.add_column(column)
@@ -65,7 +64,7 @@ def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Cons
         costs.add_row(line.stack, line.item, f"{line.usd_per_hour:.4f}")
     console.print(costs)
     console.print(
-        f"idle total: ${idle.total:.4f}/hour (~${idle.total * 730:.0f}/month); "
+        f"idle total: ${idle.total:.4f}/hour (~${idle.total * HOURS_PER_MONTH:.0f}/month); "
         f"prices: {idle.source}. Run `launchlab down` when you are done."
     )
     return 0

@@ -16,8 +16,8 @@ from typing import Any
 from launchlab.assembly import Assembly
 from launchlab.errors import LaunchlabError
 from stacks import names
+from stacks.launch_types import SHARED
 
-LAUNCH_TYPES = (names.LAUNCH_TYPE_ECS_EC2, names.LAUNCH_TYPE_FARGATE, names.LAUNCH_TYPE_LAMBDA)
 # Documented defaults for properties a template may leave out.
 ALB_DEFAULT_IDLE_TIMEOUT_S = 60  # ELB docs: idle_timeout.timeout_seconds defaults to 60
 FARGATE_INCLUDED_EPHEMERAL_GIB = 20  # Fargate pricing: 20 GB per task at no charge
@@ -127,13 +127,14 @@ def read_inventory(assembly: Assembly) -> Inventory:
     by_type: dict[str, list[str]] = {}
     for stack_name, template in assembly.templates.items():
         by_type.setdefault(_launch_type_of(stack_name, template), []).append(stack_name)
-    missing = [t for t in (names.LAUNCH_TYPE_SHARED, *LAUNCH_TYPES) if t not in by_type]
+    selected = assembly.launch_types
+    missing = [t for t in (SHARED, *selected) if t not in by_type]
     if missing:
         raise LaunchlabError(
             f"{assembly.outdir}: no stack tagged {names.TAG_LAUNCH_TYPE}="
             f"{', '.join(missing)}; is this a launchlab cdk.out?"
         )
-    shared = by_type[names.LAUNCH_TYPE_SHARED]
+    shared = by_type[SHARED]
     network = _network(assembly, shared)
     repositories = tuple(
         repo for stack in shared for repo in _repositories(assembly.templates[stack])
@@ -143,7 +144,7 @@ def read_inventory(assembly: Assembly) -> Inventory:
         launch_type: _launch_type(
             assembly, launch_type, tuple(by_type[launch_type]), network_stacks, repositories
         )
-        for launch_type in LAUNCH_TYPES
+        for launch_type in selected
     }
     counts = {name: len(t.get("Resources", {})) for name, t in assembly.templates.items()}
     return Inventory(

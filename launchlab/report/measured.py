@@ -14,15 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from launchlab.errors import LaunchlabError
-from stacks import names
+from launchlab.report.prices import HOURS_PER_MONTH
+from stacks.launch_types import BY_STACK
 
 BENCH_SCHEMA = "launchlab-bench"
-HOURS_PER_MONTH = 730
-_LAUNCH_TYPES = {
-    names.ECS_EC2_STACK: names.LAUNCH_TYPE_ECS_EC2,
-    names.FARGATE_STACK: names.LAUNCH_TYPE_FARGATE,
-    names.LAMBDA_STACK: names.LAUNCH_TYPE_LAMBDA,
-}
 
 
 def read_bench(path: Path) -> dict[str, Any]:
@@ -43,7 +38,9 @@ def measured_figures(bench: dict[str, Any]) -> dict[str, Any]:
     """The bench's load figures in the report's `measured` shape, one row per launch type."""
     launch_types = {}
     for stack, figures in bench.get("endpoints", {}).items():
-        launch_type = figures.get("launch_type") or _LAUNCH_TYPES.get(stack, stack)
+        launch_type = figures.get("launch_type") or (
+            spec.key if (spec := BY_STACK.get(stack)) else stack
+        )
         launch_types[launch_type] = {
             "label": f"{stack}, cold starts {figures.get('cold_start_share', 0):.1%}",
             "completed": figures["completed"],
@@ -79,7 +76,8 @@ def traffic_from_cloudwatch(bench: dict[str, Any]) -> dict[str, str]:
             "CloudWatch recorded no requests in the bench's window: send traffic, then run "
             "`launchlab bench --cloudwatch` again"
         )
-    overrides = {"requests_per_month": f"{requests / hours * HOURS_PER_MONTH:.0f}"}
+    monthly = requests / hours * float(HOURS_PER_MONTH)
+    overrides = {"requests_per_month": f"{monthly:.0f}"}
     durations = [v for k, v in metrics.items() if k.endswith(".lambda_duration_ms_avg") and v]
     if durations:
         overrides["avg_duration_ms"] = f"{max(durations):.1f}"

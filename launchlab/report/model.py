@@ -11,10 +11,10 @@ from typing import Any
 
 from launchlab.report import breakeven
 from launchlab.report.cost import Assumptions, Estimate, cents, estimate
-from launchlab.report.inventory import LAUNCH_TYPES, Inventory
+from launchlab.report.inventory import Inventory
 from launchlab.report.ops import OpsRow, ops_rows
 from launchlab.report.prices import PriceTable, RegionPrices
-from launchlab.report.profile import TrafficProfile
+from launchlab.report.profile import SECONDS_PER_MONTH, TrafficProfile
 
 SCHEMA_ID = "launchlab-report"
 SCHEMA_VERSION = 1
@@ -61,16 +61,17 @@ def build_report(
         )
         return float(found.total)
 
-    estimates = {lt: estimate(inventory, lt, prices, profile, assumptions) for lt in LAUNCH_TYPES}
+    selected = tuple(inventory.launch_types)
+    estimates = {lt: estimate(inventory, lt, prices, profile, assumptions) for lt in selected}
     idle = {
         lt: estimate(inventory, lt, prices, profile.with_requests(0), assumptions)
-        for lt in LAUNCH_TYPES
+        for lt in selected
     }
     break_evens = [
         breakeven.solve(a, b, partial(monthly, a), partial(monthly, b))
-        for a, b in itertools.combinations(LAUNCH_TYPES, 2)
+        for a, b in itertools.combinations(selected, 2)
     ]
-    curves = {lt: [(r, monthly(lt, r)) for r in breakeven.grid(121)] for lt in LAUNCH_TYPES}
+    curves = {lt: [(r, monthly(lt, r)) for r in breakeven.grid(121)] for lt in selected}
     return Report(
         cdk_out=cdk_out,
         inventory=inventory,
@@ -147,7 +148,7 @@ def to_json(
 ) -> dict[str, Any]:
     """The versioned JSON document described in docs/report.md (schema: report/schema.json)."""
     launch_types = []
-    for lt in LAUNCH_TYPES:
+    for lt in report.estimates:
         found = report.estimates[lt]
         per_million = report.cost_per_million(lt)
         launch_types.append(
@@ -206,7 +207,7 @@ def to_json(
                 "crossings": [
                     {
                         "requests_per_month": c.requests_per_month,
-                        "average_rps": c.requests_per_month / (730 * 3600),
+                        "average_rps": c.requests_per_month / SECONDS_PER_MONTH,
                         "monthly_usd": round(c.monthly_usd, 2),
                         "cheaper_below": c.cheaper_below,
                         "kind": c.kind,

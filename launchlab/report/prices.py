@@ -17,6 +17,10 @@ import yaml
 from launchlab.errors import LaunchlabError
 
 DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "prices" / "aws.yaml"
+# AWS prices a month as 730 hours (24 x 365 / 12): e.g. the examples on
+# https://aws.amazon.com/fargate/pricing/ and https://aws.amazon.com/elasticloadbalancing/pricing/.
+# Every monthly figure in the toolkit is built on this one number.
+HOURS_PER_MONTH = Decimal(730)
 REFRESH_HINT = "add it to launchlab/prices/aws.yaml or run `launchlab report --refresh-prices`"
 
 
@@ -81,7 +85,7 @@ class RegionPrices:
     prices: Mapping[str, Price]
     instances: Mapping[str, InstanceType]
     free_tier: FreeTier
-    hours_per_month: Decimal
+    hours_per_month: Decimal = HOURS_PER_MONTH
 
     def __getitem__(self, key: str) -> Price:
         try:
@@ -143,7 +147,6 @@ class PriceTable:
                 dto_internet_gb=_decimal(free["dto_internet_gb"], "free_tier.dto_internet_gb"),
                 source=str(free["source"]),
             ),
-            hours_per_month=_decimal(self.raw["hours_per_month"], "hours_per_month"),
         )
 
 

@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from launchlab.errors import LaunchlabError
+from launchlab.report.prices import HOURS_PER_MONTH
 
-SECONDS_PER_MONTH = 730 * 3600  # AWS prices a month as 730 hours
+SECONDS_PER_MONTH = int(HOURS_PER_MONTH) * 3600
 SHAPES = ("steady", "peaky")
 
 

@@ -19,8 +19,9 @@ from launchlab.assembly import synthesized_with
 from launchlab.report.cost import cents
 from launchlab.report.model import Report, to_json
 from launchlab.report.prices import Price
+from launchlab.report.profile import SECONDS_PER_MONTH
+from stacks import launch_types
 
-COLORS = {"ecs-ec2": "tab:blue", "fargate": "tab:orange", "lambda": "tab:green"}
 OPS_COLUMNS = (
     ("resources", "resources"),
     ("you_manage", "you patch / manage"),
@@ -147,7 +148,7 @@ def break_even_rows(report: Report) -> list[list[str]]:
                 [
                     pair,
                     f"{_requests(c.requests_per_month)}" + (" (step)" if c.kind == "jump" else ""),
-                    f"{c.requests_per_month / (730 * 3600):.3g}",
+                    f"{c.requests_per_month / SECONDS_PER_MONTH:.3g}",
                     usd(c.monthly_usd),
                     c.cheaper_below,
                 ]
@@ -299,7 +300,7 @@ def chart(report: Report, png: Path, svg: Path) -> None:
                 [x for x, _ in points],
                 [max(y, 0.01) for _, y in points],
                 label=lt,
-                color=COLORS.get(lt),
+                color=launch_types.BY_KEY[lt].colour if lt in launch_types.BY_KEY else None,
                 lw=2,
             )
         marked = False

@@ -1,0 +1,119 @@
+"""The launch-type registry: each way of running the sample app is declared here, once.
+
+A declaration names the launch type's stack, its key (config, the ``launchlab:launch-type``
+tag, reports), its label and chart colour, the app it runs by default, its local stand-in, and
+the two modules that make up its unit:
+
+- ``stack_module`` (infrastructure, under ``stacks/``) defines ``image_for(config)``, the image
+  the launch type runs, and ``build(scope, spec, config, shared)``, its stack;
+- ``rules_module`` (the toolkit, under ``launchlab/report/rules/``) defines ``price(...)`` and
+  ``ops(...)``, its cost and operational-burden rules.
+
+Synth, the demo, the report and the AWS commands read this list; none keeps its own. Both
+halves name the modules as strings so that synth never imports the toolkit and the toolkit
+never imports aws_cdk (jsii start-up costs about a second) to read a label. This module
+imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Literal
+
+# How the demo runs a launch type on 127.0.0.1: the ECS image's own CMD, or the Lambda image's
+# handler behind the local Function URL shim.
+StandIn = Literal["container", "function-url"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaunchTypeSpec:
+    key: str
+    stack_id: str
+    label: str
+    colour: str  # a matplotlib colour, the same in every chart
+    default: bool  # deployed without ``-c launchTypes=...``
+    default_app: str  # services/<app>: "node" or "python"
+    stand_in: StandIn
+    # The resource that carries the ``launchlab:app`` tag: what the demo reads to know which
+    # app stands in for this launch type.
+    workload_resource: str
+    # Stack outputs besides ``EndpointUrl`` that `launchlab verify` and `bench` read.
+    outputs: tuple[str, ...]
+    stack_module: str
+    rules_module: str
+
+    def stack(self) -> ModuleType:
+        return importlib.import_module(self.stack_module)
+
+    def rules(self) -> ModuleType:
+        return importlib.import_module(self.rules_module)
+
+
+REGISTRY: tuple[LaunchTypeSpec, ...] = (
+    LaunchTypeSpec(
+        key="ecs-ec2",
+        stack_id="LaunchlabEcsEc2",
+        label="ECS on EC2",
+        colour="tab:blue",
+        default=True,
+        default_app="node",
+        stand_in="container",
+        workload_resource="AWS::ECS::TaskDefinition",
+        outputs=("ClusterName", "ServiceName"),
+        stack_module="stacks.ecs_ec2_stack",
+        rules_module="launchlab.report.rules.ecs_ec2",
+    ),
+    LaunchTypeSpec(
+        key="fargate",
+        stack_id="LaunchlabFargate",
+        label="ECS on Fargate",
+        colour="tab:orange",
+        default=True,
+        default_app="python",
+        stand_in="container",
+        workload_resource="AWS::ECS::TaskDefinition",
+        outputs=("ClusterName", "ServiceName"),
+        stack_module="stacks.fargate_stack",
+        rules_module="launchlab.report.rules.fargate",
+    ),
+    LaunchTypeSpec(
+        key="lambda",
+        stack_id="LaunchlabLambda",
+        label="Lambda",
+        colour="tab:green",
+        default=True,
+        default_app="python",
+        stand_in="function-url",
+        workload_resource="AWS::Lambda::Function",
+        outputs=("FunctionName",),
+        stack_module="stacks.lambda_stack",
+        rules_module="launchlab.report.rules.lambda_",
+    ),
+)
+
+BY_KEY = {spec.key: spec for spec in REGISTRY}
+BY_STACK = {spec.stack_id: spec for spec in REGISTRY}
+KEYS = tuple(BY_KEY)
+DEFAULT_KEYS = tuple(spec.key for spec in REGISTRY if spec.default)
+
+# The value of the launch-type tag on the stacks every launch type shares (VPC, ECR).
+SHARED = "shared"
+
+
+def spec(key: str) -> LaunchTypeSpec:
+    return BY_KEY[key]
+
+
+def label(key: str) -> str:
+    """The launch type's name for people; a key the registry lacks is shown as it is."""
+    found = BY_KEY.get(key)
+    return found.label if found else key
+
+
+def in_order(keys: Iterable[str]) -> tuple[str, ...]:
+    """``keys`` in registry order (the order of every table, chart and list)."""
+    wanted = set(keys)
+    return tuple(key for key in KEYS if key in wanted)
