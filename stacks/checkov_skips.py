@@ -20,7 +20,7 @@ from constructs import IConstruct
 
 from stacks import names
 from stacks.config import LaunchlabConfig
-from stacks.constructs.paths import find_path
+from stacks.constructs.paths import StackTree, find_path, resource_type
 
 Skip = tuple[str, str, str]  # (construct path below the stack, checkov check id, reason)
 
@@ -191,23 +191,23 @@ _WHEN: list[tuple[Callable[[LaunchlabConfig], bool], tuple[str, ...], list[Skip]
 ]
 
 # CDK's and cdk-ecr-deployment's own custom-resource functions, the log groups that
-# stacks/lambda_log_groups.py gives them, and the image copier's fixed policy. Their construct
-# ids carry hashes, so they are found by a marker in their path and their resource type:
-# (path marker, resource type, skips).
-_HELPERS: list[tuple[str, str, list[tuple[str, str]]]] = [
-    (marker, kind, skips)
-    for marker in ("CustomResourceProvider", "Custom::CDKECRDeployment")
-    for kind, skips in (
-        ("AWS::Lambda::Function", _HELPER_LAMBDA),
-        ("AWS::Logs::LogGroup", [_LOG_KMS]),
-    )
-] + [
-    (
-        "Custom::CDKECRDeployment",
-        "AWS::IAM::Policy",
-        [("CKV_AWS_108", _IMAGE_COPY_POLICY), ("CKV_AWS_111", _IMAGE_COPY_POLICY)],
-    )
-]
+# stacks/lambda_log_groups.py gives them, and the image copier's fixed policy. CDK names these
+# stack-level singletons itself (cdk-ecr-deployment's id carries a hash), so they are found by
+# a marker in that id, then by resource type.
+_HELPER_SKIPS = {
+    "AWS::Lambda::Function": _HELPER_LAMBDA,
+    "AWS::Logs::LogGroup": [_LOG_KMS],
+}
+_HELPERS: dict[str, dict[str, list[tuple[str, str]]]] = {
+    "CustomResourceProvider": _HELPER_SKIPS,
+    "Custom::CDKECRDeployment": {
+        **_HELPER_SKIPS,
+        "AWS::IAM::Policy": [
+            ("CKV_AWS_108", _IMAGE_COPY_POLICY),
+            ("CKV_AWS_111", _IMAGE_COPY_POLICY),
+        ],
+    },
+}
 
 
 def skips_for(stack_id: str, config: LaunchlabConfig) -> list[Skip]:
@@ -219,30 +219,24 @@ def skips_for(stack_id: str, config: LaunchlabConfig) -> list[Skip]:
     return skips
 
 
-def apply_checkov_skips(stack: cdk.Stack, config: LaunchlabConfig) -> None:
-    # The construct id, not stack_name: inside a Stage that carries the stage's name.
+def apply_checkov_skips(tree: StackTree, config: LaunchlabConfig) -> None:
     by_path: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for path, check, reason in skips_for(stack.node.id, config):
+    for path, check, reason in skips_for(tree.id, config):
         by_path[path].append((check, reason))
     for path, entries in by_path.items():
-        _skip(_find(stack, path), entries)
-    _skip_cdk_helpers(stack)
-
-
-def _skip_cdk_helpers(stack: cdk.Stack) -> None:
-    for node in stack.node.find_all():
-        if not isinstance(node, cdk.CfnResource):
-            continue
-        path = node.node.path
-        kind = node.cfn_resource_type
-        for marker, helper_kind, skips in _HELPERS:
-            if marker in path and kind == helper_kind:
+        _skip(_resource(tree.find(path, what="checkov skip")), entries)
+    for marker, by_type in _HELPERS.items():
+        for node in tree.helper_resources(marker):
+            skips = by_type.get(resource_type(node))
+            if skips:
                 _skip(node, skips)
-                break
 
 
 def _find(scope: IConstruct, path: str) -> cdk.CfnResource:
-    node = find_path(scope, path, what="checkov skip")
+    return _resource(find_path(scope, path, what="checkov skip"))
+
+
+def _resource(node: IConstruct) -> cdk.CfnResource:
     if not isinstance(node, cdk.CfnResource):
         raise LookupError(f"checkov skip for {node.node.path}: not a CloudFormation resource")
     return node

@@ -18,16 +18,18 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
+from stacks.constructs.paths import StackTree, resource_type
 
-def own_lambda_log_groups(stack: cdk.Stack, *, retention_days: int) -> list[logs.CfnLogGroup]:
-    """Make sure each Lambda function in ``stack`` logs to a group the stack owns and expires.
+
+def own_lambda_log_groups(tree: StackTree, *, retention_days: int) -> list[logs.CfnLogGroup]:
+    """Make sure each Lambda function in the stack logs to a group the stack owns and expires.
 
     A function with a log group of its own in its logging config is left alone. A group that
     a construct already declares under the function's default name (cdk-ecr-deployment keeps
     one for two years and retains it) gets our retention and is deleted with the stack.
     Every other function gets a new group. Returns the groups this stack now owns this way.
     """
-    resources = [node for node in stack.node.find_all() if isinstance(node, cdk.CfnResource)]
+    stack, resources = tree.stack, tree.resources
     declared = {
         _resolved_name(stack, node.log_group_name): node
         for node in resources
@@ -56,7 +58,7 @@ def _resolved_name(stack: cdk.Stack, name: str) -> str:
 
 
 def _needs_log_group(node: IConstruct) -> bool:
-    if not isinstance(node, cdk.CfnResource) or node.cfn_resource_type != "AWS::Lambda::Function":
+    if not isinstance(node, cdk.CfnResource) or resource_type(node) != "AWS::Lambda::Function":
         return False
     if isinstance(node, lambda_.CfnFunction):
         logging_config = node.logging_config
@@ -67,5 +69,5 @@ def _needs_log_group(node: IConstruct) -> bool:
 
 
 def _is_custom_resource(node: cdk.CfnResource) -> bool:
-    kind = node.cfn_resource_type
+    kind = resource_type(node)
     return kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource"

@@ -13,6 +13,7 @@ from stacks import launch_types, names
 from stacks.checkov_skips import apply_checkov_skips
 from stacks.config import LaunchlabConfig, check_context_keys
 from stacks.constructs.ecs_service import ServicePlacement
+from stacks.constructs.paths import StackTree
 from stacks.lambda_log_groups import own_lambda_log_groups
 from stacks.nag_suppressions import apply_suppressions
 from stacks.network_stack import NetworkStack
@@ -78,9 +79,10 @@ def build_stacks(app: cdk.Stage, config: LaunchlabConfig) -> LaunchlabStacks:
         cdk.Tags.of(stack).add(names.TAG_STAGE, config.stage)
         if config.owner is not None:
             cdk.Tags.of(stack).add(names.TAG_OWNER, config.owner)
-        own_lambda_log_groups(stack, retention_days=config.log_retention_days)
-        apply_suppressions(stack, config)
-        apply_checkov_skips(stack, config)
+        tree = StackTree(stack)  # one walk for the three passes: each question is a round trip
+        own_lambda_log_groups(tree, retention_days=config.log_retention_days)
+        apply_suppressions(tree, config)
+        apply_checkov_skips(tree, config)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     return stacks
 

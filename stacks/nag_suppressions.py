@@ -12,7 +12,7 @@ from constructs import IConstruct
 
 from stacks import names
 from stacks.config import LaunchlabConfig
-from stacks.constructs.paths import find_path
+from stacks.constructs.paths import StackTree, find_path
 
 _NAG = "AwsSolutions::AwsSolutions-"
 
@@ -119,10 +119,9 @@ _IMAGE_COPY = [
 ]
 
 
-def apply_suppressions(stack: cdk.Stack, config: LaunchlabConfig) -> None:
+def apply_suppressions(tree: StackTree, config: LaunchlabConfig) -> None:
     """Acknowledge the findings this stack is known to carry, by path."""
-    # The construct id, not the stack name: inside a Stage the name carries the stage's.
-    name = stack.node.id
+    name = tree.id
     entries = list(_BY_STACK.get(name, []))
     if not config.container_insights and name in (
         names.ECS_EC2_STACK,
@@ -132,11 +131,11 @@ def apply_suppressions(stack: cdk.Stack, config: LaunchlabConfig) -> None:
     if name == names.LAMBDA_STACK and config.lambda_.front_door == "http-api":
         entries += _HTTP_API
     for path, rule, reason in entries:
-        _acknowledge(find_path(stack, path, what="nag suppression"), rule, reason)
+        _acknowledge(tree.find(path, what="nag suppression"), rule, reason)
     # cdk-ecr-deployment's handler is a singleton whose construct id carries a version hash;
     # it exists only when the images are built during deploy.
-    for child in stack.node.children:
-        if child.node.id.startswith("Custom::CDKECRDeployment"):
+    for child_id, child in tree.children.items():
+        if child_id.startswith("Custom::CDKECRDeployment"):
             for path, rule, reason in _IMAGE_COPY:
                 _acknowledge(find_path(child, path, what="nag suppression"), rule, reason)
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
-import cdk_ecr_deployment as ecr_deployment
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
@@ -146,6 +145,10 @@ class RegistryStack(cdk.Stack):
             ignore_mode=cdk.IgnoreMode.DOCKER,
         )
         tag = f"{BUILT_TAG_PREFIX}{asset.asset_hash}"
+        # Imported here: its jsii assembly costs ~0.06 s of every synth, and a synth that
+        # deploys a given tag (-c imageTag) copies no image.
+        import cdk_ecr_deployment as ecr_deployment
+
         ecr_deployment.ECRDeployment(
             self,
             f"{construct_id}Copy",
