@@ -4,7 +4,9 @@ suppressions' own hygiene."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +30,66 @@ def test_cdk_nag_reports_no_unsuppressed_finding(
         # Scoped to the resource that carries it, never to a whole stack or the app.
         assert finding["acknowledgedAt"].count("/") >= 2, finding["acknowledgedAt"]
         assert len(finding["reason"]) > 60, finding["reason"]
+
+
+NAG_PACK = "AwsSolutions::"
+
+
+def nag_acknowledgements(outdir: Path) -> set[tuple[str, str]]:
+    """Every (construct path, rule) the app acknowledged, read from the assembly's metadata
+    (what ``cdk.Validations.of(node).acknowledge`` records), not from the suppressions module."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    found = set()
+    for artifact in manifest["artifacts"].values():
+        if "additionalMetadataFile" not in artifact:
+            continue
+        metadata = json.loads((outdir / artifact["additionalMetadataFile"]).read_text())
+        for path, entries in metadata.items():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:acknowledged-rules":
+                    found |= {
+                        (path.lstrip("/"), rule.removeprefix(NAG_PACK))
+                        for rule in entry["data"]
+                        if rule.startswith(NAG_PACK)
+                    }
+    return found
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_nag_acknowledges_exactly_what_it_suppressed(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    """No acknowledgement that suppresses nothing (it would hide the next real finding at that
+    path), none missing, each on the very resource that carries the finding."""
+    synthesized: Synthesized = request.getfixturevalue(which)
+    report = json.loads((synthesized.outdir / "validation-report.json").read_text())
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    suppressed = {
+        (construct["constructPath"], finding["ruleName"])
+        for finding in nag["suppressedViolations"]
+        for construct in finding["violatingConstructs"]
+    }
+    acknowledged = nag_acknowledgements(synthesized.outdir)
+    assert acknowledged - suppressed == set(), "acknowledged, but nag found nothing there"
+    assert suppressed - acknowledged == set(), "suppressed, but not acknowledged on the resource"
+    assert len(acknowledged) == {"synth": 17, "variant": 14}[which]
+
+
+def test_nag_verdict_counts_and_fails_on_an_unsuppressed_finding(
+    synth: Synthesized, tmp_path: Path
+) -> None:
+    verdict = checks.cdk_nag(synth.outdir)
+    assert verdict == checks.Verdict(
+        "cdk-nag", True, "AwsSolutions: 0 unsuppressed, 17 acknowledged with a reason"
+    )
+    report = json.loads((synth.outdir / "validation-report.json").read_text())
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    nag["violations"] = nag["suppressedViolations"][:1]  # as if one were not acknowledged
+    nag["suppressedViolations"] = nag["suppressedViolations"][1:]
+    (tmp_path / "validation-report.json").write_text(json.dumps(report))
+    verdict = checks.cdk_nag(tmp_path)
+    assert not verdict.passed
+    assert verdict.detail == "AwsSolutions: 1 unsuppressed, 16 acknowledged with a reason"
 
 
 def test_cdk_builtin_cloudformation_validation_finds_nothing(synth: Synthesized) -> None:
@@ -69,31 +131,64 @@ CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 
 
 @pytest.mark.slow
-def test_checkov_fails_nothing_and_every_skip_says_why(
-    synth: Synthesized, variant: Synthesized
+def test_checkov_fails_nothing_and_skips_exactly_what_would_fail(
+    synth: Synthesized, variant: Synthesized, tmp_path: Path
 ) -> None:
     """checkov (CloudFormation framework) beside cdk-nag and cfn-lint: every finding is fixed
-    or skipped in the resource's metadata with a reason (stacks/checkov_skips.py). One run
-    over both assemblies: checkov's start-up is most of its time."""
+    or skipped in the resource's metadata with a reason (stacks/checkov_skips.py). Copies of
+    the templates with every skip stripped must fail exactly the skipped checks: a skip that
+    would fail nothing hides the next real finding. One checkov run over all four template
+    sets (its start-up is most of its time); checkov 3.3.30 given several --directory flags
+    reports the first directory again for each of the others, so they share one parent."""
     assert CHECKOV.exists(), "checkov is installed by `make setup` into .venv-tools"
+    skips: dict[str, set[tuple[str, str, str]]] = {}
+    for which, synthesized in (("default", synth), ("variant", variant)):
+        (tmp_path / which).mkdir()
+        (tmp_path / f"{which}-stripped").mkdir()
+        skips[which] = set()
+        for name, template in synthesized.templates.items():
+            shutil.copy(synthesized.outdir / f"{name}.template.json", tmp_path / which)
+            stripped = json.loads(json.dumps(template))
+            for logical_id, resource in stripped["Resources"].items():
+                for entry in resource.get("Metadata", {}).pop("checkov", {}).get("skip", []):
+                    skips[which].add((name, logical_id, entry["id"]))
+            (tmp_path / f"{which}-stripped" / f"{name}.template.json").write_text(
+                json.dumps(stripped)
+            )
     result = subprocess.run(
-        [str(CHECKOV), "--directory", str(synth.outdir), "--directory", str(variant.outdir),
-         "--framework", "cloudformation", "--output", "json", "--skip-download"],
+        [str(CHECKOV), "--directory", str(tmp_path), "--framework", "cloudformation",
+         "--output", "json", "--skip-download"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    reports = _json_documents(result.stdout)
-    assert len(reports) == 2, result.stderr
-    for report in reports:
-        summary, results = report["summary"], report["results"]
-        failed = [(f["check_id"], f["resource"]) for f in results["failed_checks"]]
-        assert failed == []
-        assert summary["passed"] >= 100  # the checks really ran over all five templates
-        assert summary["resource_count"] >= 60
-        skipped = results["skipped_checks"]
-        assert len(skipped) == summary["skipped"] > 0
-        for finding in skipped:
-            comment = finding["check_result"].get("suppress_comment", "")
-            assert len(comment) > 60, (finding["check_id"], finding["resource"], comment)
+    (report,) = _json_documents(result.stdout) or [result.stderr]
+    results = report["results"]
+
+    def by_set(kind: str) -> dict[str, set[tuple[str, str, str]]]:
+        found: dict[str, set[tuple[str, str, str]]] = {}
+        for check in results[kind]:
+            where = Path(check["file_abs_path"])
+            logical_id = check["resource"].split(".", 1)[1]
+            found.setdefault(where.parent.name, set()).add(
+                (where.name.removesuffix(".template.json"), logical_id, check["check_id"])
+            )
+        return found
+
+    failed, skipped, passed = (
+        by_set("failed_checks"),
+        by_set("skipped_checks"),
+        by_set("passed_checks"),
+    )
+    assert set(passed) == {"default", "variant", "default-stripped", "variant-stripped"}
+    for which in ("default", "variant"):
+        assert failed.get(which, set()) == set()
+        assert len(passed[which]) >= 100  # the checks really ran over all five templates
+        assert skipped[which] == skips[which]
+        assert failed[f"{which}-stripped"] - skips[which] == set(), "fails, yet not skipped"
+        assert skips[which] - failed[f"{which}-stripped"] == set(), "skipped, yet passes"
+    assert (len(skips["default"]), len(skips["variant"])) == (34, 20)
+    for finding in results["skipped_checks"]:
+        comment = finding["check_result"].get("suppress_comment", "")
+        assert len(comment) > 60, (finding["check_id"], finding["resource"], comment)
 
 
 def _json_documents(text: str) -> list[Any]:

@@ -21,7 +21,7 @@ from launchlab.assembly import Assembly
 from launchlab.cli import main
 from launchlab.errors import LaunchlabError
 from launchlab.report import refresh
-from launchlab.report.cost import Assumptions, cents, estimate, task_capacity
+from launchlab.report.cost import Assumptions, cents, estimate, lcu, task_capacity
 from launchlab.report.inventory import (
     Function,
     Inventory,
@@ -109,6 +109,56 @@ def test_idle_alb_for_730_hours(synth: Synthesized, us_east_1: RegionPrices) -> 
     idle = estimate(inventory_of(synth), "fargate", us_east_1, NO_TRAFFIC, FREE)
     assert cents(item(idle, "ALB hours")) == Decimal("16.43")
     assert item(idle, "ALB LCU-hours") == 0
+
+
+# https://aws.amazon.com/elasticloadbalancing/pricing/, the Application Load Balancer example:
+# "1 new connection per second, each lasting 2 minutes", "5 requests per second", "300 KB per
+# second" processed, "60 rules". Its four dimensions: 1/25 = 0.04 LCU (new connections),
+# 120 active connections / 3,000 = 0.04 LCU, 300 KB/s = 1.08 GB/h = 1.08 LCU (processed bytes),
+# (60 - 10 free rules) x 5 = 250 evaluations/s / 1,000 = 0.25 LCU; billed: the largest, 1.08.
+EXAMPLE_RPS = 5.0
+EXAMPLE_RULES = 60
+EXAMPLE_FIVE_PER_CONNECTION = Assumptions(requests_per_connection=5)
+
+
+def _example(duration_ms: float, payload_kb: float) -> TrafficProfile:
+    """The example's traffic: each request as long as its connection, ``payload_kb`` each."""
+    return TrafficProfile("alb-example", 0, duration_ms, payload_kb)
+
+
+def test_alb_lcu_processed_bytes_dominate_the_published_example() -> None:
+    # 300 KB/s is 60 KB per request. The page counts it in decimal units (300,000 B x 3,600 s =
+    # 1.08 GB); the model counts KiB and GiB, as AWS bills data: 5 x 3600 x 60 x 1024 / 2**30.
+    found = lcu(EXAMPLE_RPS, _example(120_000, 60), EXAMPLE_RULES, EXAMPLE_FIVE_PER_CONNECTION)
+    assert found == pytest.approx(1.02997, abs=1e-5)
+
+
+def test_alb_lcu_rule_evaluations_past_the_ten_free_rules() -> None:
+    # Nothing processed: the example's next largest dimension, (60 - 10) x 5 / 1000 = 0.25 LCU.
+    found = lcu(EXAMPLE_RPS, _example(120_000, 0), EXAMPLE_RULES, EXAMPLE_FIVE_PER_CONNECTION)
+    assert found == pytest.approx(0.25)
+    # Ten rules or fewer cost nothing: what remains is the connections' 0.04 LCU.
+    for rules in (1, 10):
+        found = lcu(EXAMPLE_RPS, _example(120_000, 0), rules, EXAMPLE_FIVE_PER_CONNECTION)
+        assert found == pytest.approx(0.04)
+    # 11 rules at 1,000 req/s on one connection: one paid evaluation per request, 1.0 LCU.
+    eleven = lcu(1000.0, _example(0, 0), 11, Assumptions(requests_per_connection=1000))
+    assert eleven == pytest.approx(1.0)
+
+
+def test_alb_lcu_active_connections() -> None:
+    # The example's connection, held 4 minutes instead of 2: 1 new/s x 240 s = 240 active,
+    # 240 / 3000 = 0.08 LCU, above the 0.04 of new connections; no payload, ten rules.
+    found = lcu(EXAMPLE_RPS, _example(240_000, 0), 10, EXAMPLE_FIVE_PER_CONNECTION)
+    assert found == pytest.approx(0.08)
+
+
+def test_alb_lcu_new_connections() -> None:
+    # One connection per request at the example's 5 req/s, short requests: 5 / 25 = 0.2 LCU
+    # (active: 5 x 0.05 s = 0.25 connections, 0.0001 LCU).
+    found = lcu(EXAMPLE_RPS, _example(50, 0), 10, Assumptions(requests_per_connection=1))
+    assert found == pytest.approx(0.2)
+    assert lcu(0.0, _example(50, 0), EXAMPLE_RULES, FREE) == 0
 
 
 # --- The numbers follow the templates ---------------------------------------------------------
@@ -454,26 +504,40 @@ def test_refresh_prices_from_recorded_price_list_responses(tmp_path: Path) -> No
     recorded = json.loads((DATA / "pricing_get_products.json").read_text())["responses"]
     client = refresh.default_client()
     stubber = Stubber(client)
-    expected_filters = [
-        ("AWSLambda", "Lambda-GB-Second"),
-        ("AmazonECS", "Fargate-vCPU-Hours:perCPU"),
-        ("AmazonEC2", "t3.small"),
-        ("AmazonEC2", "x9.large"),
+    # The requests GetProducts must receive, written out: the region by its code (the
+    # `location` attribute holds display names such as "US East (N. Virginia)").
+    region = {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-east-1"}
+
+    def usage(suffix: str) -> dict[str, str]:
+        return {"Type": "CONTAINS", "Field": "usagetype", "Value": suffix}
+
+    def linux_on_demand(instance_type: str) -> list[dict[str, str]]:
+        return [
+            region,
+            *(
+                {"Type": "TERM_MATCH", "Field": field, "Value": value}
+                for field, value in (
+                    ("instanceType", instance_type),
+                    ("operatingSystem", "Linux"),
+                    ("tenancy", "Shared"),
+                    ("preInstalledSw", "NA"),
+                    ("capacitystatus", "Used"),
+                    ("licenseModel", "No License required"),
+                )
+            ),
+        ]
+
+    expected_requests = [
+        ("AWSLambda", [region, usage("Lambda-GB-Second")]),
+        ("AmazonECS", [region, usage("Fargate-vCPU-Hours:perCPU")]),
+        ("AmazonEC2", linux_on_demand("t3.small")),
+        ("AmazonEC2", linux_on_demand("x9.large")),
     ]
-    for response, (service, value) in zip(recorded, expected_filters, strict=True):
+    for response, (service, filters) in zip(recorded, expected_requests, strict=True):
         stubber.add_response(
             "get_products",
             response,
-            {
-                "ServiceCode": service,
-                "Filters": refresh._filters(
-                    "us-east-1",
-                    refresh._instance_query(value)
-                    if service == "AmazonEC2"
-                    else refresh.Query(service, value, {}),
-                ),
-                "FormatVersion": "aws_v1",
-            },
+            {"ServiceCode": service, "Filters": filters, "FormatVersion": "aws_v1"},
         )
     source = _trimmed_table(tmp_path)
     with stubber:

@@ -24,3 +24,13 @@ def test_stack_snapshot(
     synth: Synthesized, stack_name: str, snapshot_json: SnapshotAssertion
 ) -> None:
     assert normalise(synth.template(stack_name)) == snapshot_json
+
+
+@pytest.mark.parametrize("stack_name", names.ALL_STACKS)
+def test_variant_stack_snapshot(
+    variant: Synthesized, stack_name: str, snapshot_json: SnapshotAssertion
+) -> None:
+    """Every option away from its default (tests/conftest.py VARIANT_CONTEXT): the HTTPS
+    listener and its TLS policy, Container Insights, NAT and private subnets, the HTTP API,
+    Fargate Spot on arm64 and the rest exist only in this synth."""
+    assert normalise(variant.template(stack_name)) == snapshot_json

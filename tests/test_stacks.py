@@ -307,6 +307,8 @@ def test_https_listener_and_redirect_with_certificate(variant: Synthesized) -> N
         by_port = {x["Properties"]["Port"]: x["Properties"] for x in listeners.values()}
         assert by_port[443]["Protocol"] == "HTTPS"
         assert by_port[443]["Certificates"][0]["CertificateArn"].startswith("arn:aws:acm:")
+        # TLS 1.3 and 1.2 only: AWS's recommended policy (CDK's SslPolicy.RECOMMENDED_TLS).
+        assert by_port[443]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
         assert by_port[80]["DefaultActions"][0]["Type"] == "redirect"
 
 

@@ -133,7 +133,8 @@ def _load_balancer_dimension(sandbox: Sandbox, stack: str) -> str | None:
 
 
 def cloudwatch_usage(sandbox: Sandbox, found: list[Endpoint], hours: int) -> dict[str, Any]:
-    """Sums (and Lambda's average duration) over the last ``hours``, one query for all."""
+    """Sums over the last ``hours``, one query for all; Lambda's average duration is its
+    Duration Sum over its Invocations Sum in that window."""
     queries: list[dict[str, Any]] = []
 
     def metric(key: str, namespace: str, name: str, dims: dict[str, str], stat: str) -> None:
@@ -166,8 +167,6 @@ def cloudwatch_usage(sandbox: Sandbox, found: list[Endpoint], hours: int) -> dic
             metric(f"{endpoint.stack}.lambda_invocations", "AWS/Lambda", "Invocations", dims, "Sum")
             metric(f"{endpoint.stack}.lambda_duration_ms_sum", "AWS/Lambda", "Duration", dims,
                    "Sum")  # fmt: skip
-            metric(f"{endpoint.stack}.lambda_duration_ms_avg", "AWS/Lambda", "Duration", dims,
-                   "Average")  # fmt: skip
 
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=hours + 1)
@@ -194,10 +193,19 @@ def cloudwatch_usage(sandbox: Sandbox, found: list[Endpoint], hours: int) -> dic
         points = values.get(key, [])
         if not points:
             metrics[key] = None  # no datapoints: nothing ran, or the metric is not published
-        elif key.endswith("_avg"):
+        elif key.endswith("_avg"):  # a utilisation: each hour weighs the same
             metrics[key] = round(sum(points) / len(points), 3)
         else:
             metrics[key] = round(sum(points), 3)
+    for endpoint in found:
+        if endpoint.function:
+            # Over the whole window, not a mean of hourly Averages: an hour of one slow call
+            # would weigh as much as an hour of thousands of fast ones.
+            duration = sum(values.get(f"{endpoint.stack}.lambda_duration_ms_sum", []))
+            invocations = sum(values.get(f"{endpoint.stack}.lambda_invocations", []))
+            metrics[f"{endpoint.stack}.lambda_duration_ms_avg"] = (
+                round(duration / invocations, 3) if invocations > 0 else None
+            )
     return {
         "hours": hours,
         "start": start.isoformat(timespec="seconds"),
