@@ -53,7 +53,11 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "cdk-nag: AwsSolutions: 0 unsuppressed" in output
     assert "cfn-lint: 5 templates: 0 errors" in output
     ports = {m["label"]: int(m["port"]) for m in PORT_LINE.finditer(output)}
-    assert set(ports) == {"ECS on EC2 (node-app)", "ECS on Fargate (python-app)", "Lambda (python-app)"}
+    assert set(ports) == {
+        "ECS on EC2 (node-app)",
+        "ECS on Fargate (python-app)",
+        "Lambda (python-app)",
+    }
     assert all(_refused(port) for port in ports.values()), "a workload is still listening"
     assert "exit codes ecs-ec2 0, fargate 0, lambda 0" in output
     report = json.loads((tmp_path / "reports" / "report.json").read_text())

@@ -18,9 +18,7 @@ from launchlab.report.inventory import read_inventory
 from launchlab.report.model import build_report
 from launchlab.report.prices import HOURS_PER_MONTH
 from launchlab.report.profile import build_profile
-
-# Line items of the report that stand for one resource however many launch types use it.
-_SHARED_ITEMS = ("NAT gateway", "Public IPv4 (NAT", "Interface VPC endpoints", "ECR storage")
+from stacks.launch_types import SHARED
 
 
 @dataclass(frozen=True)
@@ -119,10 +117,10 @@ def idle_cost_per_hour(app: Assembly, region: str) -> IdleCost:
             # The report charges the shared VPC and a shared repository to every launch type
             # that uses them (each column is that launch type deployed alone); with all
             # three running they are paid once.
-            if item.name.startswith(_SHARED_ITEMS):
+            if item.shared:
                 if item.name in seen_shared:
                     continue
                 seen_shared.add(item.name)
-                launch_type = "shared"
+                launch_type = SHARED
             lines.append(CostLine(launch_type, item.name, item.usd / hours))
     return IdleCost(lines=lines, source=f"{table.path.name}, retrieved {table.retrieved}{note}")

@@ -10,11 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 from launchlab.errors import LaunchlabError
-from launchlab.report.inventory import Instances, Inventory, LaunchType, LogGroup, Tasks
+from launchlab.report.inventory import Function, Instances, Inventory, LaunchType, LogGroup, Tasks
 from launchlab.report.prices import Price, RegionPrices
 from launchlab.report.profile import LoadLevel, TrafficProfile
+from stacks import launch_types
+
+T = TypeVar("T")
 
 GIB = 1024**3
 CENT = Decimal("0.01")
@@ -52,12 +56,19 @@ class Assumptions:
 
 @dataclass(frozen=True)
 class LineItem:
-    name: str
+    name: str  # for people, with sizes: "EC2 t3.small (2 vCPU, 2 GiB, 3 tasks each)"
     quantity: Decimal
     unit: str
     usd: Decimal
     price: Price | None = None
     note: str = ""
+    # What is charged, without sizes ("EC2 instances", "ALB hours", "Public IPv4"): what the
+    # ops table lists as costing money at zero traffic.
+    kind: str = ""
+    # One resource every launch type in the app shares (the VPC's NAT gateways and endpoints,
+    # an ECR repository): each launch type's estimate carries it in full, as if deployed
+    # alone; what is running in the sandbox pays it once.
+    shared: bool = False
 
 
 @dataclass
@@ -73,11 +84,29 @@ class Estimate:
         return sum((item.usd for item in self.items), Decimal(0))
 
     def add(
-        self, name: str, quantity: float | Decimal, price: Price, note: str = "", unit: str = ""
+        self,
+        name: str,
+        quantity: float | Decimal,
+        price: Price,
+        note: str = "",
+        unit: str = "",
+        *,
+        kind: str = "",
+        shared: bool = False,
     ) -> None:
+        """A priced line item; ``kind`` defaults to ``name`` (a name without sizes)."""
         amount = Decimal(str(quantity)) if isinstance(quantity, float) else quantity
         self.items.append(
-            LineItem(name, amount, unit or price.unit, price.cost(amount), price, note)
+            LineItem(
+                name,
+                amount,
+                unit or price.unit,
+                price.cost(amount),
+                price,
+                note,
+                kind=kind or name,
+                shared=shared,
+            )
         )
 
 
@@ -93,18 +122,13 @@ def estimate(
     profile: TrafficProfile,
     assumptions: Assumptions,
 ) -> Estimate:
+    """What ``launch_type`` costs a month: its own rules (launch_types registry, rules module)
+    price its compute; what every launch type may have (ALBs, the shared VPC, logs, ECR, data
+    transfer) is priced here from the inventory, the same way for all."""
     unit = inventory.launch_types[launch_type]
     result = Estimate(launch_type, profile)
-    hours = prices.hours_per_month
     levels = profile.levels()
-    if unit.tasks is not None:
-        task_hours = _task_hours(unit.tasks, levels, profile, assumptions, hours, result)
-        if unit.instances is not None:
-            _price_instances(unit.instances, unit.tasks, levels, prices, assumptions, result)
-        else:
-            _price_fargate(unit.tasks, task_hours, prices, result)
-    if unit.function is not None:
-        _price_function(unit, profile, prices, assumptions, result)
+    launch_types.spec(launch_type).rules().price(unit, prices, profile, assumptions, result)
     _price_load_balancers(unit, levels, profile, prices, assumptions, result)
     _price_network(unit, inventory, prices, profile, assumptions, result)
     _price_logs(unit, profile, prices, assumptions, result)
@@ -114,6 +138,8 @@ def estimate(
             f"ECR storage ({repo.name}, {kept} images)",
             Decimal(kept) * Decimal(str(assumptions.ecr_image_gb)),
             prices["ecr.storage_gb_month"],
+            kind="ECR storage",
+            shared=True,
         )
     _price_data_transfer(profile, prices, assumptions, result)
     return result
@@ -139,13 +165,20 @@ def task_capacity(
     )
 
 
+def required(value: T | None, what: str, unit: LaunchType) -> T:
+    """A part the launch type's rules price, which its template must have."""
+    if value is None:
+        raise LaunchlabError(f"{', '.join(unit.stacks)}: the template has no {what} to price")
+    return value
+
+
 def _tasks_at(tasks: Tasks, level: LoadLevel, capacity: float) -> int:
     if level.rps <= 0:
         return tasks.min_count
     return max(tasks.min_count, math.ceil(level.rps / capacity - 1e-9))
 
 
-def _task_hours(
+def task_hours(
     tasks: Tasks,
     levels: list[LoadLevel],
     profile: TrafficProfile,
@@ -153,6 +186,7 @@ def _task_hours(
     hours: Decimal,
     result: Estimate,
 ) -> Decimal:
+    """Task-hours a month at the profile's load levels; the counts go into the sizing."""
     capacity, why = task_capacity(tasks, profile, assumptions)
     if capacity <= 0:
         raise LaunchlabError("--task-capacity-rps must be greater than 0")
@@ -174,7 +208,7 @@ def _task_hours(
     )
 
 
-def _price_fargate(
+def price_fargate(
     tasks: Tasks, task_hours: Decimal, prices: RegionPrices, result: Estimate
 ) -> None:
     tier = "fargate_spot" if tasks.spot else "fargate"
@@ -185,11 +219,13 @@ def _price_fargate(
         f"Fargate vCPU ({label})",
         vcpu * task_hours,
         prices[f"{tier}.vcpu_hour.{tasks.architecture}"],
+        kind="Fargate vCPU",
     )
     result.add(
         f"Fargate memory ({label})",
         memory_gb * task_hours,
         prices[f"{tier}.gb_hour.{tasks.architecture}"],
+        kind="Fargate memory",
     )
     extra_storage = max(0, tasks.ephemeral_gib - 20)
     if extra_storage:
@@ -199,7 +235,12 @@ def _price_fargate(
             prices["fargate.ephemeral_gb_hour"],
         )
     if tasks.public_ip:
-        result.add("Public IPv4 (Fargate tasks)", task_hours, prices["vpc.public_ipv4_hour"])
+        result.add(
+            "Public IPv4 (Fargate tasks)",
+            task_hours,
+            prices["vpc.public_ipv4_hour"],
+            kind="Public IPv4",
+        )
     result.sizing["task_hours"] = float(task_hours)
 
 
@@ -211,7 +252,7 @@ def tasks_per_instance(
     return min(cpu_fit, math.floor(usable_mib / max(tasks.memory_mib, 1)))
 
 
-def _price_instances(
+def price_instances(
     instances: Instances,
     tasks: Tasks,
     levels: list[LoadLevel],
@@ -253,6 +294,7 @@ def _price_instances(
         f"EC2 {spec.name} ({spec.vcpu} vCPU, {spec.memory_gib:g} GiB, {per_instance} tasks each)",
         instance_hours,
         spec.hourly,
+        kind="EC2 instances",
     )
     if instances.volume_type != "gp3":
         result.warnings.append(f"EBS {instances.volume_type} priced at the gp3 rate")
@@ -260,20 +302,24 @@ def _price_instances(
         f"EBS {instances.volume_type} root volumes ({instances.volume_gib} GiB each)",
         Decimal(instances.volume_gib) * instance_hours / hours,
         prices["ebs.gp3.gb_month"],
+        kind="EBS volumes",
     )
     if instances.public_ip:
-        result.add("Public IPv4 (EC2 instances)", instance_hours, prices["vpc.public_ipv4_hour"])
+        result.add(
+            "Public IPv4 (EC2 instances)",
+            instance_hours,
+            prices["vpc.public_ipv4_hour"],
+            kind="Public IPv4",
+        )
 
 
-def _price_function(
-    unit: LaunchType,
+def price_function(
+    function: Function,
     profile: TrafficProfile,
     prices: RegionPrices,
     assumptions: Assumptions,
     result: Estimate,
 ) -> None:
-    function = unit.function
-    assert function is not None
     requests = Decimal(str(profile.requests_per_month))
     # Lambda bills duration rounded up to the millisecond.
     seconds = Decimal(math.ceil(profile.avg_duration_ms)) / 1000
@@ -293,6 +339,7 @@ def _price_function(
         billable_gb_s,
         prices[f"lambda.duration.{function.architecture}"],
         note=f"{gb_seconds:,.0f} GB-s, {free_note}",
+        kind="Lambda duration",
     )
     result.add("Lambda requests", billable_requests, prices["lambda.requests"], note=free_note)
     if function.front_door == "http-api":
@@ -302,7 +349,14 @@ def _price_function(
         )
     elif function.front_door == "function-url":
         result.items.append(
-            LineItem("Function URL", requests, "request", Decimal(0), note="no charge")
+            LineItem(
+                "Function URL",
+                requests,
+                "request",
+                Decimal(0),
+                note="no charge",
+                kind="Function URL",
+            )
         )
     concurrency = profile.peak_rps * profile.avg_duration_ms / 1000
     result.sizing["peak_concurrency"] = concurrency
@@ -368,6 +422,7 @@ def _price_load_balancers(
                 f"Public IPv4 (ALB, {balancer.public_ipv4} AZs)",
                 hours * balancer.public_ipv4,
                 prices["vpc.public_ipv4_hour"],
+                kind="Public IPv4",
             )
 
 
@@ -392,7 +447,12 @@ def _price_logs(
         ingested = _log_gb(group, profile, assumptions)
         if group.role == "other":
             continue
-        result.add(f"CloudWatch Logs ingestion ({group.role})", ingested, prices["logs.ingest_gb"])
+        result.add(
+            f"CloudWatch Logs ingestion ({group.role})",
+            ingested,
+            prices["logs.ingest_gb"],
+            kind="CloudWatch Logs ingestion",
+        )
         if group.retention_days is None:
             months = Decimal(12)
             result.warnings.append(f"log group {group.logical_id} never expires: storage grows")
@@ -402,6 +462,7 @@ def _price_logs(
             f"CloudWatch Logs storage ({group.role}, {group.retention_days or 'no'} days kept)",
             ingested * months,
             prices["logs.storage_gb_month"],
+            kind="CloudWatch Logs storage",
         )
 
 
@@ -421,22 +482,32 @@ def _price_network(
     hours = prices.hours_per_month
     if network.nat_gateways:
         result.add(
-            "NAT gateway hours (shared VPC)", hours * network.nat_gateways, prices["vpc.nat_hour"]
+            "NAT gateway hours (shared VPC)",
+            hours * network.nat_gateways,
+            prices["vpc.nat_hour"],
+            kind="NAT gateway hours",
+            shared=True,
         )
         # Container logs leave through NAT when there is no CloudWatch Logs endpoint.
         shipped = sum((_log_gb(g, profile, assumptions) for g in unit.log_groups), Decimal(0))
-        result.add("NAT gateway data (logs)", shipped, prices["vpc.nat_gb"])
+        result.add(
+            "NAT gateway data (logs)", shipped, prices["vpc.nat_gb"], kind="NAT gateway data"
+        )
     if network.elastic_ips:
         result.add(
             f"Public IPv4 (NAT, {network.elastic_ips} Elastic IPs)",
             hours * network.elastic_ips,
             prices["vpc.public_ipv4_hour"],
+            kind="Public IPv4",
+            shared=True,
         )
     if network.interface_endpoint_azs:
         result.add(
             "Interface VPC endpoints (per AZ)",
             hours * network.interface_endpoint_azs,
             prices["vpc.interface_endpoint_hour"],
+            kind="Interface VPC endpoints",
+            shared=True,
         )
 
 
@@ -450,4 +521,5 @@ def _price_data_transfer(
         max(Decimal(0), gb - free),
         prices["dto.internet_gb"],
         note=f"{gb:,.1f} GB" + (f", first {free:g} GB free" if free else ""),
+        kind="Data transfer out",
     )

@@ -172,6 +172,8 @@ def to_json(
                         "price_key": None if item.price is None else item.price.key,
                         "source": None if item.price is None else item.price.source,
                         "note": item.note,
+                        "kind": item.kind,
+                        "shared": item.shared,
                     }
                     for item in found.items
                 ],

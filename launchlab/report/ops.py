@@ -2,16 +2,18 @@
 
 Template-derived: resource counts, instance type and counts, scaling policy and limits, the ALB
 idle timeout, the Lambda timeout and front door, reserved concurrency. The rest are AWS's
-documented behaviours, cited in docs/report.md.
+documented behaviours, cited in docs/report.md. Each launch type's row comes from its rules
+module (launchlab/report/rules/, named by the launch-type registry); this module computes the
+columns every row shares.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from launchlab.report.cost import HTTP_API_MAX_SECONDS, Estimate
-from launchlab.report.inventory import Inventory, LaunchType
-from stacks import names
+from launchlab.report.cost import Estimate
+from launchlab.report.inventory import ALB_DEFAULT_IDLE_TIMEOUT_S, Inventory, LaunchType, Tasks
+from stacks import launch_types, names
 
 
 @dataclass(frozen=True)
@@ -26,98 +28,46 @@ class OpsRow:
     costs_at_zero_traffic: str
 
 
+@dataclass(frozen=True)
+class Common:
+    """The columns every launch type's row states the same way."""
+
+    resources: str  # "<n> in <stack> (+<m> shared)"
+    zero_traffic: str  # the kinds of charge with no traffic: "ALB hours, Public IPv4"
+    alb_duration: str  # what the ALB's idle timeout allows one request
+
+
 def ops_rows(inventory: Inventory, idle: dict[str, Estimate]) -> list[OpsRow]:
-    return [_row(inventory, inventory.launch_types[lt], idle[lt]) for lt in idle]
+    rows = []
+    for key, estimate in idle.items():
+        unit = inventory.launch_types[key]
+        rows.append(launch_types.spec(key).rules().ops(unit, _common(inventory, unit, estimate)))
+    return rows
 
 
-def _scaling_policy(unit: LaunchType) -> str:
-    assert unit.tasks is not None
-    scaling = unit.tasks.scaling
+def scaling_policy(tasks: Tasks) -> str:
+    scaling = tasks.scaling
     if scaling.metric == "requests":
         policy = f"{scaling.target:g} requests/task/min"
     elif scaling.metric == "none":
         policy = "no scaling policy"
     else:
         policy = f"{scaling.metric} {scaling.target:g}%"
-    return f"{unit.tasks.min_count}..{unit.tasks.max_count} tasks, {policy}"
+    return f"{tasks.min_count}..{tasks.max_count} tasks, {policy}"
 
 
-def _row(inventory: Inventory, unit: LaunchType, idle: Estimate) -> OpsRow:
+def _common(inventory: Inventory, unit: LaunchType, idle: Estimate) -> Common:
     shared = sum(
         inventory.resource_counts[s]
         for s in inventory.shared_stacks
         if unit.uses_vpc or s != names.NETWORK_STACK
     )
-    resources = f"{unit.resource_count} in {', '.join(unit.stacks)} (+{shared} shared)"
-    # The kind of charge, without its sizes: "ALB hours", "Public IPv4", ...
-    kinds = dict.fromkeys(item.name.split(" (")[0] for item in idle.items if item.usd > 0)
-    zero = ", ".join(kinds) or "nothing"
-    alb_timeout = max((lb.idle_timeout_s for lb in unit.load_balancers), default=60)
-    if unit.instances is not None and unit.tasks is not None:
-        instances = unit.instances
-        return OpsRow(
-            launch_type=unit.launch_type,
-            resources=resources,
-            you_manage=(
-                "ECS-optimized AMI (latest at deploy; redeploy or refresh instances to patch), "
-                f"{instances.instance_type} instances {instances.min_count}..{instances.max_count}"
-                f" and their {instances.volume_gib} GiB volumes, cluster capacity (managed "
-                f"scaling), task scaling ({_scaling_policy(unit)}), the image"
-            ),
-            scaling_unit=(
-                "task in ~1 min while instances have room; instance in ~3-5 min "
-                "(boot + ECS agent registration) when they do not"
-            ),
-            max_request_duration=f"{alb_timeout} s (ALB idle timeout)",
-            cold_starts=(
-                "none per request; a new task takes about "
-                f"{unit.tasks.health_check_grace_s} s grace + health checks"
-            ),
-            min_billable_unit="instance per second, 60 s minimum (Linux)",
-            costs_at_zero_traffic=zero,
-        )
-    if unit.tasks is not None:
-        return OpsRow(
-            launch_type=unit.launch_type,
-            resources=resources,
-            you_manage=(
-                f"task scaling ({_scaling_policy(unit)}), the image and its OS packages; "
-                "AWS patches the hosts (platform version LATEST)"
-                + ("; Spot interruptions (2-minute notice)" if unit.tasks.spot else "")
-            ),
-            scaling_unit="task in ~1-2 min (ENI, image pull, health checks)",
-            max_request_duration=f"{alb_timeout} s (ALB idle timeout)",
-            cold_starts=(
-                "none per request; a new task takes about "
-                f"{unit.tasks.health_check_grace_s} s grace + health checks"
-            ),
-            min_billable_unit="task per second, 60 s minimum (Linux)",
-            costs_at_zero_traffic=zero,
-        )
-    function = unit.function
-    assert function is not None
-    limit = (
-        f"reserved concurrency {function.reserved_concurrency}"
-        if function.reserved_concurrency is not None
-        else "no reserved concurrency (shares the account's 1,000 default quota)"
+    kinds = dict.fromkeys(item.kind for item in idle.items if item.usd > 0)
+    alb_timeout = max(
+        (lb.idle_timeout_s for lb in unit.load_balancers), default=ALB_DEFAULT_IDLE_TIMEOUT_S
     )
-    if function.front_door == "http-api":
-        capped = min(function.timeout_s, HTTP_API_MAX_SECONDS)
-        duration = f"{capped} s (timeout {function.timeout_s} s, HTTP API cap 30 s)"
-    else:
-        duration = f"{function.timeout_s} s (function timeout; Function URL allows up to 900 s)"
-    return OpsRow(
-        launch_type=unit.launch_type,
-        resources=resources,
-        you_manage=(
-            f"the image and its base-image patches, {limit}, memory size ({function.memory_mb} MB)"
-        ),
-        scaling_unit=(
-            "one execution environment per concurrent request, in seconds; "
-            "up to 1,000 more per 10 s per function"
-        ),
-        max_request_duration=duration,
-        cold_starts="yes: the first request on each new environment pays image init (~0.5-3 s)",
-        min_billable_unit="1 ms of duration, per request",
-        costs_at_zero_traffic=zero,
+    return Common(
+        resources=f"{unit.resource_count} in {', '.join(unit.stacks)} (+{shared} shared)",
+        zero_traffic=", ".join(kinds) or "nothing",
+        alb_duration=f"{alb_timeout} s (ALB idle timeout)",
     )
