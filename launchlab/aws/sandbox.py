@@ -1,8 +1,10 @@
 """boto3 sessions for the sandbox account, and AWS failures turned into one line each.
 
 A handler wrapped in :func:`aws_errors` never lets a botocore exception out: missing
-credentials or region, rejected credentials, an unknown region, a stack that is not deployed
-and any other refusal each become a :class:`LaunchlabError` saying what to do next.
+credentials or region, rejected credentials, an unknown region, a stack that is not deployed,
+an endpoint that never answers or is not AWS at all, and any other refusal each become a
+:class:`LaunchlabError` saying what to do next. Every client is made here, with bounded
+timeouts and retries, so no command can sit silent for minutes.
 """
 
 from __future__ import annotations
@@ -15,17 +17,42 @@ from typing import Any, ParamSpec, TypeVar
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 from botocore.config import Config
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from launchlab.errors import LaunchlabError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# A sandbox user waits for a human-readable failure, not for botocore's 4 retries x 60 s.
+# A sandbox user waits for a one-line failure, not for botocore's defaults (60 s per read,
+# several attempts: 121 s of silence against an endpoint that accepts and never answers). Every
+# call the toolkit makes is a small describe/list that AWS answers in well under a second, so
+# an endpoint silent for READ_TIMEOUT_S is broken, and one retry (after at most 1 s of
+# standard-mode backoff) covers a dropped connection or a throttle: a dead endpoint fails in
+# about ATTEMPTS x READ_TIMEOUT_S + 1 = 13 s.
+CONNECT_TIMEOUT_S = 4
+READ_TIMEOUT_S = 6
+ATTEMPTS = 2
 _CONFIG = Config(
-    retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30
+    retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
+    connect_timeout=CONNECT_TIMEOUT_S,
+    read_timeout=READ_TIMEOUT_S,
 )
+# The variables through which boto3 (and the CDK CLI) take a custom endpoint.
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+
+
+def _fix_endpoint() -> str:
+    if any(key.startswith(ENDPOINT_ENV) for key in os.environ):
+        return (
+            f"check {ENDPOINT_ENV} (unset it to use AWS; for moto, http://127.0.0.1:PORT of a "
+            "running moto server) and the network"
+        )
+    return "check the network and the AWS Health Dashboard, then run the command again"
+
+
 _BAD_CREDENTIALS = {
     "UnrecognizedClientException",
     "InvalidClientTokenId",
@@ -35,7 +62,7 @@ _BAD_CREDENTIALS = {
     "SignatureDoesNotMatch",
     "InvalidSignatureException",
 }
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +73,43 @@ class Sandbox:
     region: str
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.region, config=_CONFIG)
+        try:
+            client = self.session.client(service, region_name=self.region, config=_CONFIG)
+        except ValueError as error:  # botocore: "Invalid endpoint: ..." (e.g. from a profile)
+            raise LaunchlabError(f"{error}: {_fix_endpoint()}") from None
+        endpoint = str(client.meta.endpoint_url)
+
+        def refuse_html(response_dict: dict[str, Any], operation_model: Any, **_: Any) -> None:
+            # Any other web server answers with a page, which botocore would misparse into a
+            # KeyError, a ResponseParserError, or an "error" whose message is the page itself.
+            # The body decides, not the content type: moto labels some JSON text/html.
+            body = response_dict.get("body")
+            if operation_model.has_streaming_output or not isinstance(body, bytes):
+                return
+            if body.lstrip()[:20].lower().startswith((b"<!doctype html", b"<html")):
+                raise NotAws(endpoint=endpoint, status=response_dict["status_code"])
+
+        client.meta.events.register("before-parse", refuse_html)
+        return client
+
+
+class NotAws(botocore.exceptions.BotoCoreError):  # type: ignore[misc]
+    """An endpoint that answered with an HTML page: some web server, not AWS or moto."""
+
+    fmt = "{endpoint} answered with a web page (HTTP {status}), not an AWS API response"
+
+
+def _check_endpoint_variables() -> None:
+    """AWS_ENDPOINT_URL and its per-service forms must be URLs; botocore would only say
+    ValueError, with a traceback, on the first client."""
+    for key, value in sorted(os.environ.items()):
+        if key != ENDPOINT_ENV and not key.startswith(f"{ENDPOINT_ENV}_"):
+            continue
+        if not (is_valid_endpoint_url(value) or is_valid_ipv6_endpoint_url(value)):
+            raise LaunchlabError(
+                f"{key}={value!r} is not a URL: set it to http(s)://HOST[:PORT] "
+                "(e.g. http://127.0.0.1:5000 for a moto server) or unset it to use AWS"
+            )
 
 
 def open_sandbox() -> Sandbox:
@@ -54,6 +117,7 @@ def open_sandbox() -> Sandbox:
     or with one AWS has never heard of (a typo would otherwise surface as a DNS error)."""
     # The CDK CLI deploys to AWS_REGION first; botocore reads only AWS_DEFAULT_REGION and the
     # config file. Take the CLI's order, so both always look at the same region.
+    _check_endpoint_variables()
     region = os.environ.get("AWS_REGION") or boto3.Session().region_name
     session = boto3.Session(region_name=region)
     if not region:
@@ -64,7 +128,7 @@ def open_sandbox() -> Sandbox:
     known = set(session.get_available_regions("cloudformation"))
     known |= set(session.get_available_regions("cloudformation", "aws-cn"))
     known |= set(session.get_available_regions("cloudformation", "aws-us-gov"))
-    if region not in known and not os.environ.get("AWS_ENDPOINT_URL"):
+    if region not in known and not os.environ.get(ENDPOINT_ENV):
         raise LaunchlabError(
             f"unknown AWS region {region!r}: set AWS_REGION to a region such as us-east-1 "
             "or eu-west-1"
@@ -81,6 +145,24 @@ def describe(error: Exception, region: str | None = None) -> str:
         return f"incomplete AWS credentials ({error}): set AWS_PROFILE or run `aws configure`"
     if isinstance(error, botocore.exceptions.NoRegionError):
         return "no AWS region set: export AWS_REGION=us-east-1 or run `aws configure`"
+    if isinstance(error, botocore.exceptions.ReadTimeoutError):
+        return (
+            f"{error.kwargs.get('endpoint_url', 'AWS')} accepted the connection but did not "
+            f"answer within {READ_TIMEOUT_S} s ({ATTEMPTS} tries): {_fix_endpoint()}"
+        )
+    if isinstance(error, botocore.exceptions.ConnectionClosedError):
+        return (
+            f"{error.kwargs.get('endpoint_url', 'AWS')} closed the connection without an "
+            f"answer ({ATTEMPTS} tries): {_fix_endpoint()}"
+        )
+    if isinstance(error, NotAws):
+        return f"{error}: {_fix_endpoint()}"
+    if isinstance(error, botocore.parsers.ResponseParserError):
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return (
+            f"the endpoint answered something that is not an AWS response ({first[:80]}): "
+            f"{_fix_endpoint()}"
+        )
     if isinstance(error, botocore.exceptions.EndpointConnectionError):
         return (
             f"cannot reach AWS at {error.kwargs.get('endpoint_url', '?')}: check AWS_REGION, "
@@ -98,7 +180,7 @@ def describe(error: Exception, region: str | None = None) -> str:
                 f"AWS rejected the credentials ({code}): refresh them "
                 "(`aws sso login` or `aws configure`) and check AWS_PROFILE"
             )
-        if code in _DENIED:
+        if code in DENIED:
             return (
                 f"AWS denied {operation}{where} ({code}): use credentials allowed to "
                 "read the sandbox account"
@@ -117,11 +199,19 @@ def _stack_in(message: str) -> str:
     return "?"
 
 
+# ResponseParserError is not a BotoCoreError: a non-AWS answer botocore cannot parse.
+_AWS_FAILURES = (
+    botocore.exceptions.BotoCoreError,
+    botocore.exceptions.ClientError,
+    botocore.parsers.ResponseParserError,
+)
+
+
 @contextmanager
 def aws_errors(region: str | None = None) -> Iterator[None]:
     try:
         yield
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+    except _AWS_FAILURES as error:
         raise LaunchlabError(describe(error, region)) from None
 
 
