@@ -75,7 +75,7 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
     for measured in (report["measured"], figures):
         assert {name: load["label"] for name, load in measured["launch_types"].items()} == {
             "ecs-ec2": "ECS on EC2 (node-app)",
-            "fargate": "Fargate (python-app)",
+            "fargate": "ECS on Fargate (python-app)",
             "lambda": "Lambda (python-app)",
         }
         for load in measured["launch_types"].values():
