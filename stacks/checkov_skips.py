@@ -46,6 +46,11 @@ _HELPER_LAMBDA = [
         "no NAT gateway or endpoints (see the network stack's design).",
     ),
 ]
+_URL_INVOKED_NO_DLQ = (
+    "CKV_AWS_116",
+    "Invoked synchronously through its URL: the caller gets every error, so a dead-letter "
+    "queue (for asynchronous invokes) would stay empty.",
+)
 _IMAGE_COPY_POLICY = (
     "cdk-ecr-deployment adds this policy itself to copy images from the CDK asset repository "
     "into ours during deploys, and offers no way to narrow it."
@@ -98,12 +103,7 @@ _BY_STACK: dict[str, list[Skip]] = {
     names.FARGATE_STACK: _ALB_SERVICE,
     names.LAMBDA_STACK: [
         ("FunctionLogs/Resource", *_LOG_KMS),
-        (
-            "Function/Resource",
-            "CKV_AWS_116",
-            "Invoked synchronously through its URL: the caller gets every error, so a "
-            "dead-letter queue (for asynchronous invokes) would stay empty.",
-        ),
+        ("Function/Resource", *_URL_INVOKED_NO_DLQ),
         (
             "Function/Resource",
             "CKV_AWS_117",
@@ -117,13 +117,46 @@ _BY_STACK: dict[str, list[Skip]] = {
             "variables at rest with its own key.",
         ),
     ],
+    # --- opt-in launch types (issue 11) ---
+    names.ECS_MANAGED_INSTANCES_STACK: _ALB_SERVICE,
+    # Express Mode's ALB is ECS's, outside the template (HTTPS only, with its own certificate).
+    names.EXPRESS_STACK: [("AppLogs/Resource", *_LOG_KMS)],
+    names.LAMBDA_MANAGED_INSTANCES_STACK: [
+        ("FunctionLogs/Resource", *_LOG_KMS),
+        ("Function/Resource", *_URL_INVOKED_NO_DLQ),
+        (
+            "Function/Resource",
+            "CKV_AWS_117",
+            "Runs on the capacity provider's instances, which are in our VPC; a managed "
+            "instances function takes no VPC configuration of its own.",
+        ),
+        (
+            "Function/Resource",
+            "CKV_AWS_115",
+            "Concurrency is bounded by the capacity provider instead: at most lmiMaxVcpus vCPUs "
+            "and lmiMaxEnvironments environments of lmiMaxConcurrency requests each.",
+        ),
+        (
+            "Function/Resource",
+            "CKV_AWS_173",
+            "The only variable is APP_VERSION (a hash of the code), not a secret; Lambda "
+            "encrypts variables at rest with its own key.",
+        ),
+        (
+            "Live/FunctionUrl/Resource",
+            "CKV_AWS_258",
+            "A public demo endpoint, like the ALBs; the capacity provider's vCPU ceiling caps "
+            "what anonymous traffic can cost.",
+        ),
+    ],
 }
 
 _NO_CERTIFICATE = (
     "No certificate is configured (-c certificateArn=... turns on HTTPS with TLS 1.2+ and "
     "redirects port 80): a sandbox has no domain."
 )
-_ALB_STACKS = (names.ECS_EC2_STACK, names.FARGATE_STACK)
+_ALB_STACKS = (names.ECS_EC2_STACK, names.FARGATE_STACK, names.ECS_MANAGED_INSTANCES_STACK)
+_CLUSTER_STACKS = (*_ALB_STACKS, names.EXPRESS_STACK)
 
 # Skips for findings that only some configs produce: (when, in which stacks, skips).
 _WHEN: list[tuple[Callable[[LaunchlabConfig], bool], tuple[str, ...], list[Skip]]] = [
@@ -137,7 +170,7 @@ _WHEN: list[tuple[Callable[[LaunchlabConfig], bool], tuple[str, ...], list[Skip]
     ),
     (
         lambda config: not config.container_insights,
-        _ALB_STACKS,
+        _CLUSTER_STACKS,
         [
             (
                 "Cluster/Resource",

@@ -141,6 +141,7 @@ class LaunchlabConfig:
     ecs_ec2: EcsEc2Config
     fargate: FargateConfig
     lambda_: LambdaConfig
+    opt_in: OptInLaunchTypesConfig
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> LaunchlabConfig:
@@ -277,7 +278,143 @@ class LaunchlabConfig:
                 ),
                 front_door=front_door,
             ),
+            opt_in=opt_in_from_context(ctx, scaling),
         )
+
+
+# --- Opt-in launch types (issue 11): ECS Managed Instances, ECS Express Mode, Lambda Managed
+# Instances. Kept in one block apart from the classic three so the config refactor can move it
+# whole. --------------------------------------------------------------------------------------
+
+# Lambda Managed Instances runs on C, M and R instances of size large or bigger.
+# Source: https://jajera.github.io/aws-lambda-managed-instance-walkthrough/overview/concepts/capacity-providers/
+LMI_INSTANCE_FAMILIES = ("c", "m", "r")
+_LMI_TOO_SMALL = ("nano", "micro", "small", "medium")
+# Execution environment memory per vCPU (GiB), and the environments' concurrency cap.
+# Source: https://docs.aws.amazon.com/lambda/latest/api/API_LambdaManagedInstancesCapacityProviderConfig.html
+LMI_MEMORY_PER_VCPU_GIB = (2, 4, 8)
+LMI_MAX_CONCURRENCY = (1, 1600)
+# The capacity provider's vCPU ceiling: aws-cdk-lib 2.275 refuses fewer than 12.
+LMI_MAX_VCPUS = (12, 15000)
+# Function memory on managed instances: 2 GiB (one vCPU at 2 GiB per vCPU) up to 32 GiB.
+# Source: https://refactix.com/cloud-infrastructure-devops/lambda-managed-instances-when-dedicated-ec2-pays-off
+LMI_MEMORY_MIB = (2048, 32768)
+# Express Mode runs on Fargate: the same task sizes apply.
+EXPRESS_SCALING_METRICS = {"cpu": "AVERAGE_CPU", "requests": "REQUEST_COUNT_PER_TARGET"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcsManagedInstancesConfig:
+    app: str
+    instance_type: str
+    task_cpu: int
+    task_memory_mib: int
+    storage_gib: int  # the task volume each instance gets (image layers, logs, /tmp)
+    scaling: TaskScaling
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpressConfig:
+    app: str
+    cpu: int
+    memory_mib: int
+    scaling: TaskScaling
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaManagedInstancesConfig:
+    instance_type: str
+    memory_mib: int
+    memory_per_vcpu_gib: int
+    max_concurrency: int  # concurrent requests per execution environment
+    min_environments: int
+    max_environments: int
+    max_vcpus: int
+    timeout_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptInLaunchTypesConfig:
+    ecs_managed_instances: EcsManagedInstancesConfig
+    express: ExpressConfig
+    lambda_managed_instances: LambdaManagedInstancesConfig
+
+
+def instance_size(instance_type: str) -> tuple[int, float]:
+    """(vCPUs, memory GiB) of an instance type the price table lists (validated at config)."""
+    return _instance_sizes()[instance_type]
+
+
+def opt_in_from_context(
+    ctx: _Context, scaling: Callable[[str], TaskScaling]
+) -> OptInLaunchTypesConfig:
+    """The three opt-in launch types' settings; ``scaling`` reads <prefix>Min/MaxTasks."""
+    mi_type = ctx.string("ecsMiInstanceType")
+    if mi_type not in _instance_sizes():
+        raise ConfigError(
+            "ecsMiInstanceType",
+            mi_type,
+            f"a type the price table lists: {_listing(_instance_sizes())}",
+        )
+    mi_cpu = ctx.integer("ecsMiTaskCpu", 128, 10240)
+    mi_memory = ctx.integer("ecsMiTaskMemory", 128, 1_048_576)
+    _check_task_fits(mi_type, mi_cpu, mi_memory, keys=("ecsMiTaskCpu", "ecsMiTaskMemory"))
+
+    express_cpu = ctx.integer("expressCpu")
+    if express_cpu not in FARGATE_TASK_SIZES:
+        raise ConfigError("expressCpu", express_cpu, _listing(FARGATE_TASK_SIZES))
+    express_memory = ctx.integer("expressMemory")
+    if express_memory not in FARGATE_TASK_SIZES[express_cpu]:
+        raise ConfigError(
+            "expressMemory",
+            express_memory,
+            f"with expressCpu {express_cpu}: {_listing(FARGATE_TASK_SIZES[express_cpu])}",
+        )
+
+    lmi_type = ctx.string("lmiInstanceType")
+    family, _, size = lmi_type.partition(".")
+    if (
+        not _INSTANCE_TYPE.match(lmi_type)
+        or family[:1] not in LMI_INSTANCE_FAMILIES
+        or size in _LMI_TOO_SMALL
+    ):
+        raise ConfigError(
+            "lmiInstanceType", lmi_type, "a C, M or R instance of size large or bigger (m7g.large)"
+        )
+    lmi_min = ctx.integer("lmiMinEnvironments", 1, 15000)
+    lmi_max = ctx.integer("lmiMaxEnvironments", 1, 15000)
+    if lmi_min > lmi_max:
+        raise ConfigError("lmiMinEnvironments", lmi_min, f"at most lmiMaxEnvironments ({lmi_max})")
+
+    return OptInLaunchTypesConfig(
+        ecs_managed_instances=EcsManagedInstancesConfig(
+            app=ctx.choice("ecsMiApp", APPS),
+            instance_type=mi_type,
+            task_cpu=mi_cpu,
+            task_memory_mib=mi_memory,
+            storage_gib=ctx.integer("ecsMiStorageGiB", 30, 16384),
+            scaling=scaling("ecsMi"),
+        ),
+        express=ExpressConfig(
+            app=ctx.choice("expressApp", APPS),
+            cpu=express_cpu,
+            memory_mib=express_memory,
+            scaling=scaling("express"),
+        ),
+        lambda_managed_instances=LambdaManagedInstancesConfig(
+            instance_type=lmi_type,
+            memory_mib=ctx.integer("lmiMemory", *LMI_MEMORY_MIB),
+            memory_per_vcpu_gib=ctx.integer_choice("lmiMemoryPerVcpu", LMI_MEMORY_PER_VCPU_GIB),
+            max_concurrency=ctx.integer("lmiMaxConcurrency", *LMI_MAX_CONCURRENCY),
+            min_environments=lmi_min,
+            max_environments=lmi_max,
+            max_vcpus=ctx.integer("lmiMaxVcpus", *LMI_MAX_VCPUS),
+            timeout_seconds=ctx.integer("lmiTimeoutSeconds", *LAMBDA_TIMEOUT_SECONDS),
+        ),
+    )
+
+
+# --- end of the opt-in launch types' block ---------------------------------------------------
 
 
 # A context key in our style (camelCase, no namespace): CDK's own carry ':' or start with '@'.
@@ -320,21 +457,27 @@ def _instance_sizes() -> dict[str, tuple[int, float]]:
     return sizes
 
 
-def _check_task_fits(instance_type: str, task_cpu: int, task_memory_mib: int) -> None:
+def _check_task_fits(
+    instance_type: str,
+    task_cpu: int,
+    task_memory_mib: int,
+    keys: tuple[str, str] = ("ec2TaskCpu", "ec2TaskMemory"),
+) -> None:
     """A task larger than one instance can never be placed: ECS would retry until the
     deployment circuit breaker rolls back. Checked for the types the price table knows."""
     size = _instance_sizes().get(instance_type)
     if size is None:
         return
     vcpu, memory_gib = size
+    cpu_key, memory_key = keys
     if task_cpu > vcpu * 1024:
         raise ConfigError(
-            "ec2TaskCpu", task_cpu, f"at most {vcpu * 1024} on {instance_type} ({vcpu} vCPU)"
+            cpu_key, task_cpu, f"at most {vcpu * 1024} on {instance_type} ({vcpu} vCPU)"
         )
     usable_mib = int(memory_gib * 1024 * _ECS_MEMORY_SHARE)
     if task_memory_mib > usable_mib:
         raise ConfigError(
-            "ec2TaskMemory",
+            memory_key,
             task_memory_mib,
             f"at most {usable_mib} MiB on {instance_type} ({memory_gib:g} GiB, of which ECS "
             "keeps about a tenth for the OS and its agent)",

@@ -36,7 +36,9 @@ def build_stacks(app: cdk.Stage, config: LaunchlabConfig) -> LaunchlabStacks:
     on each synth: the shared network and registry, then each selected launch type's unit."""
     selected = [launch_types.spec(key) for key in config.launch_types]
     units = {spec.key: spec.stack() for spec in selected}
-    images = {key: unit.image_for(config) for key, unit in units.items()}
+    # A launch type that runs no image (Lambda Managed Instances runs a .zip) asks for None.
+    requested = {key: unit.image_for(config) for key, unit in units.items()}
+    images = {key: request for key, request in requested.items() if request is not None}
 
     network = NetworkStack(
         app,
@@ -64,7 +66,7 @@ def build_stacks(app: cdk.Stage, config: LaunchlabConfig) -> LaunchlabStacks:
             app,
             spec,
             config=config,
-            image=registry.image(images[spec.key]),
+            image=registry.image(images[spec.key]) if spec.key in images else None,
             placement=placement,
         )
         for spec in selected

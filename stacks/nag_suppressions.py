@@ -91,6 +91,55 @@ _BY_STACK: dict[str, list[tuple[str, str, str]]] = {
         ),
     ],
     names.FARGATE_STACK: [*_ALB, *_TASK_DEFINITION],
+    # --- opt-in launch types (issue 11) ---
+    names.ECS_MANAGED_INSTANCES_STACK: [
+        *_ALB,
+        *_TASK_DEFINITION,
+        (
+            "InfrastructureRole/Resource",
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "AmazonECSInfrastructureRolePolicyForManagedInstances]",
+            "AWS's policy for ECS Managed Instances, which AWS keeps in step with what ECS needs "
+            "to launch, patch and terminate the instances; it may pass only instance profiles "
+            "named ecsInstanceRole*.",
+        ),
+        (
+            "CapacityProvider/InstanceRole/Resource",
+            "IAM5[Resource::*]",
+            "CDK's ECS agent policy for managed instances: ecs:DiscoverPollEndpoint supports no "
+            "resource scope; registration and state changes are scoped to this cluster.",
+        ),
+        (
+            "CapacityProvider/InstanceRole/Resource",
+            "IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:"
+            "container-instance/*]",
+            "CDK's ECS agent policy: container instance ARNs are only known once ECS launches "
+            "them, so polling and telemetry name this account's and region's instances.",
+        ),
+    ],
+    names.EXPRESS_STACK: [
+        (
+            "ExecutionRole/DefaultPolicy/Resource",
+            "IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken supports only Resource '*'; the image pull itself is "
+            "scoped to our repository and log writes to the service's own log group.",
+        ),
+        (
+            "InfrastructureRole/Resource",
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonECSInfrastructureRoleforExpressGatewayServices]",
+            "AWS's policy for Express Mode: ECS creates and deletes the ALB, certificate, "
+            "scaling and alarms with it, and AWS keeps it in step with what Express Mode needs.",
+        ),
+    ],
+    names.LAMBDA_MANAGED_INSTANCES_STACK: [
+        (
+            "CapacityProvider/OperatorRole/Resource",
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSLambdaManagedEC2ResourceOperator]",
+            "AWS's policy for Lambda Managed Instances: Lambda launches and terminates the "
+            "capacity provider's instances with it, and AWS keeps it in step with the service.",
+        ),
+    ],
 }
 _HTTP_API = [
     (
@@ -126,6 +175,8 @@ def apply_suppressions(tree: StackTree, config: LaunchlabConfig) -> None:
     if not config.container_insights and name in (
         names.ECS_EC2_STACK,
         names.FARGATE_STACK,
+        names.ECS_MANAGED_INSTANCES_STACK,
+        names.EXPRESS_STACK,
     ):
         entries += _NO_INSIGHTS
     if name == names.LAMBDA_STACK and config.lambda_.front_door == "http-api":

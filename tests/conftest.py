@@ -8,7 +8,7 @@ import json
 import os
 import re
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +132,12 @@ def _shared(
     context: dict[str, Any],
     *,
     builtin_validation: bool = False,
+    synthesize: Callable[[Path, dict[str, Any]], Synthesized] | None = None,
 ) -> Synthesized:
     """Synthesized once per test run, even with xdist: the first worker to get here builds
     it into a directory all workers share (the session's base temp's parent), the others wait
-    for it under a file lock and read the templates back."""
+    for it under a file lock and read the templates back. ``synthesize`` builds another app
+    than launchlab's own into that directory."""
     base = tmp_path_factory.getbasetemp()
     # Under xdist each worker's base temp sits in the run's own directory; without it the
     # base temp is the run's directory (its parent is shared by every run: not that).
@@ -143,8 +145,18 @@ def _shared(
     outdir = shared / name
     with (shared / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if (outdir / "manifest.json").exists() and synthesize is not None:
+            return Synthesized(
+                outdir,
+                {
+                    path.name.removesuffix(".template.json"): json.loads(path.read_text())
+                    for path in outdir.glob("*.template.json")
+                },
+            )
         if (outdir / "manifest.json").exists():
             return Synthesized(outdir, dict(assembly.load(outdir).templates))
+        if synthesize is not None:
+            return synthesize(outdir, context)
         return _synthesize(outdir, context, builtin_validation=builtin_validation)
 
 

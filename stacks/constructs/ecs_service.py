@@ -43,6 +43,11 @@ class ServicePlacement:
     container_insights: bool
     certificate_arn: str | None
 
+    def subnets(self) -> list[ec2.ISubnet]:
+        """The workload subnets themselves, for constructs that take a list (the managed
+        instances' capacity providers) rather than a selection."""
+        return self.vpc.select_subnets(subnet_type=self.workload_subnets.subnet_type).subnets
+
 
 # Targets leave the ALB this long before ECS sends SIGTERM; requests here finish in well under
 # a second, so 15 s drains them (Copilot's bar is 60 s or less; ours is 30 s or less).

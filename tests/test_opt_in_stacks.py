@@ -1,0 +1,667 @@
+"""The three opt-in launch types (issue 11): ECS Managed Instances, ECS Express Mode and Lambda
+Managed Instances, each built on a bare ``cdk.Stack`` and in a test app beside the real
+network and registry stacks, with cdk-nag, cfn-lint and checkov over the result.
+
+Until the launch-type registry wires them into ``stacks/launchlab_app.py`` the test app below
+does what ``build_stacks`` does for the classic three: tags, owned log groups, nag
+suppressions and checkov skips.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from launchlab import checks
+from stacks import names
+from stacks.checkov_skips import apply_checkov_skips
+from stacks.config import (
+    ConfigError,
+    LaunchlabConfig,
+    OptInLaunchTypesConfig,
+)
+from stacks.constructs.ecs_service import ServicePlacement
+from stacks.constructs.paths import StackTree
+from stacks.ecs_managed_instances_stack import EcsManagedInstancesStack
+from stacks.express_stack import ExpressServiceStack
+from stacks.lambda_log_groups import own_lambda_log_groups
+from stacks.lambda_managed_instances_stack import (
+    HANDLER,
+    LambdaManagedInstancesStack,
+    runtime_pins,
+)
+from stacks.launch_types import LaunchTypeSpec
+from stacks.nag_suppressions import apply_suppressions
+from stacks.network_stack import NetworkStack
+from stacks.registry_stack import ImageRef, RegistryStack
+from stacks.workloads import CONTAINER_PORT, HEALTH_PATH
+from tests.conftest import Synthesized, _shared, cdk_context
+from tests.test_checks import CHECKOV
+
+OPT_IN_STACKS = (
+    names.ECS_MANAGED_INSTANCES_STACK,
+    names.EXPRESS_STACK,
+    names.LAMBDA_MANAGED_INSTANCES_STACK,
+)
+# Away from the defaults: x86 and burstable capacity, HTTPS, NAT, Container Insights,
+# request-count scaling.
+VARIANT: dict[str, Any] = {
+    "natGateways": "1",
+    "containerInsights": "true",
+    "certificateArn": (
+        "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
+    ),
+    "scalingMetric": "requests",
+    "scalingTarget": "500",
+    "ecsMiApp": "node",
+    "ecsMiInstanceType": "t3.small",
+    "lmiInstanceType": "m6i.large",
+    "lmiMemoryPerVcpu": "4",
+}
+
+
+def config(**overrides: Any) -> LaunchlabConfig:
+    return LaunchlabConfig.from_context(cdk_context(**overrides).get)
+
+
+def opt_in(**overrides: Any) -> OptInLaunchTypesConfig:
+    return config(**overrides).opt_in
+
+
+# The registry lines these three will get (stacks/launch_types.py); the rules modules are the
+# report's, still to come.
+OPT_IN_SPECS = (
+    LaunchTypeSpec(
+        key=names.LAUNCH_TYPE_ECS_MANAGED_INSTANCES,
+        stack_id=names.ECS_MANAGED_INSTANCES_STACK,
+        label="ECS Managed Instances",
+        colour="tab:purple",
+        default=False,
+        default_app="python",
+        stand_in="container",
+        workload_resource="AWS::ECS::TaskDefinition",
+        outputs=("ClusterName", "ServiceName", "CapacityProviderName"),
+        stack_module="stacks.ecs_managed_instances_stack",
+        rules_module="launchlab.report.rules.ecs_managed_instances",
+    ),
+    LaunchTypeSpec(
+        key=names.LAUNCH_TYPE_EXPRESS,
+        stack_id=names.EXPRESS_STACK,
+        label="ECS Express Mode",
+        colour="tab:brown",
+        default=False,
+        default_app="python",
+        stand_in="container",
+        workload_resource="AWS::ECS::ExpressGatewayService",
+        outputs=("ClusterName", "ServiceName", "ServiceArn", "ManagedLoadBalancerArn"),
+        stack_module="stacks.express_stack",
+        rules_module="launchlab.report.rules.express",
+    ),
+    LaunchTypeSpec(
+        key=names.LAUNCH_TYPE_LAMBDA_MANAGED_INSTANCES,
+        stack_id=names.LAMBDA_MANAGED_INSTANCES_STACK,
+        label="Lambda Managed Instances",
+        colour="tab:olive",
+        default=False,
+        default_app="python",
+        stand_in="function-url",
+        workload_resource="AWS::Lambda::Function",
+        outputs=("FunctionName", "CapacityProviderName"),
+        stack_module="stacks.lambda_managed_instances_stack",
+        rules_module="launchlab.report.rules.lambda_managed_instances",
+    ),
+)
+
+
+def build_opt_in_app(outdir: Path, context: dict[str, Any]) -> Synthesized:
+    """What build_stacks does for a selection, for these three: the real network and registry
+    stacks, each unit's image_for and build, the project's tags and the checkers' annotations."""
+    app = cdk.App(context=context, outdir=str(outdir))
+    cfg = LaunchlabConfig.from_context(app.node.try_get_context)
+    units = {spec.key: spec.stack() for spec in OPT_IN_SPECS}
+    requested = {key: unit.image_for(cfg) for key, unit in units.items()}
+    images = {key: request for key, request in requested.items() if request is not None}
+    network = NetworkStack(app, names.NETWORK_STACK, network=cfg.network)
+    registry = RegistryStack(
+        app, names.REGISTRY_STACK, registry=cfg.registry, images=list(images.values())
+    )
+    placement = ServicePlacement(
+        vpc=network.vpc,
+        workload_subnets=network.workload_subnets,
+        public_ip=not network.has_private_subnets,
+        log_retention_days=cfg.log_retention_days,
+        container_insights=cfg.container_insights,
+        certificate_arn=cfg.certificate_arn,
+    )
+    tagged: dict[cdk.Stack, str] = {
+        network: names.LAUNCH_TYPE_SHARED,
+        registry: names.LAUNCH_TYPE_SHARED,
+    }
+    for spec in OPT_IN_SPECS:
+        image = registry.image(images[spec.key]) if spec.key in images else None
+        stack = units[spec.key].build(app, spec, config=cfg, image=image, placement=placement)
+        tagged[stack] = spec.key
+    for stack, launch_type in tagged.items():
+        cdk.Tags.of(stack).add(names.TAG_PROJECT, names.PROJECT)
+        cdk.Tags.of(stack).add(names.TAG_LAUNCH_TYPE, launch_type)
+        cdk.Tags.of(stack).add(names.TAG_STAGE, cfg.stage)
+        tree = StackTree(stack)
+        own_lambda_log_groups(tree, retention_days=cfg.log_retention_days)
+        apply_suppressions(tree, cfg)
+        apply_checkov_skips(tree, cfg)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    assembly = app.synth()
+    return Synthesized(outdir, {s.stack_name: s.template for s in assembly.stacks})
+
+
+@pytest.fixture(scope="session")
+def opt_in_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _shared(tmp_path_factory, "cdk.out.opt-in", cdk_context(), synthesize=build_opt_in_app)
+
+
+@pytest.fixture(scope="session")
+def opt_in_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _shared(
+        tmp_path_factory,
+        "cdk.out.opt-in-variant",
+        cdk_context(**VARIANT),
+        synthesize=build_opt_in_app,
+    )
+
+
+# --- each stack on a bare cdk.Stack --------------------------------------------------------
+
+
+def bare_placement(stack: cdk.Stack) -> tuple[ServicePlacement, ImageRef]:
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)
+        ],
+    )
+    placement = ServicePlacement(
+        vpc=vpc,
+        workload_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+        public_ip=True,
+        log_retention_days=14,
+        container_insights=False,
+        certificate_arn=None,
+    )
+    repository = ecr.Repository.from_repository_name(stack, "Repo", "launchlab/python-app")
+    return placement, ImageRef(repository=repository, tag="v9")
+
+
+def bare(kind: type[cdk.Stack], **overrides: Any) -> Template:
+    """One opt-in stack alone in an app, on a VPC and repository of a bare cdk.Stack."""
+    app = cdk.App()
+    base = cdk.Stack(app, "Base")
+    placement, image = bare_placement(base)
+    cfg = opt_in(**overrides)
+    if kind is EcsManagedInstancesStack:
+        stack: cdk.Stack = EcsManagedInstancesStack(
+            app, "Subject", placement=placement, config=cfg.ecs_managed_instances, image=image
+        )
+    elif kind is ExpressServiceStack:
+        stack = ExpressServiceStack(
+            app, "Subject", placement=placement, config=cfg.express, image=image
+        )
+    else:
+        code = lambda_.Code.from_inline("def handler(event, context): pass")
+        stack = LambdaManagedInstancesStack(
+            app,
+            "Subject",
+            placement=placement,
+            config=cfg.lambda_managed_instances,
+            code=code,
+            app_version="v9",
+        )
+    return Template.from_stack(stack)
+
+
+def test_ecs_managed_instances_capacity_is_one_pinned_type_and_tagged() -> None:
+    template = bare(EcsManagedInstancesStack)
+    template.has_resource_properties(
+        "AWS::ECS::CapacityProvider",
+        {
+            "ManagedInstancesProvider": {
+                "InfrastructureRoleArn": Match.any_value(),
+                "InstanceLaunchTemplate": Match.object_like(
+                    {
+                        "InstanceRequirements": {
+                            "AllowedInstanceTypes": ["m7g.large"],
+                            "BurstablePerformance": "excluded",
+                            "VCpuCount": {"Min": 2, "Max": 2},
+                            "MemoryMiB": {"Min": 8192, "Max": 8192},
+                        },
+                        "StorageConfiguration": {"StorageSizeGiB": 30},
+                    }
+                ),
+                "PropagateTags": "CAPACITY_PROVIDER",
+            }
+        },
+    )
+    # The infrastructure role is ECS's, with AWS's policy for managed instances only.
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": Match.object_like(
+                {"Statement": [Match.object_like({"Principal": {"Service": "ecs.amazonaws.com"}})]}
+            ),
+            "ManagedPolicyArns": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":iam::aws:policy/AmazonECSInfrastructureRolePolicyForManagedInstances",
+                        ],
+                    ]
+                }
+            ],
+        },
+    )
+    # ECS passes only instance profiles named ecsInstanceRole* under AWS's policy.
+    template.has_resource_properties(
+        "AWS::IAM::InstanceProfile",
+        {"InstanceProfileName": Match.string_like_regexp("^ecsInstanceRole")},
+    )
+
+
+def test_ecs_managed_instances_tasks_are_awsvpc_hardened_behind_the_alb() -> None:
+    template = bare(EcsManagedInstancesStack)
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "RequiresCompatibilities": ["MANAGED_INSTANCES"],
+            "NetworkMode": "awsvpc",
+            "Cpu": "256",
+            "Memory": "512",
+            "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "User": "10001:10001",
+                        "ReadonlyRootFilesystem": True,
+                        "PortMappings": [Match.object_like({"ContainerPort": CONTAINER_PORT})],
+                    }
+                )
+            ],
+        },
+    )
+    service = template.find_resources("AWS::ECS::Service")
+    ((logical_id, resource),) = service.items()
+    props = resource["Properties"]
+    assert "LaunchType" not in props and "PlatformVersion" not in props
+    assert props["CapacityProviderStrategy"] == [
+        {
+            "CapacityProvider": {"Ref": _logical_id(template, "AWS::ECS::CapacityProvider")},
+            "Weight": 1,
+        }
+    ]
+    assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    assert props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+        "Enable": True,
+        "Rollback": True,
+    }
+    assert props["LoadBalancers"][0]["ContainerPort"] == CONTAINER_PORT
+    # Waits for the cluster (its capacity provider), or create and destroy race it.
+    assert _logical_id(template, "AWS::ECS::Cluster") in resource["DependsOn"], logical_id
+
+
+def test_express_service_in_our_cluster_subnets_and_log_group() -> None:
+    template = bare(ExpressServiceStack)
+    template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 0)
+    template.has_resource_properties(
+        "AWS::ECS::ExpressGatewayService",
+        {
+            "Cluster": {"Ref": _logical_id(template, "AWS::ECS::Cluster")},
+            "Cpu": "256",
+            "Memory": "512",
+            "HealthCheckPath": HEALTH_PATH,
+            "NetworkConfiguration": {
+                "Subnets": [
+                    {"Fn::ImportValue": Match.string_like_regexp("publicSubnet1")},
+                    {"Fn::ImportValue": Match.string_like_regexp("publicSubnet2")},
+                ]
+            },
+            "PrimaryContainer": Match.object_like(
+                {
+                    "ContainerPort": CONTAINER_PORT,
+                    "AwsLogsConfiguration": {
+                        "LogGroup": {"Ref": _logical_id(template, "AWS::Logs::LogGroup")},
+                        "LogStreamPrefix": "python-app",
+                    },
+                    "Image": Match.any_value(),
+                }
+            ),
+            "ScalingTarget": {
+                "MinTaskCount": 1,
+                "MaxTaskCount": 4,
+                "AutoScalingMetric": "AVERAGE_CPU",
+                "AutoScalingTargetValue": 60,
+            },
+        },
+    )
+    service = next(iter(template.find_resources("AWS::ECS::ExpressGatewayService").values()))
+    # A CloudFormation-generated name: ECS keeps deleted Express names, so a fixed one
+    # would block the next deploy after a destroy.
+    assert "ServiceName" not in service["Properties"]
+    roles = template.find_resources("AWS::IAM::Role")
+    for role_arn in ("InfrastructureRoleArn", "ExecutionRoleArn", "TaskRoleArn"):
+        (role_id, _) = service["Properties"][role_arn]["Fn::GetAtt"]
+        assert role_id in roles
+        # Deleted only after the service, so ECS can still remove what it created.
+        assert role_id in service["DependsOn"] or role_arn == "TaskRoleArn"
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"RetentionInDays": 14}, "DeletionPolicy": "Delete"},
+    )
+    endpoint = template.find_outputs("EndpointUrl")["EndpointUrl"]["Value"]
+    service_id = _logical_id(template, "AWS::ECS::ExpressGatewayService")
+    assert endpoint == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [service_id, "Endpoint"]}]]}
+
+
+def test_express_scales_on_requests_when_asked() -> None:
+    template = bare(ExpressServiceStack, scalingMetric="requests", scalingTarget="500")
+    template.has_resource_properties(
+        "AWS::ECS::ExpressGatewayService",
+        {"ScalingTarget": Match.object_like({"AutoScalingMetric": "REQUEST_COUNT_PER_TARGET"})},
+    )
+
+
+def test_lambda_managed_instances_function_runs_on_the_capacity_provider() -> None:
+    template = bare(LambdaManagedInstancesStack)
+    template.has_resource_properties(
+        "AWS::Lambda::CapacityProvider",
+        {
+            "InstanceRequirements": {
+                "Architectures": ["arm64"],
+                "AllowedInstanceTypes": ["m7g.large"],
+            },
+            "CapacityProviderScalingConfig": Match.object_like({"MaxVCpuCount": 12}),
+            "VpcConfig": Match.object_like({"SubnetIds": Match.any_value()}),
+            "PropagateTags": Match.any_value(),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.14",
+            "Handler": HANDLER,
+            "Architectures": ["arm64"],
+            "MemorySize": 2048,
+            "PublishToLatestPublished": False,
+            "CapacityProviderConfig": {
+                "LambdaManagedInstancesCapacityProviderConfig": {
+                    "CapacityProviderArn": Match.any_value(),
+                    "PerExecutionEnvironmentMaxConcurrency": 16,
+                    "ExecutionEnvironmentMemoryGiBPerVCpu": 2,
+                }
+            },
+            "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
+        },
+    )
+    # The published version keeps three environments warm, and goes when it is replaced.
+    template.has_resource(
+        "AWS::Lambda::Version",
+        {
+            "Properties": Match.object_like(
+                {
+                    "FunctionScalingConfig": {
+                        "MinExecutionEnvironments": 3,
+                        "MaxExecutionEnvironments": 6,
+                    }
+                }
+            ),
+            "DeletionPolicy": "Delete",
+        },
+    )
+    # The URL is on the alias of that version, open like the classic function's.
+    template.has_resource_properties(
+        "AWS::Lambda::Url",
+        {
+            "AuthType": "NONE",
+            "Qualifier": "live",
+            "TargetFunctionArn": {
+                "Fn::GetAtt": [_logical_id(template, "AWS::Lambda::Function"), "Arn"]
+            },
+        },
+    )
+
+
+def test_lambda_managed_instances_instances_get_the_stack_tags(
+    opt_in_synth: Synthesized,
+) -> None:
+    provider = opt_in_synth.only(
+        names.LAMBDA_MANAGED_INSTANCES_STACK, "AWS::Lambda::CapacityProvider"
+    )
+    assert provider["Properties"]["PropagateTags"] == {
+        "Mode": "Explicit",
+        "ExplicitTags": [
+            {"Key": names.TAG_LAUNCH_TYPE, "Value": names.LAUNCH_TYPE_LAMBDA_MANAGED_INSTANCES},
+            {"Key": names.TAG_PROJECT, "Value": names.PROJECT},
+            {"Key": names.TAG_STAGE, "Value": "sandbox"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "allowed"),
+    [
+        ({"ecsMiInstanceType": "x9.huge"}, "ecsMiInstanceType", "a type the price table lists"),
+        ({"ecsMiTaskMemory": 8000}, "ecsMiTaskMemory", "at most 7372 MiB on m7g.large"),
+        ({"ecsMiTaskCpu": 4096}, "ecsMiTaskCpu", "at most 2048 on m7g.large"),
+        ({"ecsMiStorageGiB": 10}, "ecsMiStorageGiB", "30..16384"),
+        ({"ecsMiMinTasks": 5}, "ecsMiMinTasks", "at most ecsMiMaxTasks (4)"),
+        ({"expressCpu": 300}, "expressCpu", "256, 512, 1024"),
+        ({"expressMemory": 4096}, "expressMemory", "with expressCpu 256: 512, 1024, 2048"),
+        ({"lmiInstanceType": "t4g.small"}, "lmiInstanceType", "a C, M or R instance"),
+        ({"lmiInstanceType": "c7g.medium"}, "lmiInstanceType", "of size large or bigger"),
+        ({"lmiMemory": 1024}, "lmiMemory", "2048..32768"),
+        ({"lmiMemoryPerVcpu": 3}, "lmiMemoryPerVcpu", "2, 4, 8"),
+        ({"lmiMaxConcurrency": 0}, "lmiMaxConcurrency", "1..1600"),
+        ({"lmiMaxVcpus": 6}, "lmiMaxVcpus", "12..15000"),
+        ({"lmiMinEnvironments": 7}, "lmiMinEnvironments", "at most lmiMaxEnvironments (6)"),
+    ],
+)
+def test_bad_opt_in_value_names_key_value_and_allowed(
+    overrides: dict[str, Any], key: str, allowed: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        config(**overrides)
+    assert error.value.key == key
+    assert allowed in error.value.allowed
+    assert "\n" not in str(error.value)
+
+
+# --- the .zip the managed runtime runs ------------------------------------------------------
+
+
+def test_zip_holds_the_app_and_its_pinned_runtime_dependencies_only(
+    opt_in_synth: Synthesized,
+) -> None:
+    bundle = _zip_asset(opt_in_synth)
+    top = {path.name for path in bundle.iterdir()}
+    assert {"launchlab_app", "starlette", "mangum", "anyio", "idna", "typing_extensions.py"} <= top
+    # The HTTP server stays out; so do bytecode and the installer's records of this machine.
+    assert not top & {"uvicorn", "click", "h11"}
+    assert not list(bundle.rglob("__pycache__")) and not list(bundle.rglob("RECORD"))
+    assert set(runtime_pins()) == {"starlette", "mangum", "anyio", "idna", "typing_extensions"}
+
+
+def test_zip_serves_the_health_check_through_the_lambda_handler(opt_in_synth: Synthesized) -> None:
+    """The bundle alone (no site-packages) answers a Function URL event for /health."""
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": HEALTH_PATH,
+        "rawQueryString": "",
+        "headers": {"host": "example.lambda-url.us-east-1.on.aws"},
+        "requestContext": {
+            "http": {"method": "GET", "path": HEALTH_PATH, "sourceIp": "127.0.0.1"},
+            "domainName": "example.lambda-url.us-east-1.on.aws",
+            "requestId": "test",
+        },
+        "isBase64Encoded": False,
+    }
+    module, _, attribute = HANDLER.rpartition(".")
+    bundle = _zip_asset(opt_in_synth)
+    script = (
+        f"import json, sys, importlib; sys.path.insert(0, {str(bundle)!r}); "
+        f"handler = getattr(importlib.import_module({module!r}), {attribute!r}); "
+        "print(json.dumps(handler(json.loads(sys.argv[1]), None)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script, json.dumps(event)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout.splitlines()[-1])  # the app logs a line first
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"status": "ok"}
+
+
+# --- the test app: every checker --------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["opt_in_synth", "opt_in_variant"])
+def test_cdk_nag_acknowledges_every_finding_by_path(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    synthesized: Synthesized = request.getfixturevalue(which)
+    report = json.loads((synthesized.outdir / "validation-report.json").read_text())
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success" and nag["violations"] == []
+    acknowledged = {
+        finding["acknowledgedAt"].split("/")[0]
+        for finding in nag["suppressedViolations"]
+        if finding["acknowledgedAt"].split("/")[0] in OPT_IN_STACKS
+    }
+    # Each new stack really had findings, each acknowledged on its resource with a reason.
+    assert acknowledged == set(OPT_IN_STACKS)
+    for finding in nag["suppressedViolations"]:
+        assert finding["acknowledgedAt"].count("/") >= 2
+        assert len(finding["reason"]) > 60
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["opt_in_synth", "opt_in_variant"])
+def test_cfn_lint_finds_nothing(which: str, request: pytest.FixtureRequest) -> None:
+    synthesized: Synthesized = request.getfixturevalue(which)
+    verdict = checks.cfn_lint(synthesized.outdir)
+    assert verdict.findings == (), "\n".join(verdict.findings)
+    assert verdict.detail == "5 templates: 0 errors, 0 warnings"
+
+
+@pytest.mark.slow
+def test_checkov_fails_nothing_in_the_new_stacks(
+    opt_in_synth: Synthesized, opt_in_variant: Synthesized, tmp_path: Path
+) -> None:
+    for name, synthesized in (("default", opt_in_synth), ("variant", opt_in_variant)):
+        target = tmp_path / name
+        target.mkdir()
+        for stack in OPT_IN_STACKS:
+            (target / f"{stack}.template.json").write_text(json.dumps(synthesized.template(stack)))
+    result = subprocess.run(
+        [str(CHECKOV), "--directory", str(tmp_path), "--framework", "cloudformation",
+         "--output", "json", "--skip-download"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    failed = [
+        (f["check_id"], f["file_path"], f["resource"]) for f in report["results"]["failed_checks"]
+    ]
+    assert failed == []
+    assert report["summary"]["passed"] >= 200
+    skipped = report["results"]["skipped_checks"]
+    assert {f["file_path"].split("/")[-1].split(".")[0] for f in skipped} == set(OPT_IN_STACKS)
+    for finding in skipped:
+        assert len(finding["check_result"].get("suppress_comment", "")) > 60
+
+
+def test_default_and_variant_differ_where_the_config_says(
+    opt_in_synth: Synthesized, opt_in_variant: Synthesized
+) -> None:
+    # Burstable x86 capacity for ECS Managed Instances, an x86 capacity provider for Lambda.
+    provider = opt_in_variant.only(names.ECS_MANAGED_INSTANCES_STACK, "AWS::ECS::CapacityProvider")
+    requirements = provider["Properties"]["ManagedInstancesProvider"]["InstanceLaunchTemplate"][
+        "InstanceRequirements"
+    ]
+    assert requirements["AllowedInstanceTypes"] == ["t3.small"]
+    assert requirements["BurstablePerformance"] == "included"
+    task = opt_in_variant.only(names.ECS_MANAGED_INSTANCES_STACK, "AWS::ECS::TaskDefinition")
+    assert task["Properties"]["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
+    lmi = opt_in_variant.only(names.LAMBDA_MANAGED_INSTANCES_STACK, "AWS::Lambda::CapacityProvider")
+    assert lmi["Properties"]["InstanceRequirements"]["Architectures"] == ["x86_64"]
+    # With NAT the instances and tasks move to the private subnets.
+    for synthesized, kind in ((opt_in_synth, "public"), (opt_in_variant, "private")):
+        subnets = json.dumps(
+            synthesized.only(names.EXPRESS_STACK, "AWS::ECS::ExpressGatewayService")["Properties"][
+                "NetworkConfiguration"
+            ]["Subnets"]
+        )
+        assert f"Vpc{kind}Subnet1" in subnets, subnets
+
+
+def test_every_taggable_new_resource_carries_project_launch_type_and_stage(
+    opt_in_synth: Synthesized,
+) -> None:
+    expected = {
+        names.ECS_MANAGED_INSTANCES_STACK: names.LAUNCH_TYPE_ECS_MANAGED_INSTANCES,
+        names.EXPRESS_STACK: names.LAUNCH_TYPE_EXPRESS,
+        names.LAMBDA_MANAGED_INSTANCES_STACK: names.LAUNCH_TYPE_LAMBDA_MANAGED_INSTANCES,
+    }
+    for stack, launch_type in expected.items():
+        for kind in ("AWS::ECS::CapacityProvider", "AWS::ECS::ExpressGatewayService",
+                     "AWS::Lambda::CapacityProvider", "AWS::Lambda::Function"):  # fmt: skip
+            for resource in opt_in_synth.resources(stack, kind).values():
+                tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+                assert tags.get(names.TAG_LAUNCH_TYPE) == launch_type, (stack, kind)
+                assert tags.get(names.TAG_PROJECT) == names.PROJECT
+
+
+def test_outputs_name_the_endpoint_and_what_down_must_find(opt_in_synth: Synthesized) -> None:
+    wanted = {
+        names.ECS_MANAGED_INSTANCES_STACK: {
+            "EndpointUrl", "ClusterName", "ServiceName", "CapacityProviderName"
+        },
+        names.EXPRESS_STACK: {
+            "EndpointUrl", "ClusterName", "ServiceName", "ServiceArn", "ManagedLoadBalancerArn"
+        },
+        names.LAMBDA_MANAGED_INSTANCES_STACK: {
+            "EndpointUrl", "FunctionName", "CapacityProviderName"
+        },
+    }  # fmt: skip
+    for stack, outputs in wanted.items():
+        assert set(opt_in_synth.template(stack)["Outputs"]) >= outputs, stack
+
+
+def _logical_id(template: Template, resource_type: str) -> str:
+    (logical_id,) = template.find_resources(resource_type)
+    return logical_id
+
+
+def _zip_asset(synthesized: Synthesized) -> Path:
+    function = synthesized.only(names.LAMBDA_MANAGED_INSTANCES_STACK, "AWS::Lambda::Function")
+    # The code's S3 key is its asset hash; cdk.out stages the bundle under that hash.
+    asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    return synthesized.outdir / f"asset.{asset_hash}"
