@@ -192,16 +192,7 @@ class LaunchlabConfig:
         task_memory = ctx.integer("ec2TaskMemory", 128, 1_048_576)
         _check_task_fits(instance_type, task_cpu, task_memory)
 
-        fargate_cpu = ctx.integer("fargateCpu")
-        if fargate_cpu not in FARGATE_TASK_SIZES:
-            raise ConfigError("fargateCpu", fargate_cpu, _listing(FARGATE_TASK_SIZES))
-        fargate_memory = ctx.integer("fargateMemory")
-        if fargate_memory not in FARGATE_TASK_SIZES[fargate_cpu]:
-            raise ConfigError(
-                "fargateMemory",
-                fargate_memory,
-                f"with fargateCpu {fargate_cpu}: {_listing(FARGATE_TASK_SIZES[fargate_cpu])}",
-            )
+        fargate_cpu, fargate_memory = _fargate_task_size(ctx, "fargateCpu", "fargateMemory")
 
         front_door = ctx.choice("lambdaFrontDoor", LAMBDA_FRONT_DOORS)
         timeout = ctx.integer("lambdaTimeoutSeconds", *LAMBDA_TIMEOUT_SECONDS)
@@ -299,7 +290,7 @@ LMI_MAX_VCPUS = (12, 15000)
 # Function memory on managed instances: 2 GiB (one vCPU at 2 GiB per vCPU) up to 32 GiB.
 # Source: https://refactix.com/cloud-infrastructure-devops/lambda-managed-instances-when-dedicated-ec2-pays-off
 LMI_MEMORY_MIB = (2048, 32768)
-# Express Mode runs on Fargate: the same task sizes apply.
+# Express Mode runs on Fargate (the same task sizes apply); our scaling metrics in its words.
 EXPRESS_SCALING_METRICS = {"cpu": "AVERAGE_CPU", "requests": "REQUEST_COUNT_PER_TARGET"}
 
 
@@ -360,16 +351,7 @@ def opt_in_from_context(
     mi_memory = ctx.integer("ecsMiTaskMemory", 128, 1_048_576)
     _check_task_fits(mi_type, mi_cpu, mi_memory, keys=("ecsMiTaskCpu", "ecsMiTaskMemory"))
 
-    express_cpu = ctx.integer("expressCpu")
-    if express_cpu not in FARGATE_TASK_SIZES:
-        raise ConfigError("expressCpu", express_cpu, _listing(FARGATE_TASK_SIZES))
-    express_memory = ctx.integer("expressMemory")
-    if express_memory not in FARGATE_TASK_SIZES[express_cpu]:
-        raise ConfigError(
-            "expressMemory",
-            express_memory,
-            f"with expressCpu {express_cpu}: {_listing(FARGATE_TASK_SIZES[express_cpu])}",
-        )
+    express_cpu, express_memory = _fargate_task_size(ctx, "expressCpu", "expressMemory")
 
     lmi_type = ctx.string("lmiInstanceType")
     family, _, size = lmi_type.partition(".")
@@ -505,6 +487,19 @@ def _launch_types(ctx: _Context) -> tuple[str, ...]:
             f"{_listing(launch_types.KEYS)}",
         )
     return launch_types.in_order(keys)
+
+
+def _fargate_task_size(ctx: _Context, cpu_key: str, memory_key: str) -> tuple[int, int]:
+    """A Fargate task size (cpu units, memory MiB) AWS accepts."""
+    cpu = ctx.integer(cpu_key)
+    if cpu not in FARGATE_TASK_SIZES:
+        raise ConfigError(cpu_key, cpu, _listing(FARGATE_TASK_SIZES))
+    memory = ctx.integer(memory_key)
+    if memory not in FARGATE_TASK_SIZES[cpu]:
+        raise ConfigError(
+            memory_key, memory, f"with {cpu_key} {cpu}: {_listing(FARGATE_TASK_SIZES[cpu])}"
+        )
+    return cpu, memory
 
 
 def _listing(values: Iterable[Any]) -> str:

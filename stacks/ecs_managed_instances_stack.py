@@ -18,6 +18,7 @@ from stacks.constructs.ecs_service import (
     after_capacity_providers,
     autoscale,
     ecs_cluster,
+    linux_platform,
     service_rollout,
 )
 from stacks.ecs_ec2_stack import instance_architecture
@@ -136,14 +137,7 @@ class EcsManagedInstancesStack(cdk.Stack):
             network_mode=ecs.NetworkMode.AWS_VPC,
             cpu=str(config.task_cpu),
             memory_mib=str(config.task_memory_mib),
-            runtime_platform=ecs.RuntimePlatform(
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-                cpu_architecture=(
-                    ecs.CpuArchitecture.ARM64
-                    if architecture == "arm64"
-                    else ecs.CpuArchitecture.X86_64
-                ),
-            ),
+            runtime_platform=linux_platform(architecture),
         )
         add_app_container(
             task_definition,

@@ -17,6 +17,7 @@ from stacks.constructs.ecs_service import (
     after_capacity_providers,
     autoscale,
     ecs_cluster,
+    linux_platform,
     service_rollout,
 )
 from stacks.launch_types import LaunchTypeSpec
@@ -75,14 +76,7 @@ class FargateServiceStack(cdk.Stack):
             "TaskDefinition",
             cpu=config.cpu,
             memory_limit_mib=config.memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-                cpu_architecture=(
-                    ecs.CpuArchitecture.ARM64
-                    if config.architecture == "arm64"
-                    else ecs.CpuArchitecture.X86_64
-                ),
-            ),
+            runtime_platform=linux_platform(config.architecture),
         )
         add_app_container(
             task_definition,

@@ -83,6 +83,16 @@ def ecs_cluster(
     )
 
 
+def linux_platform(architecture: str) -> ecs.RuntimePlatform:
+    """Linux on "x86_64" or "arm64": what a task definition declares it runs on."""
+    return ecs.RuntimePlatform(
+        operating_system_family=ecs.OperatingSystemFamily.LINUX,
+        cpu_architecture=(
+            ecs.CpuArchitecture.ARM64 if architecture == "arm64" else ecs.CpuArchitecture.X86_64
+        ),
+    )
+
+
 def after_capacity_providers(service: ecs.BaseService, cluster: ecs.Cluster) -> None:
     """Make ``service`` wait for its cluster's capacity provider associations.
 
