@@ -6,8 +6,7 @@ toolkit keeps; the idle cost is the report's own model with its idle traffic pro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from launchlab.assembly import Assembly
@@ -16,31 +15,9 @@ from launchlab.report import prices as report_prices
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import read_inventory
 from launchlab.report.model import build_report
-from launchlab.report.prices import HOURS_PER_MONTH
+from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import build_profile
 from stacks.launch_types import SHARED
-
-
-@dataclass(frozen=True)
-class HourlyPrices:
-    region: str
-    source: str  # shown next to every figure so a fallback price is never mistaken for the table
-    per_unit: Mapping[str, Decimal]  # key -> USD per unit as the table states it
-    instances: Mapping[str, Decimal] = field(default_factory=dict)  # USD per instance-hour
-
-    def get(self, key: str) -> Decimal:
-        if key not in self.per_unit:
-            raise LaunchlabError(f"no price {key!r} for {self.region} ({self.source})")
-        return self.per_unit[key]
-
-    def per_hour(self, key: str) -> Decimal:
-        """A monthly price (…gb_month) spread over the hours of a month; others as they are."""
-        price = self.get(key)
-        return price / HOURS_PER_MONTH if key.endswith("_month") else price
-
-    def instance(self, instance_type: str) -> Decimal | None:
-        return self.instances.get(instance_type)
-
 
 # Priced instead of a region the table lacks: the commands still deploy, verify and scan there.
 FALLBACK_REGION = "us-east-1"
@@ -55,16 +32,14 @@ def priced_region(table: report_prices.PriceTable, region: str) -> tuple[str, st
     return region, ""
 
 
-def hourly_prices(region: str) -> HourlyPrices:
+def hourly_prices(region: str) -> RegionPrices:
     """The report's price table for ``region`` (us-east-1's, labelled, when it has none)."""
     table = report_prices.load_table()
     used, note = priced_region(table, region)
-    found = table.region(used)
-    return HourlyPrices(
+    return replace(
+        table.region(used),
         region=region,
         source=f"{table.path.name}, retrieved {table.retrieved}{note}",
-        per_unit={key: price.unit_usd for key, price in found.prices.items()},
-        instances={name: kind.hourly.unit_usd for name, kind in found.instances.items()},
     )
 
 

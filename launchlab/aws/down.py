@@ -19,9 +19,10 @@ from rich.table import Table
 
 from launchlab.assembly import context_args
 from launchlab.aws.cdk import run_cdk
-from launchlab.aws.costs import HourlyPrices, hourly_prices
+from launchlab.aws.costs import hourly_prices
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.aws.up import check_credentials
+from launchlab.report.prices import RegionPrices
 from stacks import launch_types, names
 
 GIB = Decimal(1024**3)
@@ -111,7 +112,7 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dic
         yield from page.get(key, [])
 
 
-def _tagged(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
+def _tagged(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("resourcegroupstaggingapi")
     filters = [{"Key": names.TAG_PROJECT, "Values": [names.PROJECT]}]
     for resource in _pages(client, "get_resources", "ResourceTagMappingList", TagFilters=filters):
@@ -145,7 +146,7 @@ def _stacks(sandbox: Sandbox) -> Iterator[Leftover]:
                 yield Leftover("cloudformation:stack", stack, "name", Decimal(0), status)
 
 
-def _repositories(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
+def _repositories(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("ecr")
     for repository in _pages(client, "describe_repositories", "repositories"):
         name = str(repository["repositoryName"])
@@ -162,7 +163,7 @@ def _repositories(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
         )
 
 
-def _log_groups(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
+def _log_groups(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("logs")
     seen: set[str] = set()
     for prefix in LOG_GROUP_PREFIXES:
@@ -182,14 +183,14 @@ def _log_groups(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
             )
 
 
-def _volumes(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
+def _volumes(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("ec2")
     for volume in _pages(client, "describe_volumes", "Volumes", Filters=[TAG_FILTER]):
         kind = str(volume.get("VolumeType", "gp3"))
         size = int(volume.get("Size", 0))
         key = f"ebs.{kind}.gb_month"
-        note = "" if key in prices.per_unit else f" (priced as gp3: no {kind} price)"
-        price_key = key if key in prices.per_unit else "ebs.gp3.gb_month"
+        note = "" if key in prices.prices else f" (priced as gp3: no {kind} price)"
+        price_key = key if key in prices.prices else "ebs.gp3.gb_month"
         yield Leftover(
             "ec2:volume",
             str(volume["VolumeId"]),
@@ -199,7 +200,7 @@ def _volumes(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
         )
 
 
-def _network_interfaces(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
+def _network_interfaces(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("ec2")
     for eni in _pages(
         client, "describe_network_interfaces", "NetworkInterfaces", Filters=[TAG_FILTER]
@@ -215,7 +216,7 @@ def _network_interfaces(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Left
         )
 
 
-def _load_balancers(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
+def _load_balancers(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("elbv2")
     balancers = {
         str(lb["LoadBalancerArn"]): lb
@@ -242,7 +243,7 @@ def _load_balancers(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover
             )
 
 
-def _instances(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
+def _instances(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("ec2")
     for reservation in _pages(client, "describe_instances", "Reservations", Filters=[TAG_FILTER]):
         for instance in reservation.get("Instances", []):
@@ -250,7 +251,7 @@ def _instances(sandbox: Sandbox, prices: HourlyPrices) -> Iterator[Leftover]:
             if state == "terminated":
                 continue
             kind = str(instance.get("InstanceType"))
-            hourly = prices.instance(kind)
+            hourly = prices.instance_per_hour(kind)
             cost = hourly if hourly is not None and state != "stopped" else Decimal(0)
             if instance.get("PublicIpAddress"):
                 cost += prices.per_hour("vpc.public_ipv4_hour")

@@ -86,6 +86,8 @@ class RegionPrices:
     instances: Mapping[str, InstanceType]
     free_tier: FreeTier
     hours_per_month: Decimal = HOURS_PER_MONTH
+    # Where the prices come from, shown beside every figure (a fallback region says so).
+    source: str = ""
 
     def __getitem__(self, key: str) -> Price:
         try:
@@ -94,6 +96,16 @@ class RegionPrices:
             raise LaunchlabError(
                 f"the price table has no price {key!r} for {self.region}: {REFRESH_HINT}"
             ) from None
+
+    def per_hour(self, key: str) -> Decimal:
+        """USD per unit-hour: a monthly price (…_month) spread over the month's hours."""
+        usd = self[key].unit_usd
+        return usd / self.hours_per_month if key.endswith("_month") else usd
+
+    def instance_per_hour(self, name: str) -> Decimal | None:
+        """USD per hour of an instance type, None when the table has no price for it."""
+        found = self.instances.get(name)
+        return None if found is None else found.hourly.unit_usd
 
     def instance(self, name: str) -> InstanceType:
         try:
@@ -128,6 +140,7 @@ class PriceTable:
         return RegionPrices(
             region=region,
             location=str(data["location"]),
+            source=f"{self.path.name}, retrieved {self.retrieved}",
             prices={key: _price(key, entry) for key, entry in data["prices"].items()},
             instances={
                 name: InstanceType(
