@@ -384,7 +384,7 @@ def test_report_writes_markdown_json_and_chart(
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "free tier OFF" in out and f"wrote {tmp_path}" in out.replace("\n", "")
+    assert "free tier OFF" in out and f"in {tmp_path}" in out.replace("\n", "")
     document = json.loads((tmp_path / "report.json").read_text())
     jsonschema.validate(document, SCHEMA)
     assert document["free_tier"] is False
@@ -403,7 +403,7 @@ def test_report_writes_markdown_json_and_chart(
     svg = (tmp_path / "cost-vs-requests.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and svg.count("<path") > 20
     markdown = (tmp_path / "report.md").read_text()
-    assert "## Break-even request rates" in markdown and "| fargate |" in markdown
+    assert "## Exact break-even points, pair by pair" in markdown and "| fargate |" in markdown
     assert "![monthly cost against monthly requests](cost-vs-requests.png)" in markdown
 
 

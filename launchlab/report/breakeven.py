@@ -1,4 +1,4 @@
-"""Where two launch types' monthly cost curves cross, as monthly requests vary.
+"""Where launch types' monthly cost curves cross, and which is cheapest where, as requests vary.
 
 The curves are piecewise: Lambda's is linear past the free tier, the container ones are steps
 (whole tasks, whole instances) on a floor (the minimum counts). So the search samples a log
@@ -9,7 +9,8 @@ numpy's log grid is used; bisection is a dozen lines and scipy is not a dependen
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,3 +80,46 @@ def solve(
 
 def _sign(value: float) -> int:
     return (value > 0) - (value < 0)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A range of monthly requests over which one launch type is the cheapest."""
+
+    cheapest: str
+    low: float  # requests per month where the band starts (RANGE[0] for the first)
+    high: float  # where it ends (RANGE[1] for the last)
+    ends_by: str | None  # how it ends: "cross" (curves meet), "step" (a count steps), None
+
+
+def bands(costs: Mapping[str, Callable[[float], float]], points: int = GRID_POINTS) -> list[Band]:
+    """Which launch type is cheapest over RANGE, as bands with bisected edges.
+
+    Ties go to the launch type listed first, so a band edge is where another becomes strictly
+    cheaper. Edges are exact to the request; a band narrower than one grid step (a factor of
+    about 1.06 at the default 241 points) may be missed.
+    """
+
+    def cheapest(x: float) -> str:
+        totals = {lt: cost(x) for lt, cost in costs.items()}
+        return min(totals, key=lambda lt: totals[lt])
+
+    xs = grid(points)
+    found: list[Band] = []
+    start, current = xs[0], cheapest(xs[0])
+    for lo, end in itertools.pairwise(xs):
+        while cheapest(end) != current:  # several edges can share a grid step
+            hi = end
+            for _ in range(60):  # as in solve(): log-space bisection
+                mid = (lo * hi) ** 0.5
+                if cheapest(mid) == current:
+                    lo = mid
+                else:
+                    hi = mid
+            after = cheapest(hi)
+            # Across the edge (a 2^-60 decade wide): did the curves meet, or did one step?
+            jump = max(abs(costs[lt](hi) - costs[lt](lo)) for lt in (current, after))
+            found.append(Band(current, start, hi, "step" if jump > TOLERANCE_USD else "cross"))
+            start, current, lo = hi, after, hi
+    found.append(Band(current, start, xs[-1], None))
+    return found

@@ -96,6 +96,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", default=str(DEFAULT_OUT), metavar="DIR", help="where to write (default reports/)"
     )
+    parser.add_argument(
+        "--details",
+        action="store_true",
+        help="also print the line items, exact break-even points, ops table and notes "
+        "(report.md always has them)",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -167,12 +173,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
     report = build_report(
         str(app.outdir), read_inventory(app), table, args.region, profile, assumptions
     )
-    print_report(report, console)
+    print_report(report, console, details=args.details)
     measured = measured_figures(bench) if bench is not None else None
     if measured is not None:
         print_measured(measured, console)
     paths = write_files(report, Path(args.out), measured=measured)
+    folder = {path.parent for path in paths.values()}.pop()
+    more = "" if args.details else "; --details prints line items, break-even points, ops, notes"
     console.print(
-        "wrote " + ", ".join(str(path) for path in paths.values()), highlight=False, markup=False
+        f"wrote {', '.join(path.name for path in paths.values())} in {folder}{more}",
+        highlight=False,
+        markup=False,
     )
     return 0

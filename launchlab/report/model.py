@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, partial
 from typing import Any
 
-from launchlab.report import breakeven
+from launchlab.report import breakeven, verdict
 from launchlab.report.cost import Assumptions, Estimate, cents, estimate
 from launchlab.report.inventory import Inventory
 from launchlab.report.ops import OpsRow, ops_rows
@@ -33,6 +33,10 @@ class Report:
     break_evens: list[breakeven.BreakEven]
     curves: dict[str, list[tuple[float, float]]]
     ops: list[OpsRow]
+    verdict: verdict.Verdict
+    # (launch type, requests per month) -> monthly USD with the rest of the profile kept:
+    # what the curves, bands and chart are drawn from.
+    monthly_at: Callable[[str, float], float]
 
     def cost_per_million(self, launch_type: str) -> Decimal | None:
         requests = Decimal(str(self.profile.requests_per_month))
@@ -72,6 +76,15 @@ def build_report(
         for a, b in itertools.combinations(selected, 2)
     ]
     curves = {lt: [(r, monthly(lt, r)) for r in breakeven.grid(121)] for lt in selected}
+    ops = ops_rows(inventory, idle)
+    answer = verdict.build_verdict(
+        profile.requests_per_month,
+        {lt: found.total for lt, found in estimates.items()},
+        {lt: partial(monthly, lt) for lt in selected},
+        verdict.sensitivities(inventory, prices, profile, assumptions),
+        ops,
+        {lt: found.total for lt, found in idle.items()},
+    )
     return Report(
         cdk_out=cdk_out,
         inventory=inventory,
@@ -83,7 +96,9 @@ def build_report(
         idle=idle,
         break_evens=break_evens,
         curves=curves,
-        ops=ops_rows(inventory, idle),
+        ops=ops,
+        verdict=answer,
+        monthly_at=monthly,
     )
 
 
@@ -139,6 +154,48 @@ def _inventory_json(report: Report, launch_type: str) -> dict[str, Any]:
             "front_door": f.front_door,
         }
     return out
+
+
+def _flip_json(flip: verdict.Flip | None) -> dict[str, Any] | None:
+    return None if flip is None else {"value": flip.value, "cheapest": flip.cheapest}
+
+
+def _verdict_json(answer: verdict.Verdict) -> dict[str, Any]:
+    return {
+        "requests_per_month": answer.requests_per_month,
+        "cheapest": answer.cheapest,
+        "cheapest_monthly_usd": _usd(answer.monthly_usd[answer.cheapest]),
+        "runner_up": answer.runner_up,
+        "runner_up_monthly_usd": None
+        if answer.runner_up is None
+        else _usd(answer.monthly_usd[answer.runner_up]),
+        "summary": verdict.headline(answer),
+        "bands": [
+            {
+                "cheapest": band.cheapest,
+                "from_requests_per_month": band.low,
+                "to_requests_per_month": band.high,
+                "ends_by": band.ends_by,
+            }
+            for band in answer.bands
+        ],
+        "range": list(breakeven.RANGE),
+        "flips": [
+            {
+                "assumption": s.assumption,
+                "flag": s.flag,
+                "unit": s.unit,
+                "value": s.value,
+                "searched": [s.low, s.high],
+                "below": _flip_json(s.below),
+                "above": _flip_json(s.above),
+                "note": s.note,
+                "summary": verdict.sensitivity_words(s, answer.cheapest),
+            }
+            for s in answer.sensitivities
+        ],
+        "ops": verdict.ops_sentence(answer),
+    }
 
 
 def to_json(
@@ -222,6 +279,7 @@ def to_json(
             for be in report.break_evens
         ],
         "ops": [vars(row) for row in report.ops],
+        "verdict": _verdict_json(report.verdict),
         "files": files or {},
         # Measured figures: on loopback (`launchlab demo`) or on AWS (`report --bench`); else null.
         "measured": None if measured is None else dict(measured),

@@ -16,10 +16,19 @@ from rich.console import Console
 from rich.table import Table
 
 from launchlab.assembly import synthesized_with
-from launchlab.report.cost import cents
+from launchlab.report import breakeven
 from launchlab.report.model import Report, to_json
 from launchlab.report.prices import Price
 from launchlab.report.profile import SECONDS_PER_MONTH
+from launchlab.report.verdict import (
+    band_range,
+    bands_sentence,
+    ops_sentence,
+    requests_words,
+    sensitivity_words,
+    usd,
+)
+from launchlab.report.verdict import headline as verdict_headline
 from stacks import launch_types
 
 OPS_COLUMNS = (
@@ -33,20 +42,8 @@ OPS_COLUMNS = (
 )
 
 
-def usd(amount: Decimal | float) -> str:
-    value = cents(Decimal(str(amount)))
-    return f"${value:,.2f}"
-
-
 def _quantity(value: Decimal) -> str:
     return f"{value:,.2f}" if value < 1000 else f"{value:,.0f}"
-
-
-def _requests(value: float) -> str:
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if value >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:.0f}"
 
 
 def headline(report: Report) -> list[str]:
@@ -62,7 +59,7 @@ def headline(report: Report) -> list[str]:
         else "OFF"
     )
     return [
-        f"Profile {p.name!r}: {_requests(p.requests_per_month)} requests/month "
+        f"Profile {p.name!r}: {requests_words(p.requests_per_month)} requests/month "
         f"({p.average_rps:.3g} req/s average), {p.avg_duration_ms:g} ms, {p.payload_kb:g} KB, "
         f"{shape}",
         f"Region {report.prices.region} ({report.prices.location}); prices from "
@@ -147,7 +144,8 @@ def break_even_rows(report: Report) -> list[list[str]]:
             rows.append(
                 [
                     pair,
-                    f"{_requests(c.requests_per_month)}" + (" (step)" if c.kind == "jump" else ""),
+                    f"{requests_words(c.requests_per_month)}"
+                    + (" (step)" if c.kind == "jump" else ""),
                     f"{c.requests_per_month / SECONDS_PER_MONTH:.3g}",
                     usd(c.monthly_usd),
                     c.cheaper_below,
@@ -156,22 +154,42 @@ def break_even_rows(report: Report) -> list[list[str]]:
     return rows
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _by_level(report: Report, counts: object, noun: str) -> str:
+    """'2 tasks', or '3 tasks at the peak (2 h a day), 1 task the rest of the day'."""
+    assert isinstance(counts, list)  # the sizing's counts, one per load level
+    numbers = [int(count) for count in counts]
+    if len(numbers) == 1:
+        return _count(numbers[0], noun)
+    hours = report.profile.peak_hours_per_day
+    return (
+        f"{_count(numbers[0], noun)} at the peak ({hours:g} h a day), "
+        f"{_count(numbers[1], noun)} the rest of the day"
+    )
+
+
 def notes(report: Report) -> list[str]:
+    """How each launch type was sized, and what to keep in mind, in sentences with units."""
     lines = []
     for lt, found in report.estimates.items():
-        if "task_capacity_assumption" in found.sizing:
-            lines.append(f"{lt}: task capacity {found.sizing['task_capacity_assumption']}")
-        if "instances_by_level" in found.sizing:
+        sizing = found.sizing
+        if "task_capacity_assumption" in sizing:
+            lines.append(f"{lt}: one task serves {sizing['task_capacity_assumption']}")
+        if "instances_by_level" in sizing:
             lines.append(
-                f"{lt}: {found.sizing['tasks_per_instance']} tasks fit per instance; instances "
-                f"by load level {found.sizing['instances_by_level']}, tasks "
-                f"{found.sizing['tasks_by_level']}"
+                f"{lt}: {sizing['tasks_per_instance']} tasks fit on one instance; it runs "
+                f"{_by_level(report, sizing['tasks_by_level'], 'task')} "
+                f"on {_by_level(report, sizing['instances_by_level'], 'instance')}"
             )
-        elif "tasks_by_level" in found.sizing:
-            lines.append(f"{lt}: tasks by load level {found.sizing['tasks_by_level']}")
-        if "peak_concurrency" in found.sizing:
+        elif "tasks_by_level" in sizing:
+            lines.append(f"{lt}: it runs {_by_level(report, sizing['tasks_by_level'], 'task')}")
+        if "peak_concurrency" in sizing:
             lines.append(
-                f"{lt}: peak concurrency {float(str(found.sizing['peak_concurrency'])):.2f}"
+                f"{lt}: {float(str(sizing['peak_concurrency'])):.2f} requests in flight at the "
+                "peak (peak requests/s x duration), each in its own execution environment"
             )
         lines.extend(f"{lt}: WARNING {warning}" for warning in found.warnings)
         if report.inventory.launch_types[lt].container_insights:
@@ -183,15 +201,88 @@ def notes(report: Report) -> list[str]:
     return lines
 
 
-def print_report(report: Report, console: Console) -> None:
-    for line in headline(report):
-        console.print(line, highlight=False)
-    summary = Table(title="Monthly cost per launch type")
-    for header in SUMMARY_HEADERS:
-        summary.add_column(header, justify="left" if header == "launch type" else "right")
+def assumption_lines(report: Report) -> list[str]:
+    """Each assumption of the model in words, with its value and unit."""
+    a = report.assumptions
+    capacity = (
+        f"{a.task_capacity_rps:g} requests/s per ECS task, set with --task-capacity-rps"
+        if a.task_capacity_rps is not None
+        else "requests/s per ECS task: derived from the task's vCPU, the request duration, the "
+        "CPU share and the scaling target (--task-capacity-rps to set it)"
+    )
+    words = {
+        "free_tier": "free tier applied: 1M Lambda requests, 400,000 GB-s and 100 GB of data out "
+        "a month (--no-free-tier to price without)"
+        if a.free_tier
+        else "free tier not applied (--free-tier to apply it)",
+        "task_capacity_rps": capacity,
+        "cpu_share": f"{a.cpu_share:.0%} of each request's duration is spent on CPU (--cpu-share)",
+        "requests_per_connection": f"{a.requests_per_connection:g} request per ALB connection "
+        "(no keep-alive: the LCU estimate errs high)",
+        "app_log_bytes_per_request": f"{a.app_log_bytes_per_request} bytes of application log "
+        "per request",
+        "lambda_platform_log_bytes_per_request": f"{a.lambda_platform_log_bytes_per_request} "
+        "bytes of Lambda platform log per invocation",
+        "access_log_bytes_per_request": f"{a.access_log_bytes_per_request} bytes of HTTP API "
+        "access log per request",
+        "ecr_image_gb": f"{a.ecr_image_gb:g} GB per stored image version (shared layers not "
+        "deducted)",
+        "ecs_reserved_memory_share": f"{a.ecs_reserved_memory_share:.0%} of an instance's memory "
+        "kept by the OS and the ECS agent",
+    }
+    return [words[key] for key in vars(a)]
+
+
+def verdict_blocks(report: Report) -> list[list[str]]:
+    """The verdict as the terminal and report.md show it, first: paragraphs of lines."""
+    v = report.verdict
+    return [
+        [verdict_headline(v)],
+        [bands_sentence(v)],
+        [
+            f"What would change it, at {requests_words(v.requests_per_month)} requests a month:",
+            *(f"- {sensitivity_words(s, v.cheapest)}" for s in v.sensitivities),
+        ],
+        ["What each asks of you (from the ops table):", *(f"- {x}" for x in ops_sentence(v))],
+    ]
+
+
+OVERVIEW_HEADERS = ["launch type", "monthly", "per 1M req", "idle/month", "cheapest at (requests)"]
+
+
+def overview_rows(report: Report) -> list[list[str]]:
+    """The one table of the default output: cost here, idle, and where each is cheapest."""
+    rows = []
     for row in summary_rows(report):
-        summary.add_row(*row)
-    console.print(summary)
+        lt = row[0]
+        wins = [band_range(b) for b in report.verdict.bands if b.cheapest == lt]
+        where = ", ".join(wins) or "nowhere in range"
+        rows.append([launch_types.label(lt), row[1], row[2], row[4], where])
+    return rows
+
+
+def _print_lines(console: Console, lines: Sequence[str]) -> None:
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+
+
+def print_report(report: Report, console: Console, details: bool = False) -> None:
+    """The verdict and one table; with ``details`` the line items, break-even points, ops table
+    and notes too (always in report.md)."""
+    _print_lines(console, headline(report))
+    console.print()
+    console.print("Verdict", style="bold")
+    for block in verdict_blocks(report):
+        _print_lines(console, block)
+    overview = Table(title="Monthly cost at this traffic, and where each is cheapest")
+    for header in OVERVIEW_HEADERS:
+        text_column = header in (OVERVIEW_HEADERS[0], OVERVIEW_HEADERS[-1])
+        overview.add_column(header, justify="left" if text_column else "right")
+    for row in overview_rows(report):
+        overview.add_row(*row)
+    console.print(overview)
+    if not details:
+        return
     for lt in report.estimates:
         table = Table(title=f"{lt}: line items")
         for header in ITEM_HEADERS:
@@ -200,7 +291,7 @@ def print_report(report: Report, console: Console) -> None:
             table.add_row(*row)
         table.add_row("total", "", "", "", usd(report.estimates[lt].total), style="bold")
         console.print(table)
-    table = Table(title="Break-even request rates")
+    table = Table(title="Exact break-even points, pair by pair")
     for header in BREAK_EVEN_HEADERS:
         table.add_column(header)
     for row in break_even_rows(report):
@@ -213,8 +304,8 @@ def print_report(report: Report, console: Console) -> None:
     for key, header in OPS_COLUMNS:
         ops.add_row(header, *(str(getattr(ops_row, key)) for ops_row in report.ops))
     console.print(ops)
-    for line in notes(report):
-        console.print(f"- {line}", highlight=False, markup=False)
+    _print_lines(console, [f"- {line}" for line in notes(report)])
+    _print_lines(console, [f"- {line}" for line in assumption_lines(report)])
 
 
 def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -257,6 +348,14 @@ def print_measured(measured: Mapping[str, Any], console: Console) -> None:
 def markdown(report: Report, chart_name: str, measured: Mapping[str, Any] | None = None) -> str:
     out = ["# launchlab cost and ops report", ""]
     out += [f"- {line}" for line in headline(report)] + [""]
+    out += ["## Verdict", ""]
+    # Markdown wants a blank line between the paragraphs and before each list.
+    for block in verdict_blocks(report):
+        # A list needs a blank line before it in Markdown; the intro line ends with ":".
+        head, *items = block
+        out += [head, "", *items, ""] if items else [head, ""]
+    out += [*_markdown_table(OVERVIEW_HEADERS, overview_rows(report))]
+    out += [f"![monthly cost against monthly requests]({chart_name})", ""]
     if measured is not None:
         # Beside the projected costs, and never mistaken for them: loopback, not AWS.
         out += [f"## Measured {measured['measured_where']}", ""]
@@ -268,9 +367,8 @@ def markdown(report: Report, chart_name: str, measured: Mapping[str, Any] | None
             ITEM_HEADERS,
             [*item_rows(report, lt), ["**total**", "", "", "", f"**{usd(found.total)}**"]],
         )
-    out += ["## Break-even request rates", ""]
+    out += ["## Exact break-even points, pair by pair", ""]
     out += _markdown_table(BREAK_EVEN_HEADERS, break_even_rows(report))
-    out += [f"![monthly cost against monthly requests]({chart_name})", ""]
     out += ["## Operational burden", ""]
     out += _markdown_table(
         ["launch type", *(h for _, h in OPS_COLUMNS)],
@@ -279,12 +377,110 @@ def markdown(report: Report, chart_name: str, measured: Mapping[str, Any] | None
             for row in report.ops
         ],
     )
-    out += ["## Notes and assumptions", ""] + [f"- {line}" for line in notes(report)]
-    out += [f"- {key}: {value}" for key, value in vars(report.assumptions).items()]
+    out += ["## Notes", ""] + [f"- {line}" for line in notes(report)] + [""]
+    out += ["## Assumptions", ""] + [f"- {line}" for line in assumption_lines(report)]
     return "\n".join(out) + "\n"
 
 
-def chart(report: Report, png: Path, svg: Path) -> None:
+def color(launch_type: str, order: Sequence[str]) -> str:
+    """The launch type's colour from the registry, else the default cycle by its place."""
+    found = launch_types.BY_KEY.get(launch_type)
+    return found.colour if found else f"C{order.index(launch_type) % 10}"
+
+
+def _decision_region(report: Report) -> tuple[float, float]:
+    """Monthly requests the linear panel spans: the profile's traffic and the band edges that
+    follow it (those within a factor 2 of the first), with a margin."""
+    here = report.profile.requests_per_month
+    edges = [band.high for band in report.verdict.bands[:-1] if band.high > here]
+    if not edges:
+        return 0.0, max(2 * here, 1e6)
+    near = [edge for edge in edges if edge <= 2 * edges[0]]
+    return 0.0, 1.25 * max(here, *near)
+
+
+LABEL_GAP_PX = 8  # the least room between two labels, so neighbours never read as one
+
+
+BandLabel = tuple[float, float, float, str, str]  # band start, end, label x, text, colour
+
+
+def _place_labels(axes: Any, labels: Sequence[BandLabel], y: float) -> None:
+    """Band labels along the top of ``axes`` (x in data, y in axes units), widest band first;
+    each is kept only if it fits inside its band and clears every label already placed, so
+    none overlap, by construction. A band too narrow for its label still shows its colour."""
+    renderer = axes.figure.canvas.get_renderer()
+    placed: list[Any] = []
+
+    def pixels(start: float, end: float) -> tuple[float, float]:
+        (x0, _), (x1, _) = axes.transData.transform([(start, 1), (end, 1)])
+        return float(x0), float(x1)
+
+    def width(band: BandLabel) -> float:
+        left, right = pixels(band[0], band[1])
+        return right - left
+
+    for start, end, x, text, colour in sorted(labels, key=width, reverse=True):
+        label = axes.text(
+            x, y, text, transform=axes.get_xaxis_transform(), ha="center", va="top",
+            fontsize=8, color=colour, fontweight="bold", gid="band-label",
+        )  # fmt: skip
+        extent = label.get_window_extent(renderer)
+        padded = extent.expanded(1 + 2 * LABEL_GAP_PX / max(extent.width, 1), 1)
+        left, right = pixels(start, end)
+        inside = left <= extent.x0 and extent.x1 <= right
+        if not inside or any(padded.overlaps(other) for other in placed):
+            label.remove()
+        else:
+            placed.append(extent)
+
+
+def _draw_panel(axes: Any, report: Report, xs: Sequence[float], log: bool) -> list[BandLabel]:
+    """Curves, shaded bands and the profile's traffic; returns the band labels to place."""
+    order = list(report.estimates)
+    here = report.profile.requests_per_month
+    low, high = xs[0], xs[-1]
+    for lt in order:
+        axes.plot(
+            xs,
+            # Clipped at a cent on the log panel: a log axis has no zero.
+            [max(report.monthly_at(lt, x), 0.01 if log else 0.0) for x in xs],
+            label=launch_types.label(lt), color=color(lt, order), lw=2,
+        )  # fmt: skip
+    labels = []
+    for band in report.verdict.bands:
+        start, end = max(band.low, low), min(band.high, high)
+        if start >= end:
+            continue
+        colour = color(band.cheapest, order)
+        axes.axvspan(start, end, color=colour, alpha=0.12, lw=0, gid="band")
+        middle = (start * end) ** 0.5 if log else (start + end) / 2
+        labels.append((start, end, middle, launch_types.label(band.cheapest), colour))
+    if low <= here <= high and here > 0:
+        axes.axvline(here, color="black", ls="--", lw=1.2, gid="profile-traffic")
+        best = report.verdict.cheapest
+        cost = report.monthly_at(best, here)
+        axes.plot([here], [cost], "o", color="black", zorder=5)
+        axes.annotate(
+            f"{launch_types.label(best)}: {usd(cost)}", (here, cost), textcoords="offset points",
+            xytext=(8, -4), ha="left", va="top", fontsize=8, gid="profile-cost",
+        )  # fmt: skip
+    axes.set_xlim(low, high)
+    axes.grid(True, which="both", alpha=0.3)
+    if log:
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+    else:
+        axes.set_ylim(bottom=0)
+        axes.xaxis.set_major_formatter(lambda x, _pos: requests_words(x) if x else "0")
+    return labels
+
+
+def chart_figure(report: Report) -> Any:
+    """The chart as a matplotlib Figure (the caller closes it): cost against monthly requests
+    on log axes over the whole range, and on linear axes where the decision is made; each
+    band of traffic shaded and labelled by its cheapest launch type; the profile's traffic
+    marked."""
     # Imported here, not at the top: pyplot takes about a second to import, and only the chart
     # needs it (not `launchlab verify`, `bench` or `down`, nor the tests that never draw).
     import matplotlib
@@ -292,48 +488,48 @@ def chart(report: Report, png: Path, svg: Path) -> None:
     matplotlib.use("Agg")  # files only: no display on CI or in a container
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(9, 5.5), dpi=110)
+    figure, (whole, near) = plt.subplots(
+        1, 2, figsize=(12, 5.2), dpi=110, gridspec_kw={"width_ratios": [3, 2]}
+    )
     try:
-        for lt, points in report.curves.items():
-            axes.plot(
-                # Clipped at a cent: the log axis has no zero.
-                [x for x, _ in points],
-                [max(y, 0.01) for _, y in points],
-                label=lt,
-                color=launch_types.BY_KEY[lt].colour if lt in launch_types.BY_KEY else None,
-                lw=2,
-            )
-        marked = False
-        for be in report.break_evens:
-            for index, c in enumerate(be.crossings):
-                axes.scatter(
-                    [c.requests_per_month],
-                    [c.monthly_usd],
-                    color="black",
-                    zorder=5,
-                    s=30,
-                    label=None if marked else "break-even",
-                )
-                marked = True
-                if index:  # steps close together: label a pair's first crossing only
-                    continue
-                axes.annotate(
-                    f"{be.a}/{be.b}\n{_requests(c.requests_per_month)}",
-                    (c.requests_per_month, c.monthly_usd),
-                    textcoords="offset points",
-                    xytext=(6, -18),
-                    fontsize=7,
-                )
-        axes.set_xscale("log")
-        axes.set_yscale("log")
-        axes.set_xlabel("requests per month")
-        axes.set_ylabel(f"monthly cost (USD, {report.prices.region})")
-        axes.set_title(
-            f"launchlab: monthly cost by launch type ({report.profile.name} profile shape)"
+        labels = _draw_panel(whole, report, breakeven.grid(361), log=True)
+        low, high = _decision_region(report)
+        steps = [low + (high - low) * i / 600 for i in range(601)]
+        near_labels = _draw_panel(near, report, steps, log=False)
+        v = report.verdict
+        here = requests_words(v.requests_per_month)
+        whole.set_title(
+            f"All traffic (log scales); dashed: your {here} requests/month", fontsize=10
         )
-        axes.grid(True, which="both", alpha=0.3)
-        axes.legend()
+        near.set_title("Where the decision is made (linear scales)", fontsize=10)
+        for axes in (whole, near):
+            axes.set_xlabel("requests per month")
+        whole.set_ylabel(f"monthly cost (USD, {report.prices.region})")
+        whole.legend(
+            loc="lower right", fontsize=8, title="line: launch type\nshade: cheapest there",
+            title_fontsize=8,
+        )  # fmt: skip
+        figure.suptitle(
+            f"{report.profile.name}: {launch_types.label(v.cheapest)} is cheapest at {here} "
+            "requests/month "
+            f"({usd(v.monthly_usd[v.cheapest])}/month)",
+            fontsize=12,
+        )
         figure.tight_layout()
+        figure.canvas.draw()  # settles limits and positions, so the labels measure true
+        _place_labels(whole, labels, 0.98)
+        _place_labels(near, near_labels, 0.98)
+    except BaseException:
+        plt.close(figure)
+        raise
+    return figure
+
+
+def chart(report: Report, png: Path, svg: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = chart_figure(report)
+    try:
         figure.savefig(png, format="png")
         # No timestamp in the SVG, so an unchanged report writes an identical file.
         figure.savefig(svg, format="svg", metadata={"Date": None})

@@ -1,0 +1,352 @@
+"""The report's answer: which launch type is cheapest at the profile's traffic, where each one
+is cheapest as traffic varies, and which assumption would change the answer, and where.
+
+Every figure here is recomputed from the cost model (``cost.estimate``) through the ``Pricer``
+the report hands in; nothing is read back from rendered text. The words are built here once
+and shown by the terminal, Markdown and JSON alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from launchlab.report import breakeven
+from launchlab.report.cost import Assumptions, cents, estimate
+from launchlab.report.inventory import Inventory
+from launchlab.report.ops import OpsRow
+from launchlab.report.prices import RegionPrices
+from launchlab.report.profile import TrafficProfile
+from stacks.launch_types import label
+
+# How far each assumption is searched for a value that changes the cheapest launch type.
+CPU_SHARE_RANGE = (0.01, 1.0)  # --cpu-share takes (0, 1]
+DURATION_MS_RANGE = (1.0, 60_000.0)  # 1 ms (Lambda's billing unit) .. a minute (ALB default)
+# Lambda memory: 128 MB to 10,240 MB in 1 MB steps
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+LAMBDA_MEMORY_MB_RANGE = (128.0, 10_240.0)
+SEARCH_POINTS = 49  # log-spaced values per assumption before bisection
+
+
+@dataclass(frozen=True)
+class Flip:
+    """Past ``value`` (of an assumption), ``cheapest`` costs less than the verdict's choice."""
+
+    value: float
+    cheapest: str
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    assumption: str  # the key in report.json
+    words: str  # what it is, in the user's words
+    flag: str  # how to set it
+    unit: str
+    value: float  # what the report used
+    low: float  # the range searched
+    high: float
+    below: Flip | None  # the nearest value under ``value`` where the cheapest changes
+    above: Flip | None  # the nearest one over it
+    note: str = ""  # why the search was not run, when it was not
+
+
+@dataclass(frozen=True)
+class Verdict:
+    requests_per_month: float
+    cheapest: str
+    runner_up: str | None
+    monthly_usd: Mapping[str, Decimal]
+    bands: tuple[breakeven.Band, ...]
+    sensitivities: tuple[Sensitivity, ...]
+    ops: Mapping[str, OpsRow]
+    idle_monthly_usd: Mapping[str, Decimal]
+
+
+def cheapest_of(totals: Mapping[str, float | Decimal]) -> str:
+    """The cheapest launch type; a tie goes to the one listed first (as in breakeven.bands)."""
+    return min(totals, key=lambda lt: totals[lt])
+
+
+def ranked(totals: Mapping[str, Decimal]) -> list[str]:
+    """Launch types from cheapest to dearest; ties keep the report's order."""
+    order = list(totals)
+    return sorted(order, key=lambda lt: (totals[lt], order.index(lt)))
+
+
+def find_flips(
+    price: Callable[[float], Mapping[str, float]],
+    value: float,
+    low: float,
+    high: float,
+    whole: bool = False,
+) -> tuple[Flip | None, Flip | None]:
+    """The nearest values below and above ``value`` where the cheapest launch type changes.
+
+    A log grid from ``low`` to ``high`` (widened to hold ``value``) is walked outwards from
+    ``value``; the first grid step where the cheapest differs is bisected. ``whole``: the
+    assumption only takes whole numbers (MB), so the flip is the first whole value past it.
+    """
+    low, high = min(low, value), max(high, value)
+    here = cheapest_of(price(value))
+    grid = [float(x) for x in _logspace(low, high, SEARCH_POINTS)]
+    downward = [value, *(x for x in reversed(grid) if x < value)]
+    upward = [value, *(x for x in grid if x > value)]
+    return _walk(price, here, downward, whole), _walk(price, here, upward, whole)
+
+
+def _walk(
+    price: Callable[[float], Mapping[str, float]], here: str, path: Sequence[float], whole: bool
+) -> Flip | None:
+    for near, far in itertools.pairwise(path):
+        if cheapest_of(price(far)) == here:
+            continue
+        for _ in range(60):  # geometric bisection: 2^-60 of a grid step is far below any unit
+            mid = (near * far) ** 0.5
+            if cheapest_of(price(mid)) == here:
+                near = mid
+            else:
+                far = mid
+        if whole:
+            far = float(math.ceil(far) if far > near else math.floor(far))
+        return Flip(far, cheapest_of(price(far)))
+    return None
+
+
+def _logspace(low: float, high: float, points: int) -> list[float]:
+    step = (math.log(high) - math.log(low)) / (points - 1)
+    return [math.exp(math.log(low) + i * step) for i in range(points)]
+
+
+def sensitivities(
+    inventory: Inventory,
+    prices: RegionPrices,
+    profile: TrafficProfile,
+    assumptions: Assumptions,
+) -> list[Sensitivity]:
+    """Search --cpu-share, the request duration and the Lambda memory, one at a time, for the
+    values where the cheapest launch type at the profile's traffic changes."""
+    launch_types = list(inventory.launch_types)
+
+    def totals(inv: Inventory, prof: TrafficProfile, assume: Assumptions) -> dict[str, float]:
+        return {lt: float(estimate(inv, lt, prices, prof, assume).total) for lt in launch_types}
+
+    def with_memory(mb: float) -> Inventory:
+        units = {
+            lt: unit
+            if unit.function is None
+            else dataclasses.replace(
+                unit, function=dataclasses.replace(unit.function, memory_mb=round(mb))
+            )
+            for lt, unit in inventory.launch_types.items()
+        }
+        return dataclasses.replace(inventory, launch_types=units)
+
+    def search(
+        key: str,
+        words: str,
+        flag: str,
+        unit: str,
+        value: float,
+        span: tuple[float, float],
+        price: Callable[[float], Mapping[str, float]],
+        note: str = "",
+        whole: bool = False,
+    ) -> Sensitivity:
+        below, above = (None, None) if note else find_flips(price, value, *span, whole=whole)
+        low, high = min(span[0], value), max(span[1], value)
+        return Sensitivity(key, words, flag, unit, value, low, high, below, above, note)
+
+    found = [
+        search(
+            "cpu_share",
+            "CPU share of a request",
+            "--cpu-share",
+            "",
+            assumptions.cpu_share,
+            CPU_SHARE_RANGE,
+            lambda v: totals(inventory, profile, dataclasses.replace(assumptions, cpu_share=v)),
+            note=""
+            if assumptions.task_capacity_rps is None
+            else "no effect: --task-capacity-rps sets the task capacity",
+        ),
+        search(
+            "avg_duration_ms",
+            "request duration",
+            "--duration-ms",
+            "ms",
+            profile.avg_duration_ms,
+            DURATION_MS_RANGE,
+            lambda v: totals(
+                inventory, dataclasses.replace(profile, avg_duration_ms=v), assumptions
+            ),
+        ),
+    ]
+    memories = {u.function.memory_mb for u in inventory.launch_types.values() if u.function}
+    if len(memories) == 1:
+        found.append(
+            search(
+                "lambda_memory_mb",
+                "Lambda memory",
+                "-c lambdaMemory=MB",
+                "MB",
+                float(memories.pop()),
+                LAMBDA_MEMORY_MB_RANGE,
+                lambda v: totals(with_memory(v), profile, assumptions),
+                whole=True,
+            )
+        )
+    return found
+
+
+def build_verdict(
+    requests_per_month: float,
+    monthly_usd: Mapping[str, Decimal],
+    curves: Mapping[str, Callable[[float], float]],
+    sensitivities: Sequence[Sensitivity],
+    ops: Sequence[OpsRow],
+    idle_monthly_usd: Mapping[str, Decimal],
+) -> Verdict:
+    order = ranked(monthly_usd)
+    return Verdict(
+        requests_per_month=requests_per_month,
+        cheapest=order[0],
+        runner_up=order[1] if len(order) > 1 else None,
+        monthly_usd=dict(monthly_usd),
+        bands=tuple(breakeven.bands(curves)),
+        sensitivities=tuple(sensitivities),
+        ops={row.launch_type: row for row in ops},
+        idle_monthly_usd=dict(idle_monthly_usd),
+    )
+
+
+# --- words -----------------------------------------------------------------------------------
+
+
+def usd(amount: Decimal | float) -> str:
+    return f"${cents(Decimal(str(amount))):,.2f}"
+
+
+def requests_words(value: float) -> str:
+    """12.3M, 540k: three significant figures, as the terminal and the chart print them."""
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.0f}"
+
+
+def band_range(band: breakeven.Band) -> str:
+    """'up to 53.9M', '53.9M-59.1M', 'from 76M' or 'throughout' (requests a month)."""
+    first, last = band.low <= breakeven.RANGE[0], band.ends_by is None
+    if first and last:
+        return "throughout"
+    if first:
+        return f"up to {requests_words(band.high)}"
+    if last:
+        return f"from {requests_words(band.low)}"
+    return f"{requests_words(band.low)}-{requests_words(band.high)}"
+
+
+def band_words(band: breakeven.Band) -> str:
+    """'Lambda up to 53.9M', 'ECS on EC2 53.9M-59.1M', ..."""
+    return f"{label(band.cheapest)} {band_range(band)}"
+
+
+def band_at(verdict: Verdict, requests: float) -> breakeven.Band | None:
+    for band in verdict.bands:
+        if band.low <= requests < band.high:
+            return band
+    return None
+
+
+def headline(verdict: Verdict) -> str:
+    """The verdict in one sentence: cheapest, its cost, until where, the runner-up."""
+    best = verdict.cheapest
+    sentence = (
+        f"At {requests_words(verdict.requests_per_month)} requests a month {label(best)} is "
+        "cheapest "
+        f"({usd(verdict.monthly_usd[best])}/month)"
+    )
+    band = band_at(verdict, verdict.requests_per_month)
+    if band is not None and band.cheapest == best and band.ends_by is not None:
+        index = verdict.bands.index(band)
+        after = verdict.bands[index + 1].cheapest
+        how = " (a step in task or instance count)" if band.ends_by == "step" else ""
+        sentence += f" until about {requests_words(band.high)}, then {label(after)}{how}"
+    if verdict.runner_up is not None:
+        runner = verdict.runner_up
+        # From the rounded figures, so the difference is the one a reader works out.
+        gap = cents(verdict.monthly_usd[runner]) - cents(verdict.monthly_usd[best])
+        sentence += (
+            f"; the runner-up, {label(runner)}, costs {usd(verdict.monthly_usd[runner])} "
+            f"({usd(gap)} more)"
+        )
+    return sentence + "."
+
+
+def bands_sentence(verdict: Verdict) -> str:
+    lo, hi = (requests_words(x) for x in breakeven.RANGE)
+    return (
+        f"Cheapest by monthly requests ({lo} to {hi}): "
+        + ", ".join(band_words(b) for b in verdict.bands)
+        + "."
+    )
+
+
+def _amount(value: float, unit: str) -> str:
+    text = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def sensitivity_words(s: Sensitivity, cheapest: str) -> str:
+    now = f"{s.words} {_amount(s.value, s.unit)} ({s.flag})"
+    if s.note:
+        return f"{now}: {s.note}"
+    parts = []
+    if s.below is not None:
+        parts.append(f"{label(s.below.cheapest)} below {_amount(s.below.value, s.unit)}")
+    if s.above is not None:
+        parts.append(f"{label(s.above.cheapest)} above {_amount(s.above.value, s.unit)}")
+    if not parts:
+        return (
+            f"{now}: {label(cheapest)} stays cheapest from {_amount(s.low, s.unit)} to "
+            f"{_amount(s.high, s.unit)}"
+        )
+    return f"{now}: " + "; ".join(parts)
+
+
+def _plain(text: str) -> str:
+    """The ops table's wording without its parenthesised detail."""
+    out, depth = [], 0
+    for char in text:
+        depth += char == "("
+        if depth == 0:
+            out.append(char)
+        depth -= char == ")" and depth > 0
+    return " ".join("".join(out).split()).replace(" ,", ",").replace(" ;", ";")
+
+
+def _first_clause(text: str) -> str:
+    for mark in (":", ";"):
+        text = text.split(mark)[0]
+    return text.strip()
+
+
+def ops_words(verdict: Verdict, launch_type: str) -> str:
+    """What running ``launch_type`` asks of you, from the ops table, in one sentence."""
+    row = verdict.ops[launch_type]
+    idle = verdict.idle_monthly_usd[launch_type]
+    return (
+        f"{label(launch_type)}: you manage {_plain(row.you_manage)}; cold starts: "
+        f"{_first_clause(row.cold_starts)}; requests up to {_plain(row.max_request_duration)}; "
+        f"{usd(idle)}/month at zero traffic"
+    )
+
+
+def ops_sentence(verdict: Verdict) -> list[str]:
+    """Ops burden beside the cost, for the cheapest and the runner-up, in words, unscored."""
+    shown = [verdict.cheapest] + ([verdict.runner_up] if verdict.runner_up else [])
+    return [ops_words(verdict, lt) for lt in shown if lt in verdict.ops]
