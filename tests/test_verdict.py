@@ -156,12 +156,10 @@ def _check_flip(
             assert cheapest(cost_at(value)) == here, (s.assumption, value)
 
 
-def test_flip_points_are_where_the_cheapest_changes(
-    inventory: Inventory, small_business: Report
-) -> None:
-    here = small_business.verdict.cheapest
-    found = {s.assumption: s for s in small_business.verdict.sensitivities}
-    assert set(found) == {"cpu_share", "avg_duration_ms", "lambda_memory_mb"}
+def _flip_costs(
+    inventory: Inventory, profile: TrafficProfile
+) -> dict[str, Callable[[float], dict[str, Decimal]]]:
+    """Each searched assumption set to a value, everything else as the report had it."""
 
     def with_memory(mb: float) -> Inventory:
         lambda_unit = inventory.launch_types["lambda"]
@@ -173,13 +171,38 @@ def test_flip_points_are_where_the_cheapest_changes(
         }
         return dataclasses.replace(inventory, launch_types=units)
 
-    costs = {
-        "cpu_share": lambda v: totals(inventory, SMALL_BUSINESS, Assumptions(cpu_share=v)),
+    return {
+        "cpu_share": lambda v: totals(inventory, profile, Assumptions(cpu_share=v)),
         "avg_duration_ms": lambda v: totals(
-            inventory, dataclasses.replace(SMALL_BUSINESS, avg_duration_ms=v), Assumptions()
+            inventory, dataclasses.replace(profile, avg_duration_ms=v), Assumptions()
         ),
-        "lambda_memory_mb": lambda v: totals(with_memory(v), SMALL_BUSINESS, Assumptions()),
+        "lambda_memory_mb": lambda v: totals(with_memory(v), profile, Assumptions()),
     }
+
+
+def test_flips_below_and_above_at_high_traffic(inventory: Inventory) -> None:
+    """At 100M requests ECS on EC2 wins; a shorter request or a smaller Lambda hands it to
+    Lambda, a larger CPU share (more tasks) to another launch type."""
+    profile = SMALL_BUSINESS.with_requests(100_000_000)
+    report = build_report("x", inventory, load_table(), REGION, profile, Assumptions())
+    here = report.verdict.cheapest
+    assert here == "ecs-ec2"
+    costs = _flip_costs(inventory, profile)
+    found = {s.assumption: s for s in report.verdict.sensitivities}
+    for key, s in found.items():
+        _check_flip(s, here, costs[key], whole=key == "lambda_memory_mb")
+    duration, memory = found["avg_duration_ms"].below, found["lambda_memory_mb"].below
+    assert duration is not None and duration.cheapest == "lambda"
+    assert memory is not None and memory.cheapest == "lambda"
+
+
+def test_flip_points_are_where_the_cheapest_changes(
+    inventory: Inventory, small_business: Report
+) -> None:
+    here = small_business.verdict.cheapest
+    found = {s.assumption: s for s in small_business.verdict.sensitivities}
+    assert set(found) == {"cpu_share", "avg_duration_ms", "lambda_memory_mb"}
+    costs = _flip_costs(inventory, SMALL_BUSINESS)
     for key, s in found.items():
         _check_flip(s, here, costs[key], whole=key == "lambda_memory_mb")
     # By hand: Lambda at m MB costs $36.14 (requests, logs, image, data out) plus
@@ -287,3 +310,18 @@ def test_the_chart_marks_the_traffic_shades_the_bands_and_no_labels_overlap(
             assert text.get_text() == launch_types.label(band.cheapest)
     finally:
         plt.close(figure)
+
+
+def test_bands_find_two_edges_inside_one_grid_step() -> None:
+    """a, then b from 1.10M, then c from 1.12M: both edges fall between the grid's 1.059M and
+    1.122M, and both are found to the request."""
+    bands = breakeven.bands(
+        {
+            "a": lambda x: 1.0,
+            "b": lambda x: 0.5 if 1.10e6 <= x < 1.12e6 else 2.0,
+            "c": lambda x: 0.0 if x >= 1.12e6 else 3.0,
+        }
+    )
+    assert [(b.cheapest, b.ends_by) for b in bands] == [("a", "step"), ("b", "step"), ("c", None)]
+    assert bands[0].high == pytest.approx(1.10e6, rel=1e-9)
+    assert bands[1].high == pytest.approx(1.12e6, rel=1e-9)
