@@ -7,6 +7,12 @@ VPC's default security group, and copy images into ECR) let Lambda create
 policy, fixes both; every custom resource in the stack waits for these groups, so each helper
 logs into its own group from the first event to the last (on delete the groups go after the
 custom resources that write to them).
+
+Owning the group is not enough: a role that may ``logs:CreateLogGroup`` (CDK's helper roles
+carry AWSLambdaBasicExecutionRole) lets a handler's last log lines recreate the group, with no
+retention, after CloudFormation deleted it (aws/aws-cdk#31487, #32689). So every function's
+role gets an explicit Deny of that action, in a policy the function depends on: it exists
+before the first invocation and is deleted only after the function.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
@@ -50,15 +57,75 @@ def own_lambda_log_groups(tree: StackTree, *, retention_days: int) -> list[logs.
         if _is_custom_resource(resource):
             for group in groups:
                 resource.add_resource_dependency(group, "logs into a group the stack owns")
+    roles = {
+        _resolved_name(stack, node.logical_id): node
+        for node in resources
+        if resource_type(node) == "AWS::IAM::Role"
+    }
+    denials: dict[str, iam.CfnPolicy] = {}  # one per role: a policy name is unique per role
+    for function in filter(_is_function, resources):
+        role = _role_of(stack, function, roles)
+        deny = denials.get(role.node.path)
+        if deny is None:
+            deny = denials[role.node.path] = _deny_creating_log_groups(role)
+        function.add_resource_dependency(deny, "denied logs:CreateLogGroup before its first run")
     return groups
+
+
+DENY_CREATE_LOG_GROUP = "DenyCreateLogGroup"
+
+
+def _role_of(
+    stack: cdk.Stack, function: cdk.CfnResource, roles: dict[str, cdk.CfnResource]
+) -> cdk.CfnResource:
+    role_arn = stack.resolve(
+        function.role
+        if isinstance(function, lambda_.CfnFunction)
+        else function._cfn_properties.get("Role")
+    )
+    role_id = role_arn.get("Fn::GetAtt", [None])[0] if isinstance(role_arn, dict) else None
+    role = roles.get(json.dumps(role_id))
+    if role is None:
+        raise LookupError(
+            f"{function.node.path}: its role is not a role of this stack ({role_arn!r}); "
+            "cannot deny it logs:CreateLogGroup"
+        )
+    return role
+
+
+def _deny_creating_log_groups(role: cdk.CfnResource) -> iam.CfnPolicy:
+    parent = role.node.scope
+    assert isinstance(parent, Construct)
+    construct_id = f"{'' if role.node.id == 'Resource' else role.node.id}{DENY_CREATE_LOG_GROUP}"
+    return iam.CfnPolicy(
+        parent,
+        construct_id,
+        policy_name=DENY_CREATE_LOG_GROUP,
+        roles=[role.ref],
+        policy_document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "LogGroupsBelongToTheStack",
+                    "Effect": "Deny",
+                    "Action": "logs:CreateLogGroup",
+                    "Resource": "*",
+                }
+            ],
+        },
+    )
 
 
 def _resolved_name(stack: cdk.Stack, name: str) -> str:
     return json.dumps(stack.resolve(name), sort_keys=True)
 
 
+def _is_function(node: IConstruct) -> bool:
+    return isinstance(node, cdk.CfnResource) and resource_type(node) == "AWS::Lambda::Function"
+
+
 def _needs_log_group(node: IConstruct) -> bool:
-    if not isinstance(node, cdk.CfnResource) or resource_type(node) != "AWS::Lambda::Function":
+    if not isinstance(node, cdk.CfnResource) or not _is_function(node):
         return False
     if isinstance(node, lambda_.CfnFunction):
         logging_config = node.logging_config

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from stacks.config import BUILT_TAG_PREFIX, RegistryConfig
 from stacks.names import PROJECT
@@ -122,6 +123,7 @@ class RegistryStack(cdk.Stack):
         self.images: dict[ImageRequest, ImageRef] = {}
         for request in dict.fromkeys(images):
             self.images[request] = self._image(request)
+        cdk.Aspects.of(self).add(LambdaPullsFromThisAccount())
 
     def image(self, request: ImageRequest) -> ImageRef:
         """The repository and tag for an image this stack was asked for."""
@@ -157,6 +159,48 @@ class RegistryStack(cdk.Stack):
             image_arch=[docker_arch],
         )
         return ImageRef(repository=repository, tag=tag)
+
+
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+
+
+@jsii.implements(cdk.IAspect)
+class LambdaPullsFromThisAccount:
+    """Only Lambda functions of this account and region may pull through the repository policy.
+
+    ``DockerImageCode.from_ecr`` (the Lambda stack) grants ``lambda.amazonaws.com`` the pull
+    actions with no condition, and CDK offers no way to pass one: any account's function could
+    then name our image (the confused-deputy case). Lambda's own guidance for repository policies
+    scopes the service principal with ``aws:sourceArn`` on ``arn:aws:lambda:<region>:<account>:
+    function:*`` (https://repost.aws/knowledge-center/lambda-ecr-image; AWS's
+    aws-parallelcluster-ui template does the same in one account). Not the function's own ARN:
+    the function lives in a stack that depends on this one, so naming it here would be a cycle.
+    The grant is added after this stack is built, hence an aspect that rewrites the policy at
+    synth.
+    """
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, ecr.CfnRepository):
+            return
+        stack = cdk.Stack.of(node)
+        policy = stack.resolve(node.repository_policy_text)
+        if not policy:
+            return
+        source_arn = stack.resolve(
+            stack.format_arn(
+                service="lambda",
+                resource="function",
+                resource_name="*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
+        )
+        for statement in policy.get("Statement", []):
+            services = (statement.get("Principal") or {}).get("Service")
+            if LAMBDA_SERVICE in (services if isinstance(services, list) else [services]):
+                statement.setdefault("Condition", {}).setdefault("StringLike", {})[
+                    "aws:SourceArn"
+                ] = source_arn
+        node.add_property_override("RepositoryPolicyText", policy)
 
 
 def _pascal(name: str) -> str:

@@ -154,6 +154,43 @@ def test_registry_exports_do_not_depend_on_which_app_runs_where(
     assert exports(synth) == exports(variant)
 
 
+def test_lambda_may_pull_only_for_functions_of_this_account(synth: Synthesized) -> None:
+    """The Lambda service principal's pull grant is scoped to this account's functions, so no
+    other account's function can name our image (confused deputy)."""
+    policies = [
+        repository["Properties"]["RepositoryPolicyText"]
+        for repository in synth.resources(names.REGISTRY_STACK, "AWS::ECR::Repository").values()
+        if "RepositoryPolicyText" in repository["Properties"]
+    ]
+    lambda_statements = [
+        statement
+        for policy in policies
+        for statement in policy["Statement"]
+        if statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    ]
+    assert len(lambda_statements) == 1  # python-app: the image the function runs
+    (statement,) = lambda_statements
+    assert statement["Effect"] == "Allow"
+    assert statement["Condition"] == {
+        "StringLike": {
+            "aws:SourceArn": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":lambda:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":function:*",
+                    ],
+                ]
+            }
+        }
+    }
+
+
 def test_image_tag_deploys_an_existing_tag_without_building(variant: Synthesized) -> None:
     assert variant.resources(names.REGISTRY_STACK, "Custom::CDKECRDeployment") == {}
     assets = json.loads((variant.outdir / f"{names.REGISTRY_STACK}.assets.json").read_text())
@@ -458,8 +495,13 @@ def test_lambda_is_an_image_from_our_repository_behind_a_function_url(
 
 
 def test_lambda_role_writes_only_its_own_logs(synth: Synthesized) -> None:
-    (policy,) = synth.resources(names.LAMBDA_STACK, "AWS::IAM::Policy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    policies = synth.resources(names.LAMBDA_STACK, "AWS::IAM::Policy").values()
+    (statement,) = [
+        statement
+        for policy in policies
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+    ]
     assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert statement["Resource"]["Fn::GetAtt"][0].startswith("FunctionLogs")
     role = synth.only(names.LAMBDA_STACK, "AWS::IAM::Role")["Properties"]
@@ -500,6 +542,36 @@ def test_every_lambda_function_logs_to_a_group_its_stack_deletes(synth: Synthesi
             group = resources[group_id]
             assert group["DeletionPolicy"] == "Delete", f"{stack_name}/{group_id}"
             assert group["Properties"]["RetentionInDays"] == 30
+
+
+def test_no_lambda_role_may_create_a_log_group(synth: Synthesized) -> None:
+    """A handler's last lines must not recreate a log group after the stack deleted it
+    (aws/aws-cdk#31487): every function's role is denied logs:CreateLogGroup by a policy that
+    exists before the function and goes after it."""
+    functions = 0
+    for stack_name, stack_template in synth.templates.items():
+        resources = stack_template["Resources"]
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            functions += 1
+            role_id = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+            denials = [
+                policy_id
+                for policy_id in resource.get("DependsOn", [])
+                if resources[policy_id]["Type"] == "AWS::IAM::Policy"
+                and {"Ref": role_id} in resources[policy_id]["Properties"]["Roles"]
+                and {
+                    "Sid": "LogGroupsBelongToTheStack",
+                    "Effect": "Deny",
+                    "Action": "logs:CreateLogGroup",
+                    "Resource": "*",
+                }
+                in resources[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+            ]
+            assert denials, f"{stack_name}/{logical_id}: its role may create log groups"
+    # the app's function, the VPC's default-SG handler, the image copier, the ASG teardown
+    assert functions >= 3
 
 
 def test_every_taggable_resource_carries_project_launch_type_and_stage(
