@@ -93,6 +93,25 @@ _BY_STACK: dict[str, list[Skip]] = {
     ],
     names.ECS_EC2_STACK: [
         *_ALB_SERVICE,
+        ("AsgTeardown/Logs/Resource", *_LOG_KMS),
+        (
+            "AsgTeardown/Handler/Resource",
+            "CKV_AWS_115",
+            "Runs once on create and once on stack delete (stacks/constructs/asg_teardown.py): "
+            "a concurrency limit would add nothing.",
+        ),
+        (
+            "AsgTeardown/Handler/Resource",
+            "CKV_AWS_116",
+            "A custom-resource handler: CloudFormation calls it synchronously and it reports "
+            "every outcome itself, so a dead-letter queue would stay empty.",
+        ),
+        (
+            "AsgTeardown/Handler/Resource",
+            "CKV_AWS_117",
+            "Calls only the Auto Scaling and CloudFormation APIs; in a VPC it would need NAT or "
+            "endpoints for nothing.",
+        ),
         (
             "InstanceRole/DefaultPolicy/Resource",
             "CKV_AWS_111",

@@ -29,6 +29,9 @@ APPS = ("node", "python")
 ARCHITECTURES = ("x86_64", "arm64")
 LAMBDA_FRONT_DOORS = ("function-url", "http-api")
 SCALING_METRICS = ("cpu", "requests")
+# Burstable (t-family) instances: standard mode throttles at the baseline, unlimited bills
+# surplus CPU credits instead (EC2's default for T3 and T4g).
+CPU_CREDIT_MODES = ("standard", "unlimited")
 
 # Fargate's legal task sizes: cpu units -> memory MiB values allowed with it.
 # Source: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
@@ -99,6 +102,7 @@ class RegistryConfig:
 class EcsEc2Config:
     app: str
     instance_type: str
+    cpu_credits: str  # one of CPU_CREDIT_MODES; applies to t-family types only
     min_instances: int
     max_instances: int
     root_volume_gib: int
@@ -245,6 +249,7 @@ class LaunchlabConfig:
             ecs_ec2=EcsEc2Config(
                 app=ctx.choice("ec2App", APPS),
                 instance_type=instance_type,
+                cpu_credits=ctx.choice("ec2CpuCredits", CPU_CREDIT_MODES),
                 min_instances=min_instances,
                 max_instances=max_instances,
                 root_volume_gib=ctx.integer("ec2RootVolumeGiB", 30, 16384),

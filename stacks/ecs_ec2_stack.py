@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import EcsEc2Config, LaunchlabConfig
+from stacks.constructs.asg_teardown import AsgTeardown
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     ServicePlacement,
@@ -30,6 +31,12 @@ def instance_architecture(instance_type: str) -> str:
     """'arm64' for Graviton instance types (t4g, m7g, ...), else 'x86_64'."""
     arch = ec2.InstanceType(instance_type).architecture
     return "arm64" if arch == ec2.InstanceArchitecture.ARM_64 else "x86_64"
+
+
+def is_burstable(instance_type: str) -> bool:
+    """T-family types (t3, t3a, t4g, ...) earn and spend CPU credits; EC2 refuses a credit
+    specification for any other type."""
+    return instance_type.startswith("t")
 
 
 def image_for(config: LaunchlabConfig) -> ImageRequest:
@@ -67,6 +74,14 @@ class EcsEc2Stack(cdk.Stack):
     - The capacity provider scales instances to fit tasks (managed scaling) and drains an
       instance's tasks before it goes (managed draining). Managed termination protection is
       off: with it on, instances running tasks cannot be terminated and ``cdk destroy`` hangs.
+      On stack delete the group is force-deleted (AsgTeardown), so managed draining's
+      lifecycle hook cannot hold an instance, billed, for an hour.
+    - A change of launch template (instance type, AMI) replaces the instances one at a time
+      (a rolling update), and the task definition names its CPU architecture, so a switch
+      between x86_64 and Graviton never places a task on an instance of the other kind.
+    - Burstable (t-family) instances run in the CPU-credit mode the config names: standard by
+      default, so a sustained load is throttled at the baseline instead of billed as surplus
+      credits (T3 and T4g launch as unlimited unless told otherwise).
     - Tasks use bridge networking with dynamic host ports; the instances' security group
       admits only the ALB, and only on the ephemeral port range.
     """
@@ -122,6 +137,11 @@ class EcsEc2Stack(cdk.Stack):
             associate_public_ip_address=placement.public_ip,
             require_imdsv2=True,
             http_put_response_hop_limit=1,
+            cpu_credits=(
+                ec2.CpuCredits(config.cpu_credits.upper())
+                if is_burstable(config.instance_type)
+                else None
+            ),
             block_devices=[
                 ec2.BlockDevice(
                     device_name="/dev/xvda",
@@ -143,6 +163,15 @@ class EcsEc2Stack(cdk.Stack):
             min_capacity=config.min_instances,
             max_capacity=config.max_instances,
             new_instances_protected_from_scale_in=False,
+            # A new launch template version (instance type, AMI) replaces the instances one at
+            # a time, a new one in service before an old one goes, and managed draining moves
+            # the old one's tasks (AWS's capacity-provider pattern does the same). Not a
+            # replacing update: a new group would need a new capacity provider, which the
+            # cluster cannot swap while the service still names the old one.
+            update_policy=autoscaling.UpdatePolicy.rolling_update(
+                max_batch_size=1,
+                min_instances_in_service=min(config.min_instances, config.max_instances - 1),
+            ),
         )
         capacity_provider = ecs.AsgCapacityProvider(
             self,
@@ -154,9 +183,33 @@ class EcsEc2Stack(cdk.Stack):
             target_capacity_percent=100,
         )
         self.cluster.add_asg_capacity_provider(capacity_provider)
+        AsgTeardown(
+            self,
+            "AsgTeardown",
+            auto_scaling_group=self.auto_scaling_group,
+            cluster=self.cluster,
+            log_retention_days=placement.log_retention_days,
+        )
 
+        # The image is built for the instances' architecture; a task of it must never be
+        # placed on an instance of the other kind (an exec format error, then the circuit
+        # breaker's rollback), e.g. while a switch from t3 to t4g replaces the instances.
+        # ecs.cpu-architecture is a built-in container instance attribute (x86_64 | arm64).
         task_definition = ecs.Ec2TaskDefinition(
-            self, "TaskDefinition", network_mode=ecs.NetworkMode.BRIDGE
+            self,
+            "TaskDefinition",
+            network_mode=ecs.NetworkMode.BRIDGE,
+            placement_constraints=[
+                ecs.PlacementConstraint.member_of(
+                    f"attribute:ecs.cpu-architecture == {architecture}"
+                )
+            ],
+        )
+        cfn_task_definition = task_definition.node.default_child
+        assert isinstance(cfn_task_definition, ecs.CfnTaskDefinition)
+        # CDK's Ec2TaskDefinition takes no runtime platform; the task definition records it.
+        cfn_task_definition.runtime_platform = ecs.CfnTaskDefinition.RuntimePlatformProperty(
+            cpu_architecture=architecture.upper(), operating_system_family="LINUX"
         )
         add_app_container(
             task_definition,

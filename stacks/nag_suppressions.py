@@ -84,6 +84,19 @@ _BY_STACK: dict[str, list[tuple[str, str, str]]] = {
             "support no resource scope, and ecs:Poll is conditioned on this cluster.",
         ),
         (
+            "AsgTeardown/Role/DefaultPolicy/Resource",
+            "IAM5[Resource::*]",
+            "autoscaling:DescribeAutoScalingGroups supports no resource scope (the handler "
+            "only polls for the group to be gone); the delete is scoped to this stack's group.",
+        ),
+        (
+            "AsgTeardown/Role/DefaultPolicy/Resource",
+            "IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:"
+            "autoScalingGroup:*:autoScalingGroupName/<InstancesASGBDDE502C>]",
+            "An Auto Scaling group's ARN carries a UUID that exists only once the group does; "
+            "the group name pins the delete to this stack's own group.",
+        ),
+        (
             "Instances/ASG",
             "AS3",
             "The ECS capacity provider drives this group and ECS events record its scaling; "

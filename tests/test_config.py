@@ -89,6 +89,7 @@ def test_command_line_strings_are_converted() -> None:
         ({"scalingMetric": "memory"}, "scalingMetric", "cpu, requests"),
         ({"scalingTarget": 150}, "scalingTarget", "1..100 (percent CPU)"),
         ({"ec2InstanceType": "big"}, "ec2InstanceType", "t3.small or t4g.small"),
+        ({"ec2CpuCredits": "burst"}, "ec2CpuCredits", "standard, unlimited"),
         ({"fargateSpot": "yes"}, "fargateSpot", "true or false"),
         ({"containerInsights": 1}, "containerInsights", "true or false"),
         ({"imageTag": "-bad"}, "imageTag", "an ECR tag"),
