@@ -72,7 +72,7 @@ def test_nag_acknowledges_exactly_what_it_suppressed(
     acknowledged = nag_acknowledgements(synthesized.outdir)
     assert acknowledged - suppressed == set(), "acknowledged, but nag found nothing there"
     assert suppressed - acknowledged == set(), "suppressed, but not acknowledged on the resource"
-    assert len(acknowledged) == {"synth": 17, "variant": 14}[which]
+    assert len(acknowledged) == {"synth": 19, "variant": 16}[which]
 
 
 def test_nag_verdict_counts_and_fails_on_an_unsuppressed_finding(
@@ -80,7 +80,7 @@ def test_nag_verdict_counts_and_fails_on_an_unsuppressed_finding(
 ) -> None:
     verdict = checks.cdk_nag(synth.outdir)
     assert verdict == checks.Verdict(
-        "cdk-nag", True, "AwsSolutions: 0 unsuppressed, 17 acknowledged with a reason"
+        "cdk-nag", True, "AwsSolutions: 0 unsuppressed, 19 acknowledged with a reason"
     )
     report = json.loads((synth.outdir / "validation-report.json").read_text())
     (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
@@ -89,7 +89,7 @@ def test_nag_verdict_counts_and_fails_on_an_unsuppressed_finding(
     (tmp_path / "validation-report.json").write_text(json.dumps(report))
     verdict = checks.cdk_nag(tmp_path)
     assert not verdict.passed
-    assert verdict.detail == "AwsSolutions: 1 unsuppressed, 16 acknowledged with a reason"
+    assert verdict.detail == "AwsSolutions: 1 unsuppressed, 18 acknowledged with a reason"
 
 
 def test_cdk_builtin_cloudformation_validation_finds_nothing(synth: Synthesized) -> None:
@@ -185,7 +185,7 @@ def test_checkov_fails_nothing_and_skips_exactly_what_would_fail(
         assert skipped[which] == skips[which]
         assert failed[f"{which}-stripped"] - skips[which] == set(), "fails, yet not skipped"
         assert skips[which] - failed[f"{which}-stripped"] == set(), "skipped, yet passes"
-    assert (len(skips["default"]), len(skips["variant"])) == (34, 20)
+    assert (len(skips["default"]), len(skips["variant"])) == (38, 24)
     for finding in results["skipped_checks"]:
         comment = finding["check_result"].get("suppress_comment", "")
         assert len(comment) > 60, (finding["check_id"], finding["resource"], comment)
