@@ -28,11 +28,7 @@ TAG_APP = "launchlab:app"
 # The value of TAG_LAUNCH_TYPE on the network and registry stacks; the others carry their key.
 LAUNCH_TYPE_SHARED = SHARED
 
-# The opt-in launch types of issue 11, until their registry lines (stacks/launch_types.py) come:
-# stack ids and launch-type keys, read by their nag suppressions, checkov skips and tests.
-ECS_MANAGED_INSTANCES_STACK = "LaunchlabEcsManagedInstances"
-EXPRESS_STACK = "LaunchlabExpress"
-LAMBDA_MANAGED_INSTANCES_STACK = "LaunchlabLambdaManagedInstances"
-LAUNCH_TYPE_ECS_MANAGED_INSTANCES = "ecs-managed-instances"
-LAUNCH_TYPE_EXPRESS = "express"
-LAUNCH_TYPE_LAMBDA_MANAGED_INSTANCES = "lambda-managed-instances"
+# Kept for the tests' readability only, like the three above.
+ECS_MANAGED_INSTANCES_STACK = BY_KEY["ecs-managed-instances"].stack_id
+EXPRESS_STACK = BY_KEY["express"].stack_id
+LAMBDA_MANAGED_INSTANCES_STACK = BY_KEY["lambda-managed-instances"].stack_id

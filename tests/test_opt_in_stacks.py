@@ -1,10 +1,7 @@
 """The three opt-in launch types (issue 11): ECS Managed Instances, ECS Express Mode and Lambda
-Managed Instances, each built on a bare ``cdk.Stack`` and in a test app beside the real
-network and registry stacks, with cdk-nag, cfn-lint and checkov over the result.
-
-Until the launch-type registry wires them into ``stacks/launchlab_app.py`` the test app below
-does what ``build_stacks`` does for the classic three: tags, owned log groups, nag
-suppressions and checkov skips.
+Managed Instances, each built on a bare ``cdk.Stack``, and in the real app selected with
+``-c launchTypes=...`` beside the network and registry stacks, with cdk-nag, cfn-lint and
+checkov over the result.
 """
 
 from __future__ import annotations
@@ -21,39 +18,30 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
-from cdk_nag import AwsSolutionsChecks
 
 from launchlab import checks
-from stacks import names
-from stacks.checkov_skips import apply_checkov_skips
+from stacks import launch_types, names
 from stacks.config import (
     ConfigError,
     LaunchlabConfig,
     OptInLaunchTypesConfig,
 )
 from stacks.constructs.ecs_service import ServicePlacement
-from stacks.constructs.paths import StackTree
 from stacks.ecs_managed_instances_stack import EcsManagedInstancesStack
 from stacks.express_stack import ExpressServiceStack
-from stacks.lambda_log_groups import own_lambda_log_groups
 from stacks.lambda_managed_instances_stack import (
     HANDLER,
     LambdaManagedInstancesStack,
     runtime_pins,
 )
-from stacks.launch_types import LaunchTypeSpec
-from stacks.nag_suppressions import apply_suppressions
-from stacks.network_stack import NetworkStack
-from stacks.registry_stack import ImageRef, RegistryStack
+from stacks.registry_stack import ImageRef
 from stacks.workloads import CONTAINER_PORT, HEALTH_PATH
 from tests.conftest import Synthesized, _shared, cdk_context
 from tests.test_checks import CHECKOV
 
-OPT_IN_STACKS = (
-    names.ECS_MANAGED_INSTANCES_STACK,
-    names.EXPRESS_STACK,
-    names.LAMBDA_MANAGED_INSTANCES_STACK,
-)
+OPT_IN = tuple(spec for spec in launch_types.REGISTRY if not spec.default)
+OPT_IN_STACKS = tuple(spec.stack_id for spec in OPT_IN)
+OPT_IN_KEYS = ",".join(spec.key for spec in OPT_IN)
 # Away from the defaults: x86 and burstable capacity, HTTPS, NAT, Container Insights,
 # request-count scaling.
 VARIANT: dict[str, Any] = {
@@ -79,95 +67,9 @@ def opt_in(**overrides: Any) -> OptInLaunchTypesConfig:
     return config(**overrides).opt_in
 
 
-# The registry lines these three will get (stacks/launch_types.py); the rules modules are the
-# report's, still to come.
-OPT_IN_SPECS = (
-    LaunchTypeSpec(
-        key=names.LAUNCH_TYPE_ECS_MANAGED_INSTANCES,
-        stack_id=names.ECS_MANAGED_INSTANCES_STACK,
-        label="ECS Managed Instances",
-        colour="tab:purple",
-        default=False,
-        default_app="python",
-        stand_in="container",
-        workload_resource="AWS::ECS::TaskDefinition",
-        outputs=("ClusterName", "ServiceName", "CapacityProviderName"),
-        stack_module="stacks.ecs_managed_instances_stack",
-        rules_module="launchlab.report.rules.ecs_managed_instances",
-    ),
-    LaunchTypeSpec(
-        key=names.LAUNCH_TYPE_EXPRESS,
-        stack_id=names.EXPRESS_STACK,
-        label="ECS Express Mode",
-        colour="tab:brown",
-        default=False,
-        default_app="python",
-        stand_in="container",
-        workload_resource="AWS::ECS::ExpressGatewayService",
-        outputs=("ClusterName", "ServiceName", "ServiceArn", "ManagedLoadBalancerArn"),
-        stack_module="stacks.express_stack",
-        rules_module="launchlab.report.rules.express",
-    ),
-    LaunchTypeSpec(
-        key=names.LAUNCH_TYPE_LAMBDA_MANAGED_INSTANCES,
-        stack_id=names.LAMBDA_MANAGED_INSTANCES_STACK,
-        label="Lambda Managed Instances",
-        colour="tab:olive",
-        default=False,
-        default_app="python",
-        stand_in="function-url",
-        workload_resource="AWS::Lambda::Function",
-        outputs=("FunctionName", "CapacityProviderName"),
-        stack_module="stacks.lambda_managed_instances_stack",
-        rules_module="launchlab.report.rules.lambda_managed_instances",
-    ),
-)
-
-
-def build_opt_in_app(outdir: Path, context: dict[str, Any]) -> Synthesized:
-    """What build_stacks does for a selection, for these three: the real network and registry
-    stacks, each unit's image_for and build, the project's tags and the checkers' annotations."""
-    app = cdk.App(context=context, outdir=str(outdir))
-    cfg = LaunchlabConfig.from_context(app.node.try_get_context)
-    units = {spec.key: spec.stack() for spec in OPT_IN_SPECS}
-    requested = {key: unit.image_for(cfg) for key, unit in units.items()}
-    images = {key: request for key, request in requested.items() if request is not None}
-    network = NetworkStack(app, names.NETWORK_STACK, network=cfg.network)
-    registry = RegistryStack(
-        app, names.REGISTRY_STACK, registry=cfg.registry, images=list(images.values())
-    )
-    placement = ServicePlacement(
-        vpc=network.vpc,
-        workload_subnets=network.workload_subnets,
-        public_ip=not network.has_private_subnets,
-        log_retention_days=cfg.log_retention_days,
-        container_insights=cfg.container_insights,
-        certificate_arn=cfg.certificate_arn,
-    )
-    tagged: dict[cdk.Stack, str] = {
-        network: names.LAUNCH_TYPE_SHARED,
-        registry: names.LAUNCH_TYPE_SHARED,
-    }
-    for spec in OPT_IN_SPECS:
-        image = registry.image(images[spec.key]) if spec.key in images else None
-        stack = units[spec.key].build(app, spec, config=cfg, image=image, placement=placement)
-        tagged[stack] = spec.key
-    for stack, launch_type in tagged.items():
-        cdk.Tags.of(stack).add(names.TAG_PROJECT, names.PROJECT)
-        cdk.Tags.of(stack).add(names.TAG_LAUNCH_TYPE, launch_type)
-        cdk.Tags.of(stack).add(names.TAG_STAGE, cfg.stage)
-        tree = StackTree(stack)
-        own_lambda_log_groups(tree, retention_days=cfg.log_retention_days)
-        apply_suppressions(tree, cfg)
-        apply_checkov_skips(tree, cfg)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
-    assembly = app.synth()
-    return Synthesized(outdir, {s.stack_name: s.template for s in assembly.stacks})
-
-
 @pytest.fixture(scope="session")
 def opt_in_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return _shared(tmp_path_factory, "cdk.out.opt-in", cdk_context(), synthesize=build_opt_in_app)
+    return _shared(tmp_path_factory, "cdk.out.opt-in", cdk_context(launchTypes=OPT_IN_KEYS))
 
 
 @pytest.fixture(scope="session")
@@ -175,8 +77,7 @@ def opt_in_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return _shared(
         tmp_path_factory,
         "cdk.out.opt-in-variant",
-        cdk_context(**VARIANT),
-        synthesize=build_opt_in_app,
+        cdk_context(**VARIANT, launchTypes=OPT_IN_KEYS),
     )
 
 
@@ -453,7 +354,7 @@ def test_lambda_managed_instances_instances_get_the_stack_tags(
     assert provider["Properties"]["PropagateTags"] == {
         "Mode": "Explicit",
         "ExplicitTags": [
-            {"Key": names.TAG_LAUNCH_TYPE, "Value": names.LAUNCH_TYPE_LAMBDA_MANAGED_INSTANCES},
+            {"Key": names.TAG_LAUNCH_TYPE, "Value": "lambda-managed-instances"},
             {"Key": names.TAG_PROJECT, "Value": names.PROJECT},
             {"Key": names.TAG_STAGE, "Value": "sandbox"},
         ],
@@ -626,9 +527,9 @@ def test_every_taggable_new_resource_carries_project_launch_type_and_stage(
     opt_in_synth: Synthesized,
 ) -> None:
     expected = {
-        names.ECS_MANAGED_INSTANCES_STACK: names.LAUNCH_TYPE_ECS_MANAGED_INSTANCES,
-        names.EXPRESS_STACK: names.LAUNCH_TYPE_EXPRESS,
-        names.LAMBDA_MANAGED_INSTANCES_STACK: names.LAUNCH_TYPE_LAMBDA_MANAGED_INSTANCES,
+        names.ECS_MANAGED_INSTANCES_STACK: "ecs-managed-instances",
+        names.EXPRESS_STACK: "express",
+        names.LAMBDA_MANAGED_INSTANCES_STACK: "lambda-managed-instances",
     }
     for stack, launch_type in expected.items():
         for kind in ("AWS::ECS::CapacityProvider", "AWS::ECS::ExpressGatewayService",
