@@ -10,7 +10,7 @@ export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-virtualenv
 
-.PHONY: setup demo test lint synth deploy destroy bench clean
+.PHONY: setup demo test lint synth deploy destroy bench clean docs-chart
 
 setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/.installed
 
@@ -57,6 +57,12 @@ bench: setup
 	$(BIN)/python bench/synth.py
 	$(BIN)/python bench/apps.py
 	$(BIN)/python bench/hold.py
+
+## docs-chart: the README's example chart and terminal output, from the steady-small-business profile.
+docs-chart: setup
+	rm -rf reports/docs-chart
+	COLUMNS=80 $(BIN)/python -m launchlab report --preset steady-small-business --out reports/docs-chart | sed 's/ *$$//' > docs/report-sample.txt
+	cp reports/docs-chart/cost-vs-requests.png docs/cost-vs-requests.png
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache reports

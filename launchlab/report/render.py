@@ -65,8 +65,17 @@ def headline(report: Report) -> list[str]:
         f"Region {report.prices.region} ({report.prices.location}); prices from "
         f"{report.table.path.name} dated {report.table.retrieved}; free tier "
         f"{free_tier}",
-        f"Sizes read from the templates in {report.cdk_out}" + _overrides(report.cdk_out),
+        f"Sizes read from the templates in {_shown(report.cdk_out)}" + _overrides(report.cdk_out),
     ]
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the working directory when it lies inside it: shorter, and the
+    same on every machine (the README's sample output)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def _overrides(cdk_out: str) -> str:
