@@ -142,6 +142,7 @@ _BY_STACK: dict[str, list[Skip]] = {
     names.EXPRESS_STACK: [("AppLogs/Resource", *_LOG_KMS)],
     names.LAMBDA_MANAGED_INSTANCES_STACK: [
         ("FunctionLogs/Resource", *_LOG_KMS),
+        ("CapacityProviderLogs/Resource", *_LOG_KMS),
         ("Function/Resource", *_URL_INVOKED_NO_DLQ),
         (
             "Function/Resource",

@@ -105,9 +105,15 @@ class LambdaManagedInstancesStack(cdk.Stack):
             description="Lambda Managed Instances: no inbound; Lambda routes requests itself",
             allow_all_outbound=True,
         )
+        # Lambda would otherwise create /aws/lambda/capacity-provider/<name> itself, kept forever
+        # and left behind by `cdk destroy`.
+        system_logs = retained_log_group(
+            self, "CapacityProviderLogs", retention_days=placement.log_retention_days
+        )
         self.capacity_provider = lambda_.CapacityProvider(
             self,
             "CapacityProvider",
+            log_group=system_logs,
             subnets=placement.subnets(),
             security_groups=[security_group],
             architectures=[architecture],
