@@ -172,6 +172,8 @@ def deploy_app(
 FAKE_CDK = '''#!{python}
 """A stand-in for the CDK CLI: records its arguments, writes an outputs file when asked."""
 import json, os, sys
+with open({record!r}) if os.path.exists({record!r}) else open(os.devnull) as done:
+    call = len(done.readlines())
 with open({record!r}, "a") as record:
     record.write(json.dumps({{"args": sys.argv[1:], "region": os.environ.get("AWS_REGION")}}))
     record.write("\\n")
@@ -180,7 +182,9 @@ if "--outputs-file" in args and os.environ.get("FAKE_CDK_OUTPUTS"):
     with open(args[args.index("--outputs-file") + 1], "w") as out:
         out.write(os.environ["FAKE_CDK_OUTPUTS"])
 print("fake cdk " + " ".join(args))
-sys.exit(int(os.environ.get("FAKE_CDK_EXIT", "0")))
+# FAKE_CDK_EXIT: one exit code for every call, or one per call ("1,0": fail, then succeed).
+codes = os.environ.get("FAKE_CDK_EXIT", "0").split(",")
+sys.exit(int(codes[min(call, len(codes) - 1)]))
 '''
 
 

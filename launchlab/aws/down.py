@@ -4,11 +4,19 @@ CloudFormation can report success and still leave things behind (a retained log 
 repository with images, a volume detached from a terminated instance, an ENI held by a dying
 Lambda). The scan asks the tagging API for everything tagged with the project and also looks
 directly where leftovers are known to hide, since not every resource type is in that API.
+
+While `cdk destroy` runs, a watcher completes the lifecycle actions that ECS managed draining
+leaves pending: its hook (ecs-managed-draining-termination-hook, 3600 s) holds an instance in
+Terminating:Wait, still billed, once the capacity provider that would complete it is gone,
+and CloudFormation then waits up to an hour for the group (aws/aws-cdk#18179, #14732, #19275).
+A destroy that still fails is retried once after force-deleting the project's groups.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -22,6 +30,7 @@ from launchlab.aws.cdk import run_cdk
 from launchlab.aws.costs import hourly_prices
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.aws.up import check_credentials
+from launchlab.errors import LaunchlabError
 from launchlab.report.prices import RegionPrices
 from stacks import launch_types, names
 
@@ -40,8 +49,15 @@ _LOOKED_AT = {
     "ec2:network-interface",
     "elasticloadbalancing:loadbalancer",
     "ec2:instance",
+    "autoscaling:autoScalingGroup",
+    "ec2:elastic-ip",
 }
 TAG_FILTER = {"Name": f"tag:{names.TAG_PROJECT}", "Values": [names.PROJECT]}
+# An instance an Auto Scaling group holds for a termination lifecycle hook.
+HELD = "Terminating:Wait"
+TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
+# How often the watcher looks for held instances while `cdk destroy` runs.
+RELEASE_EVERY_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,8 @@ def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
             _network_interfaces(sandbox, prices),
             _load_balancers(sandbox, prices),
             _instances(sandbox, prices),
+            _groups(sandbox),
+            _elastic_ips(sandbox, prices),
         ):
             for item in looks:
                 confirmed.add(_key(item.identifier))
@@ -262,6 +280,112 @@ def _instances(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
             )  # fmt: skip
 
 
+def _elastic_ips(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
+    # A NAT gateway's address, say, bills as a public IPv4 until released.
+    client = sandbox.client("ec2")
+    for address in client.describe_addresses(Filters=[TAG_FILTER]).get("Addresses", []):
+        attached = address.get("AssociationId") or address.get("NetworkInterfaceId")
+        yield Leftover(
+            "ec2:elastic-ip",
+            str(address.get("AllocationId", address.get("PublicIp"))),
+            "tag filter",
+            prices.per_hour("vpc.public_ipv4_hour"),
+            f"{address.get('PublicIp')}, {'associated' if attached else 'not associated'}",
+        )
+
+
+def _project_groups(client: Any) -> Iterator[dict[str, Any]]:
+    yield from _pages(
+        client, "describe_auto_scaling_groups", "AutoScalingGroups", Filters=[TAG_FILTER]
+    )
+
+
+def _groups(sandbox: Sandbox) -> Iterator[Leftover]:
+    # The instances are priced where they are listed (ec2:instance); the group costs nothing.
+    for group in _project_groups(sandbox.client("autoscaling")):
+        states = [str(i.get("LifecycleState")) for i in group.get("Instances", [])]
+        held = states.count(HELD)
+        yield Leftover(
+            "autoscaling:autoScalingGroup",
+            str(group["AutoScalingGroupARN"]),
+            "tag filter",
+            Decimal(0),
+            f"{group['AutoScalingGroupName']}: {len(states)} instance(s)"
+            + (f", {held} held in {HELD} by a lifecycle hook" if held else ""),
+        )
+
+
+def release_held_instances(autoscaling: Any) -> list[str]:
+    """Complete (CONTINUE) every termination lifecycle action pending on the project's groups;
+    the instances released, as "group/instance"."""
+    released: list[str] = []
+    for group in _project_groups(autoscaling):
+        name = str(group["AutoScalingGroupName"])
+        held = [str(i["InstanceId"]) for i in group.get("Instances", [])
+                if i.get("LifecycleState") == HELD]  # fmt: skip
+        if not held:
+            continue
+        hooks = autoscaling.describe_lifecycle_hooks(AutoScalingGroupName=name)
+        for hook in hooks.get("LifecycleHooks", []):
+            if hook.get("LifecycleTransition") != TERMINATING:
+                continue
+            for instance in held:
+                try:
+                    autoscaling.complete_lifecycle_action(
+                        AutoScalingGroupName=name,
+                        LifecycleHookName=str(hook["LifecycleHookName"]),
+                        InstanceId=instance,
+                        LifecycleActionResult="CONTINUE",
+                    )
+                except botocore.exceptions.ClientError as error:
+                    # "No active Lifecycle Action found": released meanwhile, or another hook's.
+                    if error.response.get("Error", {}).get("Code") != "ValidationError":
+                        raise
+                    continue
+                released.append(f"{name}/{instance}")
+    return released
+
+
+def force_delete_groups(autoscaling: Any) -> list[str]:
+    """Release held instances, then delete the project's groups with their instances."""
+    release_held_instances(autoscaling)
+    deleted = []
+    for group in _project_groups(autoscaling):
+        name = str(group["AutoScalingGroupName"])
+        autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+        deleted.append(name)
+    return deleted
+
+
+@contextmanager
+def releasing_held_instances(sandbox: Sandbox, console: Console) -> Iterator[None]:
+    """While the body runs, complete pending termination lifecycle actions every few seconds."""
+    autoscaling = sandbox.client("autoscaling")  # clients are thread-safe; sessions are not
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(RELEASE_EVERY_S):
+            try:
+                released = release_held_instances(autoscaling)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+                continue  # best effort: the destroy's own result and the scan still count
+            if released:
+                console.print(
+                    f"released {len(released)} instance(s) held in {HELD} by a termination "
+                    f"lifecycle hook: {', '.join(released)}",
+                    highlight=False,
+                    markup=False,
+                )
+
+    watcher = threading.Thread(target=watch, name="release-held-instances", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
 def _has_project_tag(tags: Iterable[Mapping[str, Any]]) -> bool:
     return any(t.get("Key") == names.TAG_PROJECT and t.get("Value") == names.PROJECT for t in tags)
 
@@ -307,11 +431,26 @@ def down(
     if not scan_only:
         account = check_credentials(sandbox)
         console.print(f"destroying every stack in account {account}, {sandbox.region}")
-        run_cdk(
-            ["destroy", "--all", "--force", *context_args(context)],
-            region=sandbox.region,
-            what="cdk destroy",
-            next_step="read the CloudFormation error above, then run `launchlab down` again; "
-            "`launchlab down --scan-only` lists what is left",
+        destroy = ["destroy", "--all", "--force", *context_args(context)]
+        next_step = (
+            "read the CloudFormation error above, then run `launchlab down` again; "
+            "`launchlab down --scan-only` lists what is left"
         )
+        with releasing_held_instances(sandbox, console):
+            try:
+                run_cdk(destroy, region=sandbox.region, what="cdk destroy", next_step=next_step)
+            except LaunchlabError:
+                # A group CloudFormation could not delete (DELETE_FAILED) goes by force, with
+                # its instances; the second destroy then finds it gone and carries on.
+                with aws_errors(sandbox.region):
+                    deleted = force_delete_groups(sandbox.client("autoscaling"))
+                if not deleted:
+                    raise
+                console.print(
+                    f"force-deleted Auto Scaling group(s) {', '.join(deleted)}; "
+                    "running cdk destroy again",
+                    highlight=False,
+                    markup=False,
+                )
+                run_cdk(destroy, region=sandbox.region, what="cdk destroy", next_step=next_step)
     return report_leftovers(sandbox, console)

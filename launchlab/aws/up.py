@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+import botocore.exceptions
 from rich.console import Console
 from rich.table import Table
 
@@ -13,7 +14,7 @@ from launchlab import assembly
 from launchlab.assembly import context_args
 from launchlab.aws.cdk import outputs_file, run_cdk
 from launchlab.aws.costs import idle_cost_per_hour
-from launchlab.aws.sandbox import Sandbox, aws_errors
+from launchlab.aws.sandbox import DENIED, Sandbox, aws_errors
 from launchlab.errors import LaunchlabError
 from launchlab.report.prices import HOURS_PER_MONTH
 from stacks import launch_types
@@ -25,8 +26,47 @@ def check_credentials(sandbox: Sandbox) -> str:
         return str(sandbox.client("sts").get_caller_identity()["Account"])
 
 
+ECS_SERVICE = "ecs.amazonaws.com"
+ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
+
+
+def ensure_ecs_service_linked_role(sandbox: Sandbox, console: Console) -> None:
+    """Create AWSServiceRoleForECS unless the account has it.
+
+    ECS creates the role itself on first use, but CloudFormation does not wait for it: the
+    first deploy into a brand-new account can fail with "Unable to assume the service linked
+    role" (cloudformation-coverage-roadmap#818; openemr/openemr-on-ecs#8). Creating it up front
+    is idempotent: IAM answers InvalidInput "... has been taken in this account" when it exists
+    (Rayraegah/terraform-aws-hasura#17), moto EntityAlreadyExists.
+    """
+    iam = sandbox.client("iam")
+    with aws_errors(sandbox.region):
+        try:
+            created = iam.create_service_linked_role(AWSServiceName=ECS_SERVICE)
+        except botocore.exceptions.ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            if code == "EntityAlreadyExists" or "has been taken" in message:
+                return
+            if code not in DENIED:
+                raise
+            # Deploying goes through the CDK's own roles, so these credentials may rightly
+            # lack IAM rights; in a used account the role exists anyway.
+            console.print(
+                f"note: could not create {ECS_SERVICE_LINKED_ROLE} ({code}); if this account "
+                'never ran ECS and the deploy fails with "Unable to assume the service linked '
+                'role", run `aws iam create-service-linked-role --aws-service-name '
+                f"{ECS_SERVICE}` and `launchlab up` again",
+                highlight=False,
+                markup=False,
+            )
+            return
+    console.print(f"created the ECS service-linked role {created['Role']['RoleName']}")
+
+
 def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Console) -> int:
     account = check_credentials(sandbox)
+    ensure_ecs_service_linked_role(sandbox, console)
     console.print(f"deploying every stack to account {account} in {sandbox.region}")
     outputs_path = outputs_file(outdir)
     run_cdk(

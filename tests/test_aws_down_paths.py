@@ -1,0 +1,238 @@
+"""`launchlab down`'s harder paths against moto on 127.0.0.1: an Auto Scaling group that outlives
+a failed destroy, the tagging API's lag, INACTIVE task definitions, and what each leftover costs;
+and `launchlab up` creating the ECS service-linked role a brand-new account lacks.
+
+moto 5.2.5 has DescribeAutoScalingGroups (with tag filters), Put/Describe/DeleteLifecycleHook and
+DeleteAutoScalingGroup (which always takes the instances with it, ForceDelete or not), but no
+CompleteLifecycleAction (its server answers HTTP 500 "not implemented") and never holds an
+instance in Terminating:Wait: the release of held instances cannot run here; the force-delete
+after a failed destroy can, and is tested.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from launchlab.aws.down import HELD
+from launchlab.aws.up import ECS_SERVICE, ECS_SERVICE_LINKED_ROLE
+from launchlab.cli import main
+from stacks import names
+from tests import moto_server as fixtures
+from tests.moto_server import MotoServer, calls, write_fake_cdk
+
+aws = fixtures.aws
+moto_server = fixtures.moto_server
+
+TAGS = [{"Key": names.TAG_PROJECT, "Value": names.PROJECT}]
+ECS_HOOK = "ecs-managed-draining-termination-hook"  # the name ECS gives its hook
+
+
+def _rows(out: str) -> list[list[str]]:
+    lines = [line for line in out.splitlines() if line.startswith("│")]
+    return [[cell.strip() for cell in line.strip("│").split("│")] for line in lines]
+
+
+def _default_subnets() -> list[dict[str, str]]:
+    subnets = boto3.client("ec2").describe_subnets()["Subnets"]
+    by_zone = {s["AvailabilityZone"]: s for s in subnets if s.get("DefaultForAz")}
+    return [by_zone[zone] for zone in sorted(by_zone)]
+
+
+def _group_held_by_ecs_hook() -> str:
+    """What LaunchlabEcsEc2 leaves when its capacity provider is gone before its group: a
+    tagged group with a running instance and ECS's draining hook on termination."""
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    template = ec2.create_launch_template(
+        LaunchTemplateName="LaunchlabEcsEc2-Template",
+        LaunchTemplateData={"ImageId": image, "InstanceType": "t3.small"},
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    autoscaling = boto3.client("autoscaling")
+    name = "LaunchlabEcsEc2-Capacity-ABC"
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "$Latest"},
+        MinSize=0, MaxSize=2, DesiredCapacity=1,
+        VPCZoneIdentifier=_default_subnets()[0]["SubnetId"],
+        Tags=[{**tag, "PropagateAtLaunch": True} for tag in TAGS],
+    )  # fmt: skip
+    autoscaling.put_lifecycle_hook(
+        AutoScalingGroupName=name,
+        LifecycleHookName=ECS_HOOK,
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+        HeartbeatTimeout=3600,
+        DefaultResult="CONTINUE",
+    )
+    return name
+
+
+def _running_project_instances() -> list[str]:
+    reservations = boto3.client("ec2").describe_instances(
+        Filters=[
+            {"Name": f"tag:{names.TAG_PROJECT}", "Values": [names.PROJECT]},
+            {"Name": "instance-state-name", "Values": ["pending", "running"]},
+        ]
+    )["Reservations"]
+    return [i["InstanceId"] for r in reservations for i in r["Instances"]]
+
+
+# ---- item 1: a group that outlives the destroy --------------------------------------------
+
+
+def test_down_force_deletes_a_group_the_destroy_left_and_destroys_again(
+    aws: MotoServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = _group_held_by_ecs_hook()
+    assert len(_running_project_instances()) == 1
+    cdk, record = write_fake_cdk(tmp_path)
+    monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
+    monkeypatch.setenv("FAKE_CDK_EXIT", "1,0")  # DELETE_FAILED on the group, then the rest
+    assert main(["down"]) == 0
+    assert calls(record) == [["destroy", "--all", "--force"]] * 2
+    out = capsys.readouterr().out
+    assert f"force-deleted Auto Scaling group(s) {name}; running cdk destroy again" in out
+    assert boto3.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"] == []
+    assert _running_project_instances() == []  # nothing billable left behind
+    assert "nothing of launchlab is left in us-east-1" in out
+
+
+def test_down_still_fails_in_one_line_when_no_group_was_in_the_way(
+    aws: MotoServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cdk, record = write_fake_cdk(tmp_path)
+    monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
+    monkeypatch.setenv("FAKE_CDK_EXIT", "1,0")
+    assert main(["down"]) == 2
+    assert len(calls(record)) == 1  # no second destroy when forcing removed nothing
+    assert capsys.readouterr().err.startswith("launchlab: cdk destroy failed (exit 1): read the ")
+
+
+def test_the_scan_lists_a_group_left_behind(
+    aws: MotoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = _group_held_by_ecs_hook()
+    assert main(["down", "--scan-only"]) == 1
+    rows = {row[0]: row for row in _rows(capsys.readouterr().out)}
+    group = rows["autoscaling:autoScalingGroup"]
+    assert group[1].startswith("arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:")
+    assert group[1].endswith(f"/{name}")
+    assert group[4] == f"{name}: 1 instance(s)"
+    assert HELD not in group[4]  # moto never holds one (see the module's docstring)
+    assert float(rows["ec2:instance"][3]) >= 0.0208  # the instance is priced on its own row
+
+
+# ---- item 7: the tagging API's lag, INACTIVE task definitions, cost per leftover ----------
+
+
+def test_a_tagging_api_hit_no_direct_look_confirms_is_a_note_not_a_leftover(
+    aws: MotoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # moto's tagging API never lags a deletion. What down sees when AWS's does (a tagged ARN
+    # of a kind it looks at directly, which no direct look returns) is made here with a tagged
+    # log group under a name no direct look covers.
+    logs = boto3.client("logs")
+    logs.create_log_group(
+        logGroupName="/gone/LaunchlabFargate-AppLogs", tags={names.TAG_PROJECT: names.PROJECT}
+    )
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/gone/LaunchlabFargate-AppLogs"
+    assert main(["down", "--scan-only"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "note: the tagging API still lists 1 resource(s) that no direct look finds (it can lag "
+        f"a deletion by hours): {arn}"
+    ) in out.replace("\n", "")
+    assert _rows(out) == []
+    assert "nothing of launchlab is left in us-east-1" in out
+
+
+def test_inactive_task_definitions_are_not_leftovers_active_ones_are(
+    aws: MotoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs = boto3.client("ecs")
+    tags = [{"key": t["Key"], "value": t["Value"]} for t in TAGS]
+    definition = {"containerDefinitions": [{"name": "app", "image": "x", "memory": 512}]}
+    gone = ecs.register_task_definition(family="LaunchlabFargateTask", tags=tags, **definition)
+    kept = ecs.register_task_definition(family="LaunchlabEcsEc2Task", tags=tags, **definition)
+    # What deleting a stack does to its task definitions: deregistered, tags kept.
+    ecs.deregister_task_definition(taskDefinition=gone["taskDefinition"]["taskDefinitionArn"])
+    assert main(["down", "--scan-only"]) == 1
+    rows = _rows(capsys.readouterr().out)
+    assert [(row[0], row[1], row[3]) for row in rows] == [
+        ("ecs:task-definition", kept["taskDefinition"]["taskDefinitionArn"], "0.0000")
+    ]
+
+
+def test_each_leftover_is_priced_alb_with_its_public_ipv4_and_an_elastic_ip(
+    aws: MotoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subnets = _default_subnets()[:2]
+    elbv2 = boto3.client("elbv2")
+    alb = elbv2.create_load_balancer(
+        Name="Launchl-Alb-1", Subnets=[s["SubnetId"] for s in subnets],
+        Scheme="internet-facing", Type="application", Tags=TAGS,
+    )["LoadBalancers"][0]  # fmt: skip
+    ec2 = boto3.client("ec2")
+    address = ec2.allocate_address(
+        Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": TAGS}]
+    )
+    assert main(["down", "--scan-only"]) == 1
+    captured = capsys.readouterr()
+    rows = {row[0]: row for row in _rows(captured.out)}
+    # us-east-1 list prices (launchlab/prices/aws.yaml): ALB $0.0225/h, public IPv4 $0.005/h
+    # each, one per availability zone the ALB is in.
+    balancer = rows["elasticloadbalancing:loadbalancer"]
+    assert (balancer[1], balancer[3]) == (alb["LoadBalancerArn"], "0.0325")
+    assert balancer[4] == "Launchl-Alb-1 (internet-facing)"
+    elastic = rows["ec2:elastic-ip"]
+    assert (elastic[1], elastic[3]) == (address["AllocationId"], "0.0050")
+    assert elastic[4] == f"{address['PublicIp']}, not associated"
+    assert captured.err.startswith(
+        "launchlab: 2 resource(s) of launchlab remain in us-east-1, costing about $0.0375/hour"
+    )
+
+
+# ---- item 3: the ECS service-linked role before the first deploy --------------------------
+
+
+def test_up_creates_the_ecs_service_linked_role_before_deploying_and_only_once(
+    aws: MotoServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cdk, record = write_fake_cdk(tmp_path)
+    monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
+    monkeypatch.setenv("FAKE_CDK_EXIT", "1")  # the deploy fails: the role must exist anyway
+    iam = boto3.client("iam")
+
+    def linked_roles() -> list[dict[str, Any]]:
+        return list(iam.list_roles(PathPrefix=f"/aws-service-role/{ECS_SERVICE}/")["Roles"])
+
+    assert linked_roles() == []  # a brand-new account
+    assert main(["up", "--cdk-out", str(tmp_path / "cdk.out")]) == 2
+    [role] = linked_roles()
+    # AWS names it AWSServiceRoleForECS; moto 5.2.5 keeps the service's case: ...Forecs.
+    assert role["RoleName"].lower() == ECS_SERVICE_LINKED_ROLE.lower()
+    statement = role["AssumeRolePolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": [ECS_SERVICE]}
+    first = capsys.readouterr()
+    assert f"created the ECS service-linked role {role['RoleName']}\n" in first.out
+    assert len(calls(record)) == 1
+    # Again, with the role there (IAM answers "has been taken", moto EntityAlreadyExists).
+    monkeypatch.setenv("FAKE_CDK_EXIT", "0")
+    assert main(["up", "--cdk-out", str(tmp_path / "cdk.out")]) == 2  # no outputs file
+    second = capsys.readouterr()
+    assert "service-linked role" not in second.out + second.err
+    assert len(linked_roles()) == 1
+    assert second.err.startswith("launchlab: cdk deploy wrote no readable outputs")
+    assert len(calls(record)) == 2
