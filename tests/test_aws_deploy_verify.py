@@ -63,7 +63,7 @@ def test_default_app_deploys_into_moto_without_its_custom_resources(
     assert removed == {
         names.NETWORK_STACK: ["Custom::VpcRestrictDefaultSG"],
         names.REGISTRY_STACK: ["Custom::CDKECRDeployment"] * 3,
-        names.ECS_EC2_STACK: [],
+        names.ECS_EC2_STACK: ["Custom::AsgTeardown"],
         names.FARGATE_STACK: [],
         names.LAMBDA_STACK: ["AWS::Lambda::Url"],
     }
@@ -84,16 +84,19 @@ def test_default_app_deploys_into_moto_without_its_custom_resources(
     # moto reports PackageType Zip for a CloudFormation-made image function; the code is right.
     assert function["Code"]["ImageUri"].split("/", 1)[1].startswith("launchlab/python-app:")
     assert function["Configuration"]["State"] == "Active"
-    # The custom resources' handler functions were created from the staged asset zips.
+    # The custom resources' handler functions were created from the staged asset zips: the
+    # VPC's default-SG rule remover, the image copy, the group teardown; and the app's function.
     functions = boto3.client("lambda").list_functions()["Functions"]
-    assert len(functions) == 3
+    assert sorted(f["FunctionName"].split("-")[0] for f in functions) == sorted(
+        [names.NETWORK_STACK, names.REGISTRY_STACK, names.ECS_EC2_STACK, names.LAMBDA_STACK]
+    ), [f["FunctionName"] for f in functions]
     tagged = boto3.client("ecr").list_tags_for_resource(
         resourceArn=boto3.client("ecr").describe_repositories()["repositories"][0]["repositoryArn"]
     )["tags"]
     assert {"Key": names.TAG_PROJECT, "Value": names.PROJECT} in tagged
 
 
-def test_variant_app_deploys_with_only_the_vpc_custom_resource_removed(
+def test_variant_app_deploys_with_only_the_vpc_and_teardown_custom_resources_removed(
     aws: MotoServer, variant: Synthesized
 ) -> None:
     # The variant's ACM certificate is made up; moto's ELB refuses a listener without a real one.
@@ -107,7 +110,8 @@ def test_variant_app_deploys_with_only_the_vpc_custom_resource_removed(
             replace={VARIANT_CONTEXT["certificateArn"]: certificate["CertificateArn"]},
         )
     assert Counter(r.split(" (")[1] for items in deployed.removed.values() for r in items) == {
-        "Custom::VpcRestrictDefaultSG)": 1
+        "Custom::VpcRestrictDefaultSG)": 1,
+        "Custom::AsgTeardown)": 1,
     }
     assert len(boto3.client("ec2").describe_nat_gateways()["NatGateways"]) == 1
     listeners = [
