@@ -12,11 +12,17 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
 
+from launchlab.assembly import Assembly
+from launchlab.report.cost import Assumptions, estimate
+from launchlab.report.inventory import read_inventory
+from launchlab.report.prices import load_table
+from launchlab.report.profile import TrafficProfile
 from stacks import names
 from stacks.constructs import asg_teardown_handler as handler_module
 from stacks.constructs.asg_teardown import RESOURCE_TYPE
@@ -328,3 +334,43 @@ def test_burstable_instances_run_standard_credits_unless_asked(
 ) -> None:
     assert _credits(synth) == {"CpuCredits": "standard"}
     assert _credits(graviton) == {"CpuCredits": "unlimited"}
+
+
+def _ec2_estimate(synth: Synthesized, requests_per_month: float) -> Any:
+    inventory = read_inventory(Assembly(outdir=synth.outdir, templates=synth.templates))
+    profile = TrafficProfile("busy", requests_per_month, avg_duration_ms=100, payload_kb=5)
+    prices = load_table().region("us-east-1")
+    return inventory, estimate(inventory, "ecs-ec2", prices, profile, Assumptions())
+
+
+@pytest.mark.slow
+def test_the_report_prices_surplus_credits_read_from_the_template(
+    synth: Synthesized, graviton: Synthesized
+) -> None:
+    """The credit mode comes from the synthesized launch template, never from cdk.json: the
+    default synth bills no credits; the unlimited one prices the surplus and says why."""
+    inventory, standard = _ec2_estimate(synth, 1_000_000_000)
+    assert inventory.launch_types["ecs-ec2"].instances.cpu_credits == "standard"
+    assert [i for i in standard.items if i.kind == "EC2 CPU credits"] == []
+    assert not any("CPU-credit" in warning for warning in standard.warnings)
+
+    inventory, unlimited = _ec2_estimate(graviton, 1_000_000_000)
+    assert inventory.launch_types["ecs-ec2"].instances.cpu_credits == "unlimited"
+    (credits,) = [item for item in unlimited.items if item.kind == "EC2 CPU credits"]
+    # 1 G requests x 100 ms x 0.25 CPU share = 6944 vCPU-hours of CPU a month; the
+    # instances' baseline covers 20% of each of 2 vCPUs for every instance-hour.
+    instance_hours = Decimal(str(unlimited.sizing["instance_hours"]))
+    used = Decimal(1_000_000_000) * Decimal("0.1") * Decimal("0.25") / 3600
+    surplus = used - instance_hours * 2 * Decimal("0.2")
+    assert surplus > 0
+    assert abs(credits.quantity - surplus) < Decimal("0.01")
+    assert credits.unit == "vCPU-hour"
+    assert credits.price is not None and credits.price.key == "ec2.cpu_credits.arm64"
+    assert abs(credits.usd - credits.quantity * Decimal("0.04")) < Decimal("0.01")
+    assert any(
+        "t4g.small runs in unlimited CPU-credit mode" in warning for warning in unlimited.warnings
+    )
+    # A quiet month stays within the baseline: the mode is named, nothing is billed.
+    _, quiet = _ec2_estimate(graviton, 1_000_000)
+    (quiet_credits,) = [item for item in quiet.items if item.kind == "EC2 CPU credits"]
+    assert quiet_credits.quantity == 0

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from launchlab.errors import LaunchlabError
 from launchlab.report.inventory import Function, Instances, Inventory, LaunchType, LogGroup, Tasks
-from launchlab.report.prices import Price, RegionPrices
+from launchlab.report.prices import InstanceType, Price, RegionPrices
 from launchlab.report.profile import LoadLevel, TrafficProfile
 from stacks import launch_types
 
@@ -296,6 +296,8 @@ def price_instances(
         spec.hourly,
         kind="EC2 instances",
     )
+    if instances.cpu_credits == "unlimited":
+        _price_surplus_credits(spec, instance_hours, levels, prices, assumptions, result)
     if instances.volume_type != "gp3":
         result.warnings.append(f"EBS {instances.volume_type} priced at the gp3 rate")
     result.add(
@@ -311,6 +313,62 @@ def price_instances(
             prices["vpc.public_ipv4_hour"],
             kind="Public IPv4",
         )
+
+
+# The CPU a T3, T3a or T4g instance may use per vCPU, averaged over 24 hours, before unlimited
+# mode bills surplus credits (EC2 User Guide, "Key concepts for burstable performance
+# instances": baseline utilization per vCPU), by instance size.
+BURSTABLE_BASELINE = {
+    "nano": 0.05, "micro": 0.10, "small": 0.20, "medium": 0.20, "large": 0.30,
+    "xlarge": 0.40, "2xlarge": 0.40,
+}  # fmt: skip
+
+
+def _price_surplus_credits(
+    spec: InstanceType,
+    instance_hours: Decimal,
+    levels: list[LoadLevel],
+    prices: RegionPrices,
+    assumptions: Assumptions,
+    result: Estimate,
+) -> None:
+    """Unlimited mode bills the vCPU-hours spent above the instances' baseline: the CPU the
+    requests use (duration x cpu_share, as for task capacity) less what the baseline covers."""
+    price = prices[f"ec2.cpu_credits.{spec.architecture}"]
+    family, _, size = spec.name.partition(".")
+    baseline = BURSTABLE_BASELINE.get(size) if family in ("t3", "t3a", "t4g") else None
+    if baseline is None:
+        result.warnings.append(
+            f"{spec.name} runs in unlimited CPU-credit mode and its baseline is not known "
+            "here: surplus CPU credits are not priced"
+        )
+        return
+    cpu_hours_per_request = (
+        Decimal(str(result.profile.avg_duration_ms)) / 1000 * Decimal(str(assumptions.cpu_share))
+    ) / 3600
+    requests = (
+        sum(
+            (Decimal(str(level.rps)) * 3600 * Decimal(str(level.hours_share)) for level in levels),
+            Decimal(0),
+        )
+        * prices.hours_per_month
+    )
+    used = requests * cpu_hours_per_request
+    covered = instance_hours * spec.vcpu * Decimal(str(baseline))
+    surplus = max(Decimal(0), used - covered)
+    result.sizing["cpu_vcpu_hours"] = float(used)
+    result.sizing["cpu_baseline_vcpu_hours"] = float(covered)
+    result.add(
+        f"EC2 surplus CPU credits ({spec.name} unlimited, baseline {baseline:.0%} per vCPU)",
+        surplus,
+        price,
+        kind="EC2 CPU credits",
+    )
+    result.warnings.append(
+        f"{spec.name} runs in unlimited CPU-credit mode: CPU above {baseline:.0%} per vCPU "
+        f"(averaged over 24 h) bills surplus credits at ${price.unit_usd:g} per vCPU-hour; "
+        "-c ec2CpuCredits=standard throttles at the baseline instead"
+    )
 
 
 def price_function(

@@ -60,6 +60,8 @@ class Instances:
     volume_gib: int
     volume_type: str
     public_ip: bool
+    # "standard" or "unlimited" for burstable (t-family) types, None for the others.
+    cpu_credits: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,7 +348,19 @@ def _instances(stack: str, template: Mapping[str, Any]) -> Instances | None:
             nic.get("AssociatePublicIpAddress") is True
             for nic in data.get("NetworkInterfaces") or []
         ),
+        cpu_credits=_cpu_credits(instance_type, data.get("CreditSpecification")),
     )
+
+
+def _cpu_credits(instance_type: str, specification: Any) -> str | None:
+    """The template's credit mode, or EC2's default when it names none: standard for T2,
+    unlimited for T3, T3a and T4g (RunInstances API reference, CreditSpecification)."""
+    if not instance_type.startswith("t"):
+        return None
+    mode = (specification or {}).get("CpuCredits")
+    if mode is None:
+        return "standard" if instance_type.startswith("t2.") else "unlimited"
+    return str(mode).lower()
 
 
 def _scaling(template: Mapping[str, Any]) -> Scaling:
