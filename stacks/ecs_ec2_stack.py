@@ -207,7 +207,9 @@ class EcsEc2Stack(cdk.Stack):
         )
         cfn_task_definition = task_definition.node.default_child
         assert isinstance(cfn_task_definition, ecs.CfnTaskDefinition)
-        # CDK's Ec2TaskDefinition takes no runtime platform; the task definition records it.
+        # CDK's L2 refuses a runtime platform unless the task is Fargate-compatible, but ECS
+        # takes it for Linux tasks on EC2 too (CloudFormation's RuntimePlatform: "available
+        # for tasks that run on Linux Amazon EC2 instance"), so it is set on the L1.
         cfn_task_definition.runtime_platform = ecs.CfnTaskDefinition.RuntimePlatformProperty(
             cpu_architecture=architecture.upper(), operating_system_family="LINUX"
         )
