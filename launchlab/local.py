@@ -1,10 +1,10 @@
-"""Run the three workloads on 127.0.0.1, each the way its image runs it, with no Docker.
+"""Run each selected launch type's workload on 127.0.0.1 the way AWS runs it, with no Docker.
 
 The command and environment come from the final stage of each Dockerfile (CMD and ENV), so
 the local run cannot drift from the image. Which app stands in for which launch type comes
-from the synthesized templates (the ``launchlab:app`` tag). The Lambda image's CMD names a
-handler; locally it runs behind the Function URL shim, which turns each HTTP request into a
-Function URL event, as the Lambda service would.
+from the synthesized templates (the ``launchlab:app`` tag). A function's handler (named by its
+template, or by the Lambda image's CMD) runs behind the Function URL shim, which turns each
+HTTP request into a Function URL event, as the Lambda service would.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ DOCKER_OVERRIDE_ENV = "LAUNCHLAB_DOCKER"
 # Stand-ins for the ports start() picks, in commands and environment values.
 PORT = "<port>"
 SIDECAR_PORT = "<sidecar-port>"
+# Lambda sets it only for functions on managed instances; the app reads it to know where it runs
+# (services/python-app/launchlab_app/contract.py).
+LAMBDA_MANAGED_INSTANCES_VARIABLE = "AWS_LAMBDA_MAX_CONCURRENCY"
 # The invoke API of the runtime interface emulator inside the Lambda base image.
 RIE_INVOKE_URL = f"http://127.0.0.1:{SIDECAR_PORT}/2015-03-31/functions/function/invocations"
 
@@ -55,7 +58,7 @@ class Workload:
     cwd: Path
     env: Mapping[str, str]
     # What GET / reports locally: "local" for the ECS images (no task metadata endpoint
-    # here), "lambda" behind the shim (it sets the Lambda environment).
+    # here); behind the shim (it sets the Lambda environment) what it reports on AWS.
     reported_launch_type: str
     # Started first and stopped last (with --docker: the Lambda image, behind the shim).
     sidecar: tuple[str, ...] = ()
@@ -128,21 +131,21 @@ def workloads_from(assembly: Assembly) -> list[Workload]:
         spec = launch_types.spec(launch_type)
         stack_name = spec.stack_id
         # The workload is the resource tagged with its app (a stack may hold helper functions).
-        apps = [
-            tags[names.TAG_APP]
+        tagged = [
+            resource
             for resource in assembly.resources(stack_name, spec.workload_resource)
-            if names.TAG_APP in (tags := _tags(resource))
+            if names.TAG_APP in _tags(resource)
         ]
-        app = apps[0] if len(apps) == 1 else None
+        app = _tags(tagged[0])[names.TAG_APP] if len(tagged) == 1 else None
         if app not in ("node-app", "python-app"):
             raise LaunchlabError(f"{stack_name}: no {names.TAG_APP} tag; synthesize this app again")
         directory = SERVICES_DIR / app
         command: tuple[str, ...]
         if spec.stand_in == "function-url":
-            handler_cmd, env = image_command(directory / "Dockerfile.lambda")
             command = (sys.executable, "-m", "launchlab_app.function_url_shim")
-            env = {**env, "_HANDLER": handler_cmd[0]}
-            reported = launch_type
+            env = _function_environment(tagged[0]["Properties"], directory)
+            # The shim sets the Lambda environment, so the app answers as it does on AWS.
+            reported = spec.reports_as
         else:
             cmd, env = image_command(directory / "Dockerfile")
             command = (_interpreter(cmd[0]), *cmd[1:])
@@ -158,6 +161,27 @@ def workloads_from(assembly: Assembly) -> list[Workload]:
             )
         )
     return found
+
+
+def _function_environment(function: Mapping[str, Any], directory: Path) -> dict[str, str]:
+    """What the Lambda runtime would give the function's handler: the handler the template
+    names (a .zip function), else the image's CMD and ENV (a container-image function); and
+    on a capacity provider (Lambda Managed Instances), AWS_LAMBDA_MAX_CONCURRENCY, which
+    Lambda sets only there."""
+    handler = function.get("Handler")
+    if isinstance(handler, str):
+        env = {"_HANDLER": handler}
+    else:
+        handler_cmd, env = image_command(directory / "Dockerfile.lambda")
+        env = {**env, "_HANDLER": handler_cmd[0]}
+    managed = function.get("CapacityProviderConfig", {}).get(
+        "LambdaManagedInstancesCapacityProviderConfig"
+    )
+    if managed is not None:
+        # The shim serves one invocation at a time, as one runtime worker does.
+        concurrency = managed.get("PerExecutionEnvironmentMaxConcurrency", 1)
+        env[LAMBDA_MANAGED_INSTANCES_VARIABLE] = str(concurrency)
+    return env
 
 
 def free_port() -> int:
@@ -311,9 +335,16 @@ def in_docker(
             raise LaunchlabError(f"docker build of {tag} failed: see {build_log}")
         port = SIDECAR_PORT if lambda_image else PORT
         name = f"launchlab-demo-{workload.launch_type}-{port}"
+        # What Lambda would set on managed instances reaches the app inside the container.
+        lambda_env = tuple(
+            part
+            for key in (LAMBDA_MANAGED_INSTANCES_VARIABLE,)
+            if lambda_image and key in workload.env
+            for part in ("--env", f"{key}={workload.env[key]}")
+        )
         container = (
             docker, "run", "--rm", "--name", name, "--read-only", "--tmpfs", "/tmp",
-            "--user", CONTAINER_USER, "--env", "APP_VERSION=local",
+            "--user", CONTAINER_USER, "--env", "APP_VERSION=local", *lambda_env,
             "--publish", f"127.0.0.1:{port}:{CONTAINER_PORT}", tag,
         )  # fmt: skip
         cleanup = ((docker, "rm", "--force", name),)

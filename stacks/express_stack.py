@@ -12,6 +12,7 @@ from constructs import Construct
 from stacks.config import EXPRESS_SCALING_METRICS, ExpressConfig, LaunchlabConfig
 from stacks.constructs.ecs_service import ServicePlacement, ecs_cluster, retained_log_group
 from stacks.launch_types import LaunchTypeSpec
+from stacks.names import TAG_APP
 from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import CONTAINER_PORT, HEALTH_PATH, WORKLOADS
 
@@ -141,6 +142,7 @@ class ExpressServiceStack(cdk.Stack):
                 auto_scaling_target_value=scaling.target,
             ),
         )
+        cdk.Tags.of(self.service).add(TAG_APP, workload.name)
         # The roles' policies must be in place before ECS uses them, and must outlive the
         # service on delete (a Ref alone would not wait for a DefaultPolicy).
         self.service.node.add_dependency(execution_role, infrastructure_role)

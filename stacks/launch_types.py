@@ -37,6 +37,10 @@ class LaunchTypeSpec:
     default: bool  # deployed without ``-c launchTypes=...``
     default_app: str  # services/<app>: "node" or "python"
     stand_in: StandIn
+    # What the app's GET / answers on AWS (its ``launch_type``; services/openapi.yaml), which
+    # `launchlab verify` and the demo's Lambda stand-ins expect: the key, unless the launch type
+    # runs on another's compute (Express Mode runs its tasks on Fargate).
+    reports_as: str
     # The resource that carries the ``launchlab:app`` tag: what the demo reads to know which
     # app stands in for this launch type.
     workload_resource: str
@@ -61,6 +65,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         default=True,
         default_app="node",
         stand_in="container",
+        reports_as="ecs-ec2",
         workload_resource="AWS::ECS::TaskDefinition",
         outputs=("ClusterName", "ServiceName"),
         stack_module="stacks.ecs_ec2_stack",
@@ -74,6 +79,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         default=True,
         default_app="python",
         stand_in="container",
+        reports_as="fargate",
         workload_resource="AWS::ECS::TaskDefinition",
         outputs=("ClusterName", "ServiceName"),
         stack_module="stacks.fargate_stack",
@@ -87,6 +93,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         default=True,
         default_app="python",
         stand_in="function-url",
+        reports_as="lambda",
         workload_resource="AWS::Lambda::Function",
         outputs=("FunctionName",),
         stack_module="stacks.lambda_stack",
@@ -100,6 +107,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         default=False,
         default_app="python",
         stand_in="container",
+        reports_as="ecs-managed-instances",
         workload_resource="AWS::ECS::TaskDefinition",
         outputs=("ClusterName", "ServiceName", "CapacityProviderName"),
         stack_module="stacks.ecs_managed_instances_stack",
@@ -113,6 +121,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         default=False,
         default_app="python",
         stand_in="container",
+        reports_as="fargate",
         workload_resource="AWS::ECS::ExpressGatewayService",
         outputs=("ClusterName", "ServiceName", "ServiceArn", "ManagedLoadBalancerArn"),
         stack_module="stacks.express_stack",
@@ -126,6 +135,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         default=False,
         default_app="python",
         stand_in="function-url",
+        reports_as="lambda-managed-instances",
         workload_resource="AWS::Lambda::Function",
         outputs=("FunctionName", "CapacityProviderName"),
         stack_module="stacks.lambda_managed_instances_stack",

@@ -12,7 +12,7 @@ from stacks import launch_types
 @dataclass(frozen=True)
 class Endpoint:
     stack: str
-    launch_type: str  # the registry key: what GET / must answer
+    launch_type: str  # the registry key (GET / answers its spec's reports_as)
     url: str
     cluster: str | None = None
     service: str | None = None

@@ -12,6 +12,7 @@ from rich.table import Table
 from launchlab.aws.deployed import Endpoint, endpoints
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.verify import Check, verify_endpoint
+from stacks import launch_types
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,10 @@ def lambda_checks(sandbox: Sandbox, function: str) -> list[Check]:
 
 
 def verify_stack(sandbox: Sandbox, endpoint: Endpoint, timeout: float) -> StackVerdict:
+    # What GET / answers there, from the registry: Express Mode's tasks say "fargate".
+    expected = launch_types.spec(endpoint.launch_type).reports_as
     report = verify_endpoint(
-        endpoint.stack, endpoint.url, expected_launch_type=endpoint.launch_type, timeout=timeout
+        endpoint.stack, endpoint.url, expected_launch_type=expected, timeout=timeout
     )
     checks = list(report.checks)
     if endpoint.cluster and endpoint.service:

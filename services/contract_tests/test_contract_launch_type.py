@@ -69,7 +69,8 @@ APPS = ["node", "python"]
 
 @pytest.mark.parametrize("name", APPS)
 @pytest.mark.parametrize(
-    ("ecs_launch_type", "expected"), [("FARGATE", "fargate"), ("EC2", "ecs-ec2")]
+    ("ecs_launch_type", "expected"),
+    [("FARGATE", "fargate"), ("EC2", "ecs-ec2"), ("MANAGED_INSTANCES", "ecs-managed-instances")],
 )
 def test_task_metadata_gives_launch_type_and_task_arn_once(
     launch_server, name, ecs_launch_type, expected
@@ -113,3 +114,11 @@ def test_slow_metadata_is_bounded_near_1s(launch_server, name) -> None:
 def test_lambda_variable_wins(launch_server, name) -> None:
     server = launch_server(name, AWS_LAMBDA_FUNCTION_NAME="fn", AWS_EXECUTION_ENV="AWS_ECS_EC2")
     assert server.client.get("/").json()["launch_type"] == "lambda"
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_lambda_managed_instances_variable_names_lambda_managed_instances(
+    launch_server, name
+) -> None:
+    server = launch_server(name, AWS_LAMBDA_FUNCTION_NAME="fn", AWS_LAMBDA_MAX_CONCURRENCY="16")
+    assert server.client.get("/").json()["launch_type"] == "lambda-managed-instances"

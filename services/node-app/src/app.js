@@ -49,13 +49,19 @@ function getJson(url, timeoutMs) {
   });
 }
 
-const ECS_LAUNCH_TYPES = { EC2: 'ecs-ec2', FARGATE: 'fargate' };
+// Task metadata LaunchType -> what GET / answers (ECS Managed Instances tasks report
+// MANAGED_INSTANCES; Express Mode runs on Fargate).
+const ECS_LAUNCH_TYPES = { EC2: 'ecs-ec2', FARGATE: 'fargate', MANAGED_INSTANCES: 'ecs-managed-instances' };
 const EXECUTION_ENVS = { AWS_ECS_EC2: 'ecs-ec2', AWS_ECS_FARGATE: 'fargate' };
 
 // Resolves once per process: {launchType, taskArn}. Never rejects.
 export async function detectLaunch(env) {
   const localId = `${os.hostname()}:${process.pid}`;
-  if (env.AWS_LAMBDA_FUNCTION_NAME) return { launchType: 'lambda', instanceId: localId };
+  if (env.AWS_LAMBDA_FUNCTION_NAME) {
+    // Lambda sets AWS_LAMBDA_MAX_CONCURRENCY only on Lambda Managed Instances.
+    const launchType = env.AWS_LAMBDA_MAX_CONCURRENCY ? 'lambda-managed-instances' : 'lambda';
+    return { launchType, instanceId: localId };
+  }
   const fromExecEnv = EXECUTION_ENVS[env.AWS_EXECUTION_ENV];
   const uri = env.ECS_CONTAINER_METADATA_URI_V4;
   if (!uri) return { launchType: fromExecEnv ?? 'local', instanceId: localId };

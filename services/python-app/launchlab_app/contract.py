@@ -148,7 +148,17 @@ def iterated_sha256(payload: str, rounds: int) -> str:
 
 # ---- launch type ------------------------------------------------------------------------
 
-_ECS_LAUNCH_TYPES = {"EC2": "ecs-ec2", "FARGATE": "fargate"}
+# Task metadata LaunchType -> what GET / answers. ECS Managed Instances tasks report
+# MANAGED_INSTANCES (docs.aws.amazon.com/AmazonECS/latest/developerguide/
+# task-metadata-endpoint-v4-managed-instances-response.html); Express Mode runs on Fargate.
+_ECS_LAUNCH_TYPES = {
+    "EC2": "ecs-ec2",
+    "FARGATE": "fargate",
+    "MANAGED_INSTANCES": "ecs-managed-instances",
+}
+# Lambda sets this only for functions on a Lambda Managed Instances capacity provider (how
+# many invocations one execution environment takes at once; github.com/aws/aws-lambda-go/pull/600).
+LAMBDA_MANAGED_INSTANCES_VARIABLE = "AWS_LAMBDA_MAX_CONCURRENCY"
 _EXECUTION_ENVS = {"AWS_ECS_EC2": "ecs-ec2", "AWS_ECS_FARGATE": "fargate"}
 _launch: tuple[str, str] | None = None
 _launch_lock = threading.Lock()
@@ -180,6 +190,8 @@ def detect_launch(env: Mapping[str, str]) -> tuple[str, str]:
     """(launch_type, instance_id) of this process; never raises."""
     local_id = f"{socket.gethostname()}:{os.getpid()}"
     if env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        if env.get(LAMBDA_MANAGED_INSTANCES_VARIABLE):
+            return "lambda-managed-instances", local_id
         return "lambda", local_id
     from_exec_env = _EXECUTION_ENVS.get(env.get("AWS_EXECUTION_ENV", ""))
     uri = env.get("ECS_CONTAINER_METADATA_URI_V4")
