@@ -20,6 +20,7 @@ from stacks.toolchain import use_project_node
 use_project_node()  # before aws_cdk loads jsii
 
 from launchlab import assembly  # noqa: E402
+from stacks import launch_types  # noqa: E402
 from stacks.launchlab_app import create_app  # noqa: E402
 
 # `make test` draws the same hypothesis examples every run, so CI is repeatable;
@@ -55,6 +56,27 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "lambdaTimeoutSeconds": "20",
     "lambdaReservedConcurrency": "5",
     "lambdaFrontDoor": "http-api",
+}
+
+
+# The opt-in launch types (registry entries not deployed by default), as -c launchTypes=...
+OPT_IN = tuple(spec for spec in launch_types.REGISTRY if not spec.default)
+OPT_IN_STACKS = tuple(spec.stack_id for spec in OPT_IN)
+OPT_IN_KEYS = ",".join(spec.key for spec in OPT_IN)
+# Away from the defaults: x86 and burstable capacity, HTTPS, NAT, Container Insights,
+# request-count scaling.
+OPT_IN_VARIANT: dict[str, Any] = {
+    "natGateways": "1",
+    "containerInsights": "true",
+    "certificateArn": (
+        "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
+    ),
+    "scalingMetric": "requests",
+    "scalingTarget": "500",
+    "ecsMiApp": "node",
+    "ecsMiInstanceType": "t3.small",
+    "lmiInstanceType": "m6i.large",
+    "lmiMemoryPerVcpu": "4",
 }
 
 
@@ -124,6 +146,22 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with every non-default option set (see VARIANT_CONTEXT)."""
     return _shared(tmp_path_factory, "cdk.out.variant", cdk_context(**VARIANT_CONTEXT))
+
+
+@pytest.fixture(scope="session")
+def opt_in_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app with only the opt-in launch types, at cdk.json's defaults."""
+    return _shared(tmp_path_factory, "cdk.out.opt-in", cdk_context(launchTypes=OPT_IN_KEYS))
+
+
+@pytest.fixture(scope="session")
+def opt_in_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The opt-in launch types away from their defaults (see OPT_IN_VARIANT)."""
+    return _shared(
+        tmp_path_factory,
+        "cdk.out.opt-in-variant",
+        cdk_context(**OPT_IN_VARIANT, launchTypes=OPT_IN_KEYS),
+    )
 
 
 def _shared(

@@ -20,7 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from launchlab import checks
-from stacks import launch_types, names
+from stacks import names
 from stacks.config import (
     ConfigError,
     LaunchlabConfig,
@@ -36,27 +36,8 @@ from stacks.lambda_managed_instances_stack import (
 )
 from stacks.registry_stack import ImageRef
 from stacks.workloads import CONTAINER_PORT, HEALTH_PATH
-from tests.conftest import Synthesized, _shared, cdk_context
+from tests.conftest import OPT_IN_STACKS, Synthesized, cdk_context
 from tests.test_checks import CHECKOV
-
-OPT_IN = tuple(spec for spec in launch_types.REGISTRY if not spec.default)
-OPT_IN_STACKS = tuple(spec.stack_id for spec in OPT_IN)
-OPT_IN_KEYS = ",".join(spec.key for spec in OPT_IN)
-# Away from the defaults: x86 and burstable capacity, HTTPS, NAT, Container Insights,
-# request-count scaling.
-VARIANT: dict[str, Any] = {
-    "natGateways": "1",
-    "containerInsights": "true",
-    "certificateArn": (
-        "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
-    ),
-    "scalingMetric": "requests",
-    "scalingTarget": "500",
-    "ecsMiApp": "node",
-    "ecsMiInstanceType": "t3.small",
-    "lmiInstanceType": "m6i.large",
-    "lmiMemoryPerVcpu": "4",
-}
 
 
 def config(**overrides: Any) -> LaunchlabConfig:
@@ -65,20 +46,6 @@ def config(**overrides: Any) -> LaunchlabConfig:
 
 def opt_in(**overrides: Any) -> OptInLaunchTypesConfig:
     return config(**overrides).opt_in
-
-
-@pytest.fixture(scope="session")
-def opt_in_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return _shared(tmp_path_factory, "cdk.out.opt-in", cdk_context(launchTypes=OPT_IN_KEYS))
-
-
-@pytest.fixture(scope="session")
-def opt_in_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return _shared(
-        tmp_path_factory,
-        "cdk.out.opt-in-variant",
-        cdk_context(**VARIANT, launchTypes=OPT_IN_KEYS),
-    )
 
 
 # --- each stack on a bare cdk.Stack --------------------------------------------------------

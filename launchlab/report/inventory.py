@@ -74,6 +74,21 @@ class Function:
 
 
 @dataclass(frozen=True)
+class ManagedFunction:
+    """A function on a Lambda Managed Instances capacity provider: billed by the instances
+    that hold its execution environments, not by duration."""
+
+    memory_mb: int
+    architecture: str
+    timeout_s: int
+    instance_type: str  # the capacity provider's one allowed type
+    min_environments: int
+    max_environments: int
+    concurrency_per_environment: int
+    memory_gib_per_vcpu: int
+
+
+@dataclass(frozen=True)
 class LogGroup:
     logical_id: str
     stack: str
@@ -110,6 +125,7 @@ class LaunchType:
     instances: Instances | None = None
     tasks: Tasks | None = None
     function: Function | None = None
+    managed_function: ManagedFunction | None = None
     log_groups: tuple[LogGroup, ...] = ()
     repositories: tuple[Repository, ...] = ()
     container_insights: bool = False
@@ -288,10 +304,11 @@ def _launch_type(
         stacks=stacks,
         resource_count=len(template.get("Resources", {})),
         uses_vpc=any(ref_stack in network_stacks for ref_stack, _ in refs),
-        load_balancers=_load_balancers(template),
-        instances=_instances(stack, template),
-        tasks=_tasks(stack, template),
+        load_balancers=_load_balancers(template) + express_load_balancer(template),
+        instances=_instances(stack, template) or _managed_instances(stack, template, refs),
+        tasks=_tasks(stack, template) or _express_tasks(stack, template, refs),
         function=_function(stack, template),
+        managed_function=_managed_function(stack, template),
         log_groups=_log_groups(stack, template),
         repositories=used_repos,
         container_insights=insights,
@@ -361,6 +378,149 @@ def _cpu_credits(instance_type: str, specification: Any) -> str | None:
     if mode is None:
         return "standard" if instance_type.startswith("t2.") else "unlimited"
     return str(mode).lower()
+
+
+def _single_instance_type(stack: str, requirements: Mapping[str, Any]) -> str:
+    allowed = requirements.get("AllowedInstanceTypes") or []
+    if len(allowed) != 1 or not isinstance(allowed[0], str) or "*" in allowed[0]:
+        raise LaunchlabError(
+            f"{stack}: the capacity provider allows {json.dumps(allowed)[:80]}; the report "
+            "prices one pinned instance type (AllowedInstanceTypes with one entry)"
+        )
+    return allowed[0]
+
+
+def _in_public_subnets(refs: set[tuple[str, str]]) -> bool:
+    """Whether the workload's subnets are the VPC's public ones (no NAT): the network stack's
+    exports name the subnet group they come from."""
+    return any("publicSubnet" in export for _, export in refs) and not any(
+        "privateSubnet" in export for _, export in refs
+    )
+
+
+def _managed_instances(
+    stack: str, template: Mapping[str, Any], refs: set[tuple[str, str]]
+) -> Instances | None:
+    """ECS Managed Instances: ECS launches the capacity provider's instance type as tasks need
+    it (no group of our own, none kept at zero tasks); each has the provider's task volume."""
+    for _, props in _resources(template, "AWS::ECS::CapacityProvider"):
+        provider = props.get("ManagedInstancesProvider")
+        if not provider:
+            continue
+        launch = provider.get("InstanceLaunchTemplate") or {}
+        storage = (launch.get("StorageConfiguration") or {}).get("StorageSizeGiB")
+        service = _one(stack, template, "AWS::ECS::Service")
+        target = _one(stack, template, "AWS::ApplicationAutoScaling::ScalableTarget")
+        max_tasks = _int(target[1]["MaxCapacity"], "MaxCapacity") if target else 1
+        return Instances(
+            instance_type=_single_instance_type(stack, launch.get("InstanceRequirements") or {}),
+            min_count=0,
+            # Never more instances than tasks: one task per instance at the most.
+            max_count=max_tasks if service else 0,
+            volume_gib=_int(storage, f"{stack} StorageSizeGiB") if storage is not None else 80,
+            volume_type="gp3",
+            public_ip=_in_public_subnets(refs),
+        )
+    return None
+
+
+# What AutoScalingMetric of an Express service means, in the Scaling vocabulary.
+_EXPRESS_METRICS = {
+    "AVERAGE_CPU": "cpu",
+    "AVERAGE_MEMORY": "memory",
+    "REQUEST_COUNT_PER_TARGET": "requests",
+}
+
+
+def _express_tasks(
+    stack: str, template: Mapping[str, Any], refs: set[tuple[str, str]]
+) -> Tasks | None:
+    """ECS Express Mode: Fargate tasks whose size and scaling the service itself states."""
+    found = _one(stack, template, "AWS::ECS::ExpressGatewayService")
+    if found is None:
+        return None
+    service_id, props = found
+    scaling = props.get("ScalingTarget") or {}
+    metric = str(scaling.get("AutoScalingMetric", "AVERAGE_CPU"))
+    return Tasks(
+        cpu_units=_int(props.get("Cpu", 256), f"{service_id} Cpu"),
+        memory_mib=_int(props.get("Memory", 512), f"{service_id} Memory"),
+        # Express Mode runs Linux x86_64 Fargate tasks: it has no platform setting.
+        architecture="x86_64",
+        spot=False,
+        min_count=_int(scaling.get("MinTaskCount", 1), f"{service_id} MinTaskCount"),
+        max_count=_int(scaling.get("MaxTaskCount", 1), f"{service_id} MaxTaskCount"),
+        public_ip=_in_public_subnets(refs),
+        ephemeral_gib=FARGATE_INCLUDED_EPHEMERAL_GIB,
+        scaling=Scaling(
+            metric=_EXPRESS_METRICS.get(metric, "cpu"),
+            target=float(scaling.get("AutoScalingTargetValue", 60)),
+            scale_out_cooldown_s=0,
+        ),
+        health_check_grace_s=0,
+    )
+
+
+# ECS creates Express Mode's ALB outside the template and shares it among the Express
+# services of a VPC (up to 25 per ALB, one listener rule each): one ALB however many services
+# the template holds. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/express-service-overview.html
+EXPRESS_ALB = "express-managed-alb"
+
+
+def express_load_balancer(template: Mapping[str, Any]) -> tuple[LoadBalancer, ...]:
+    services = _resources(template, "AWS::ECS::ExpressGatewayService")
+    if not services:
+        return ()
+    subnets = {
+        json.dumps(subnet, sort_keys=True)
+        for _, props in services
+        for subnet in (props.get("NetworkConfiguration") or {}).get("Subnets") or []
+    }
+    return (
+        LoadBalancer(
+            logical_id=EXPRESS_ALB,
+            public_ipv4=len(subnets),
+            idle_timeout_s=ALB_DEFAULT_IDLE_TIMEOUT_S,
+            rules=len(services),
+        ),
+    )
+
+
+def _managed_function(stack: str, template: Mapping[str, Any]) -> ManagedFunction | None:
+    for logical_id, props in _resources(template, "AWS::Lambda::Function"):
+        config = (props.get("CapacityProviderConfig") or {}).get(
+            "LambdaManagedInstancesCapacityProviderConfig"
+        )
+        if not config:
+            continue
+        provider = _one(stack, template, "AWS::Lambda::CapacityProvider")
+        if provider is None:
+            raise LaunchlabError(f"{stack}: {logical_id} names a capacity provider elsewhere")
+        requirements = provider[1].get("InstanceRequirements") or {}
+        scaling: Mapping[str, Any] = {}
+        for _, version in _resources(template, "AWS::Lambda::Version"):
+            scaling = version.get("FunctionScalingConfig") or scaling
+        return ManagedFunction(
+            memory_mb=_int(props.get("MemorySize", 2048), f"{logical_id} MemorySize"),
+            architecture=str((props.get("Architectures") or ["x86_64"])[0]),
+            timeout_s=_int(props.get("Timeout", 3), f"{logical_id} Timeout"),
+            instance_type=_single_instance_type(stack, requirements),
+            min_environments=_int(
+                scaling.get("MinExecutionEnvironments", 3), "MinExecutionEnvironments"
+            ),
+            max_environments=_int(
+                scaling.get("MaxExecutionEnvironments", 3), "MaxExecutionEnvironments"
+            ),
+            concurrency_per_environment=_int(
+                config.get("PerExecutionEnvironmentMaxConcurrency", 1),
+                "PerExecutionEnvironmentMaxConcurrency",
+            ),
+            memory_gib_per_vcpu=_int(
+                config.get("ExecutionEnvironmentMemoryGiBPerVCpu", 2),
+                "ExecutionEnvironmentMemoryGiBPerVCpu",
+            ),
+        )
+    return None
 
 
 def _scaling(template: Mapping[str, Any]) -> Scaling:
@@ -458,8 +618,15 @@ def _log_groups(stack: str, template: Mapping[str, Any]) -> tuple[LogGroup, ...]
             )
             if isinstance(group, dict) and "Ref" in group:
                 roles[group["Ref"]] = "app"
+    for _, props in _resources(template, "AWS::ECS::ExpressGatewayService"):
+        group = ((props.get("PrimaryContainer") or {}).get("AwsLogsConfiguration") or {}).get(
+            "LogGroup"
+        )
+        if isinstance(group, dict) and "Ref" in group:
+            roles[group["Ref"]] = "app"
     for _, props in _resources(template, "AWS::Lambda::Function"):
-        if props.get("PackageType") == "Image":
+        # The workload function: the image one, or the one on a capacity provider (zip).
+        if props.get("PackageType") == "Image" or props.get("CapacityProviderConfig"):
             group = (props.get("LoggingConfig") or {}).get("LogGroup")
             if isinstance(group, dict) and "Ref" in group:
                 roles[group["Ref"]] = "function"

@@ -187,7 +187,14 @@ def notes(report: Report) -> list[str]:
         sizing = found.sizing
         if "task_capacity_assumption" in sizing:
             lines.append(f"{lt}: one task serves {sizing['task_capacity_assumption']}")
-        if "instances_by_level" in sizing:
+        if "environments_by_level" in sizing:
+            lines.append(
+                f"{lt}: {sizing['environments_per_instance']} execution environments fit on one "
+                f"instance; it runs "
+                f"{_by_level(report, sizing['environments_by_level'], 'environment')}"
+                f" on {_by_level(report, sizing['instances_by_level'], 'instance')}"
+            )
+        elif "instances_by_level" in sizing:
             lines.append(
                 f"{lt}: {sizing['tasks_per_instance']} tasks fit on one instance; it runs "
                 f"{_by_level(report, sizing['tasks_by_level'], 'task')} "

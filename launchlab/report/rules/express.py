@@ -1,0 +1,47 @@
+"""ECS Express Mode: an image in, an HTTPS URL out. ECS creates and runs the ALB, target
+group, security groups, certificate and scaling; the tasks are Fargate tasks.
+
+No charge of its own (https://aws.amazon.com/ecs/pricing/: you pay for the Fargate tasks and
+the resources it creates). Its ALB, which ECS shares among up to 25 Express services, is
+priced once by the report's load-balancer rules (inventory.EXPRESS_ALB).
+"""
+
+from __future__ import annotations
+
+from launchlab.report.cost import Assumptions, Estimate, price_fargate, required, task_hours
+from launchlab.report.inventory import LaunchType
+from launchlab.report.ops import Common, OpsRow, scaling_policy
+from launchlab.report.prices import RegionPrices
+from launchlab.report.profile import TrafficProfile
+
+
+def price(
+    unit: LaunchType,
+    prices: RegionPrices,
+    profile: TrafficProfile,
+    assumptions: Assumptions,
+    result: Estimate,
+) -> None:
+    tasks = required(unit.tasks, "Express service", unit)
+    hours = task_hours(
+        tasks, profile.levels(), profile, assumptions, prices.hours_per_month, result
+    )
+    price_fargate(tasks, hours, prices, result)
+
+
+def ops(unit: LaunchType, common: Common) -> OpsRow:
+    tasks = required(unit.tasks, "Express service", unit)
+    return OpsRow(
+        launch_type=unit.launch_type,
+        resources=common.resources,
+        you_manage=(
+            f"the image and its OS packages, task size and scaling ({scaling_policy(tasks)}); "
+            "ECS creates and runs the ALB, HTTPS certificate, security groups and alarms "
+            "(outside your stack: `launchlab down` looks for them after destroy)"
+        ),
+        scaling_unit="task in ~1-2 min (Fargate: ENI, image pull, health checks)",
+        max_request_duration=common.alb_duration,
+        cold_starts="none per request; a new task takes its health checks (~1 min)",
+        min_billable_unit="task per second, 60 s minimum (Fargate), plus the shared ALB",
+        costs_at_zero_traffic=common.zero_traffic,
+    )

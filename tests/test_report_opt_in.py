@@ -1,0 +1,144 @@
+"""The three opt-in launch types priced from their templates: each figure by hand from the
+price table's us-east-1 prices, and each moves when the template's size does."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from launchlab.assembly import Assembly
+from launchlab.report.cost import Assumptions, Estimate, estimate
+from launchlab.report.inventory import EXPRESS_ALB, express_load_balancer, read_inventory
+from launchlab.report.model import build_report, to_json
+from launchlab.report.prices import RegionPrices, load_table
+from launchlab.report.profile import PRESETS, TrafficProfile
+from stacks import names
+from tests.conftest import Synthesized
+from tests.test_report import SCHEMA
+
+HOURS = Decimal(730)
+IDLE = PRESETS["idle"]
+HOBBY = PRESETS["hobby"]
+
+
+@pytest.fixture(scope="module")
+def us_east_1() -> RegionPrices:
+    return load_table().region("us-east-1")
+
+
+def _priced(
+    templates: dict[str, Any], launch_type: str, prices: RegionPrices, profile: TrafficProfile
+) -> Estimate:
+    inventory = read_inventory(Assembly(outdir=Path("edited"), templates=templates))
+    return estimate(inventory, launch_type, prices, profile, Assumptions())
+
+
+def _templates(app: Synthesized) -> dict[str, Any]:
+    return copy.deepcopy(app.templates)
+
+
+def _resource(templates: dict[str, Any], stack: str, kind: str) -> dict[str, Any]:
+    (found,) = [r for r in templates[stack]["Resources"].values() if r["Type"] == kind]
+    return found["Properties"]  # type: ignore[no-any-return]
+
+
+def _line(found: Estimate, kind: str) -> Decimal:
+    return sum((item.usd for item in found.items if item.kind == kind), Decimal(0))
+
+
+def test_ecs_managed_instances_price_follows_the_pinned_instance_type(
+    opt_in_synth: Synthesized, us_east_1: RegionPrices
+) -> None:
+    templates = _templates(opt_in_synth)
+    default = _priced(templates, "ecs-managed-instances", us_east_1, IDLE)
+    # One m7g.large for the one task: 730 h x $0.0816 (EC2 on-demand, us-east-1).
+    assert _line(default, "EC2 instances") == HOURS * Decimal("0.0816")
+    # Its 30 GiB task volume, gp3 at $0.08/GB-month.
+    assert _line(default, "EBS volumes") == 30 * Decimal("0.08")
+    # No management fee in the table for m7g.large: said, not guessed.
+    assert any("management fee" in w and "lower bound" in w for w in default.warnings)
+    provider = _resource(templates, names.ECS_MANAGED_INSTANCES_STACK, "AWS::ECS::CapacityProvider")
+    requirements = provider["ManagedInstancesProvider"]["InstanceLaunchTemplate"][
+        "InstanceRequirements"
+    ]
+    requirements["AllowedInstanceTypes"] = ["m7g.xlarge"]
+    bigger = _priced(templates, "ecs-managed-instances", us_east_1, IDLE)
+    assert _line(bigger, "EC2 instances") == HOURS * Decimal("0.1632")
+
+
+def test_express_prices_fargate_tasks_and_one_alb(
+    opt_in_synth: Synthesized, us_east_1: RegionPrices
+) -> None:
+    templates = _templates(opt_in_synth)
+    default = _priced(templates, "express", us_east_1, IDLE)
+    # One 0.25 vCPU / 0.5 GB x86 task: Fargate's $0.04048/vCPU-h and $0.004445/GB-h.
+    assert _line(default, "Fargate vCPU") == HOURS * Decimal("0.25") * Decimal("0.04048")
+    assert _line(default, "Fargate memory") == HOURS * Decimal("0.5") * Decimal("0.004445")
+    # ECS's own ALB, not in the template: 730 h x $0.0225, and its two public IPv4 addresses.
+    assert _line(default, "ALB hours") == HOURS * Decimal("0.0225")
+    alb_ips = [i for i in default.items if i.name.startswith("Public IPv4 (ALB")]
+    assert [i.quantity for i in alb_ips] == [HOURS * 2]
+    service = _resource(templates, names.EXPRESS_STACK, "AWS::ECS::ExpressGatewayService")
+    service["Cpu"], service["Memory"] = "1024", "2048"
+    bigger = _priced(templates, "express", us_east_1, IDLE)
+    assert _line(bigger, "Fargate vCPU") == HOURS * Decimal("0.04048")
+    assert _line(bigger, "Fargate memory") == HOURS * 2 * Decimal("0.004445")
+    # A second Express service shares the first one's ALB: still one ALB-hours line.
+    templates[names.EXPRESS_STACK]["Resources"]["Second"] = copy.deepcopy(
+        next(
+            r
+            for r in templates[names.EXPRESS_STACK]["Resources"].values()
+            if r["Type"] == "AWS::ECS::ExpressGatewayService"
+        )
+    )
+    (alb,) = express_load_balancer(templates[names.EXPRESS_STACK])
+    assert alb.logical_id == EXPRESS_ALB and alb.rules == 2 and alb.public_ipv4 == 2
+
+
+def test_lambda_managed_instances_keep_three_instances_and_bill_no_duration(
+    opt_in_synth: Synthesized, us_east_1: RegionPrices
+) -> None:
+    templates = _templates(opt_in_synth)
+    hobby = HOBBY
+    default = _priced(templates, "lambda-managed-instances", us_east_1, hobby)
+    # Three m7g.large kept for AZ resiliency whatever the traffic, 15% on top, $0.20 per 1M
+    # requests, and no duration line.
+    ec2 = 3 * HOURS * Decimal("0.0816")
+    assert _line(default, "EC2 instances") == ec2
+    assert _line(default, "Lambda Managed Instances management fee") == ec2 * Decimal("0.15")
+    assert _line(default, "Lambda requests") == Decimal("0.20")
+    assert not [i for i in default.items if "duration" in i.name.lower()]
+    # Eight warm environments of 1 vCPU / 2 GB, two per m7g.large: four instances.
+    version = _resource(templates, names.LAMBDA_MANAGED_INSTANCES_STACK, "AWS::Lambda::Version")
+    version["FunctionScalingConfig"]["MinExecutionEnvironments"] = 8
+    version["FunctionScalingConfig"]["MaxExecutionEnvironments"] = 8
+    bigger = _priced(templates, "lambda-managed-instances", us_east_1, hobby)
+    assert _line(bigger, "EC2 instances") == 4 * HOURS * Decimal("0.0816")
+    assert bigger.sizing["environments_per_instance"] == 2
+
+
+@pytest.mark.slow
+def test_a_report_over_the_opt_in_launch_types_follows_the_schema(
+    opt_in_synth: Synthesized,
+) -> None:
+    app = Assembly(outdir=opt_in_synth.outdir, templates=opt_in_synth.templates)
+    report = build_report(
+        str(app.outdir), read_inventory(app), load_table(), "us-east-1", HOBBY, Assumptions()
+    )
+    document = to_json(report)
+    jsonschema.validate(document, SCHEMA)
+    assert [lt["launch_type"] for lt in document["launch_types"]] == [
+        "ecs-managed-instances",
+        "express",
+        "lambda-managed-instances",
+    ]
+    # Express ($36.67: Fargate task, ALB, IPv4) is the cheapest of the three at hobby traffic;
+    # Lambda Managed Instances' three warm instances cost the most.
+    totals = {lt["launch_type"]: lt["monthly_usd"] for lt in document["launch_types"]}
+    assert min(totals, key=totals.__getitem__) == "express"
+    assert max(totals, key=totals.__getitem__) == "lambda-managed-instances"
