@@ -236,7 +236,7 @@ class EcsEc2Stack(cdk.Stack):
                 ecs.PlacementStrategy.spread_across_instances(),
                 ecs.PlacementStrategy.packed_by_memory(),
             ],
-            **service_rollout(),  # type: ignore[arg-type]
+            **service_rollout(),
         )
 
         after_capacity_providers(self.service, self.cluster)

@@ -171,7 +171,7 @@ class EcsManagedInstancesStack(cdk.Stack):
                     capacity_provider=self.capacity_provider.capacity_provider_name, weight=1
                 )
             ],
-            **service_rollout(),  # type: ignore[arg-type]
+            **service_rollout(),
         )
         after_capacity_providers(self.service, self.cluster)
         self.load_balancer = PublicLoadBalancer(

@@ -106,7 +106,7 @@ class FargateServiceStack(cdk.Stack):
                     capacity_provider="FARGATE_SPOT" if config.spot else "FARGATE", weight=1
                 )
             ],
-            **service_rollout(),  # type: ignore[arg-type]
+            **service_rollout(),
         )
         after_capacity_providers(self.service, self.cluster)
         self.load_balancer = PublicLoadBalancer(

@@ -9,6 +9,7 @@ is built here once so the two cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -172,7 +173,18 @@ def add_app_container(
     return container
 
 
-def service_rollout() -> dict[str, object]:
+class ServiceRollout(TypedDict):
+    """The keyword arguments of :func:`service_rollout`, typed so that ``**`` checks them."""
+
+    circuit_breaker: ecs.DeploymentCircuitBreaker
+    min_healthy_percent: int
+    max_healthy_percent: int
+    health_check_grace_period: cdk.Duration
+    propagate_tags: ecs.PropagatedTagSource
+    enable_ecs_managed_tags: bool
+
+
+def service_rollout() -> ServiceRollout:
     """Keyword arguments every ECS service takes: safe, quick rolling deploys."""
     return {
         "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
