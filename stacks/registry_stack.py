@@ -13,7 +13,7 @@ from constructs import Construct, IConstruct
 
 from stacks.config import BUILT_TAG_PREFIX, RegistryConfig
 from stacks.names import PROJECT
-from stacks.workloads import WORKLOADS, Workload
+from stacks.workloads import WORKLOADS, SampleApp
 
 # Not sent to `docker build`, and left out of the asset hash, so test runs and editor
 # droppings do not produce a new image tag.
@@ -36,7 +36,7 @@ _PLATFORMS = {
 class ImageRequest:
     """One image a launch type runs: which workload, built for which CPU architecture."""
 
-    workload: Workload
+    workload: SampleApp
     architecture: str  # "x86_64" or "arm64"
     lambda_image: bool = False
 

@@ -21,7 +21,7 @@ STOP_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True, kw_only=True)
-class Workload:
+class SampleApp:
     name: str  # also the ECR repository's name suffix
     directory: Path
     dockerfile: str
@@ -29,13 +29,13 @@ class Workload:
 
 
 WORKLOADS = {
-    "node": Workload(
+    "node": SampleApp(
         name="node-app",
         directory=SERVICES_DIR / "node-app",
         dockerfile="Dockerfile",
         health_command=("CMD", "node", "/app/src/healthcheck.js"),
     ),
-    "python": Workload(
+    "python": SampleApp(
         name="python-app",
         directory=SERVICES_DIR / "python-app",
         dockerfile="Dockerfile",
@@ -45,7 +45,7 @@ WORKLOADS = {
 
 # The Lambda image runs the Python app through an ASGI adapter; it lives in the python-app
 # repository under its own tags.
-LAMBDA_WORKLOAD = Workload(
+LAMBDA_WORKLOAD = SampleApp(
     name="python-app",
     directory=SERVICES_DIR / "python-app",
     dockerfile="Dockerfile.lambda",

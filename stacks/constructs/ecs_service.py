@@ -26,7 +26,7 @@ from stacks.workloads import (
     CONTAINER_USER,
     HEALTH_PATH,
     STOP_TIMEOUT_SECONDS,
-    Workload,
+    SampleApp,
 )
 
 APP_CONTAINER = "app"
@@ -114,7 +114,7 @@ def retention(days: int) -> logs.RetentionDays:
 def add_app_container(
     task_definition: ecs.TaskDefinition,
     *,
-    workload: Workload,
+    workload: SampleApp,
     image: ImageRef,
     log_retention_days: int,
     dynamic_host_port: bool,
