@@ -29,7 +29,8 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## demo: set up, synthesize the app with its checks, and print what it would deploy.
+## demo: set up, then the whole job locally (no AWS, no Docker): synth with cdk-nag and cfn-lint,
+## each launch type's stand-in on 127.0.0.1, verify, a bounded load, the report; stops what it started.
 demo: setup
 	$(BIN)/python -m launchlab demo
 
