@@ -10,7 +10,7 @@ export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-virtualenv
 
-.PHONY: setup demo test lint synth deploy destroy bench clean docs-chart
+.PHONY: setup demo test lint synth deploy destroy bench mutate clean docs-chart
 
 setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/.installed
 
@@ -45,6 +45,12 @@ test: setup
 lint: setup
 	$(BIN)/mypy
 
+## mutate: mutation testing of the cost model, down, the checks wiring and the config, from
+## scratch (tests/mutate.py, mutmut; not part of `make test`; figures in BENCHMARKS.md).
+mutate: setup
+	rm -rf mutants
+	$(BIN)/python tests/mutate.py
+
 synth: setup
 	$(CDK) synth --quiet
 
@@ -66,4 +72,4 @@ docs-chart: setup
 	cp reports/docs-chart/cost-vs-requests.png docs/cost-vs-requests.png
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache reports
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache reports mutants

@@ -21,7 +21,6 @@ use_project_node()  # before aws_cdk loads jsii
 
 from launchlab import assembly  # noqa: E402
 from stacks import launch_types  # noqa: E402
-from stacks.launchlab_app import create_app  # noqa: E402
 
 # `make test` draws the same hypothesis examples every run, so CI is repeatable;
 # HYPOTHESIS_PROFILE=explore draws new ones each run (and keeps failures in .hypothesis/).
@@ -32,6 +31,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"
 HASH_64 = re.compile(r"[0-9a-f]{64}")
+SYNTH_CACHE = "LAUNCHLAB_TEST_SYNTH_CACHE"  # a directory that keeps the session synths
 
 # Every option away from its default at once: one more synth covers every branch of the stacks.
 VARIANT_CONTEXT: dict[str, Any] = {
@@ -126,6 +126,9 @@ class Synthesized:
 def _synthesize(
     outdir: Path, context: dict[str, Any], *, builtin_validation: bool = False
 ) -> Synthesized:
+    # Imported here: a test session that synthesizes nothing never starts jsii's Node.js.
+    from stacks.launchlab_app import create_app
+
     app, stacks = create_app(
         context=context, outdir=str(outdir), builtin_validation=builtin_validation
     )
@@ -180,6 +183,11 @@ def _shared(
     # Under xdist each worker's base temp sits in the run's own directory; without it the
     # base temp is the run's directory (its parent is shared by every run: not that).
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    # `make mutate` runs a pytest session per mutant; for mutants of code the synth does not
+    # run (the toolkit), every session reads one synth kept here instead of making its own.
+    if os.environ.get(SYNTH_CACHE):
+        shared = Path(os.environ[SYNTH_CACHE])
+        shared.mkdir(parents=True, exist_ok=True)
     outdir = shared / name
     with (shared / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -90,6 +90,14 @@ def test_nag_verdict_counts_and_fails_on_an_unsuppressed_finding(
     verdict = checks.cdk_nag(tmp_path)
     assert not verdict.passed
     assert verdict.detail == "AwsSolutions: 1 unsuppressed, 18 acknowledged with a reason"
+    # A report without the pack, and no report at all, fail too, saying which.
+    report["pluginReports"] = [p for p in report["pluginReports"] if p is not nag]
+    (tmp_path / "validation-report.json").write_text(json.dumps(report))
+    no_pack = checks.Verdict("cdk-nag", False, "the AwsSolutions pack did not run")
+    assert checks.cdk_nag(tmp_path) == no_pack
+    empty = tmp_path / "empty"
+    no_report = checks.Verdict("cdk-nag", False, f"no validation report in {empty}")
+    assert checks.cdk_nag(empty) == no_report
 
 
 def test_cdk_builtin_cloudformation_validation_finds_nothing(synth: Synthesized) -> None:
