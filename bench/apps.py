@@ -8,7 +8,7 @@ a bare baseline started the same way in the same run:
   - idle RSS (VmRSS) after warm-up,
 and the Lambda handler's cold init (fresh interpreter: import + first invoke), median of 5.
 
-Usage: .venv/bin/python bench/apps.py [--requests N] [--concurrency C] [--duration S]
+Usage: .venv/bin/python -m bench.apps [--requests N] [--concurrency C] [--duration S]
 """
 
 from __future__ import annotations
@@ -22,19 +22,13 @@ import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "services" / "contract_tests")]
-from launchlab_servers import NODE, free_port  # noqa: E402
-
-from bench.loadgen import ROOT_ONLY, LoadResult, load, rss_mib  # noqa: E402
+from bench.loadgen import ROOT_ONLY, LoadResult, load, rss_mib
+from launchlab import local, processes
 
 NUMERIC_FIELDS = [f for f in LoadResult.__annotations__ if f != "first_errors"]
 
-NODE_APP = ROOT / "services" / "node-app"
-PYTHON_APP = ROOT / "services" / "python-app"
 TARGETS = {
     "node": (60.0, None),
     "python": (80.0, None),
@@ -98,55 +92,40 @@ print(f"{(t1 - t0) * 1000:.3f} {(t2 - t0) * 1000:.3f}")
 
 
 class Server:
+    """One target started the way the toolkit starts its workloads (launchlab.processes)."""
+
     def __init__(self, name: str, command: list[str], cwd: Path, log_dir: Path, **env: str) -> None:
-        self.name = name
-        self.port = free_port()
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECS_"))}
-        full_env.update(PORT=str(self.port), HOST="127.0.0.1", PYTHONDONTWRITEBYTECODE="1", **env)
-        self.log = (log_dir / f"{name}.log").open("wb")
-        self.proc = subprocess.Popen(
-            command, cwd=cwd, env=full_env, stdout=self.log, stderr=subprocess.STDOUT
+        full_env = local.local_environment({"PYTHONDONTWRITEBYTECODE": "1", **env})
+        self.started = processes.start(
+            name, command, cwd=cwd, env=full_env, log_dir=log_dir, ready_path="/"
         )
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(f"{name} did not start") from None
-                time.sleep(0.05)
+        self.port = self.started.port
+        self.pid = self.started.process.pid
 
     def rss(self) -> tuple[float, float]:
-        return rss_mib(self.proc.pid)
+        return rss_mib(self.pid)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        self.started.stop()
 
 
 def servers(tmp: Path) -> dict[str, tuple[list[str], Path, dict[str, str]]]:
+    """Each app as its image runs it, beside a bare server started the same way."""
     (tmp / "bare_handler.py").write_text(BARE_HANDLER)
-    py = sys.executable
-    shim = [py, "-m", "launchlab_app.function_url_shim"]
-    return {
-        "node:bare": ([NODE, "-e", BARE_NODE], NODE_APP, {}),
-        "node:app": ([NODE, "src/server.js"], NODE_APP, {}),
-        "python:bare": ([py, "-c", textwrap.dedent(BARE_ASGI)], PYTHON_APP, {}),
-        "python:app": ([py, "-m", "launchlab_app"], PYTHON_APP, {}),
-        "lambda:bare": (
-            shim,
-            PYTHON_APP,
-            {"_HANDLER": "bare_handler.handler", "PYTHONPATH": str(tmp)},
-        ),
-        "lambda:app": (shim, PYTHON_APP, {}),
-    }
+    found = {}
+    for kind, (app, lambda_image) in local.STAND_INS.items():
+        command, env = local.stand_in(app, lambda_image=lambda_image)
+        found[f"{kind}:app"] = (list(command), local.SERVICES_DIR / app, env)
+    node_app, python_app = local.SERVICES_DIR / "node-app", local.SERVICES_DIR / "python-app"
+    shim, shim_env = local.stand_in("python-app", lambda_image=True)
+    found["node:bare"] = ([processes.node_binary(), "-e", BARE_NODE], node_app, {})
+    found["python:bare"] = ([sys.executable, "-c", textwrap.dedent(BARE_ASGI)], python_app, {})
+    found["lambda:bare"] = (
+        list(shim),
+        python_app,
+        {**shim_env, "_HANDLER": "bare_handler.handler", "PYTHONPATH": str(tmp)},
+    )
+    return found
 
 
 def cold_init(runs: int) -> tuple[list[float], list[float], list[float]]:
@@ -158,7 +137,7 @@ def cold_init(runs: int) -> tuple[list[float], list[float], list[float]]:
         started = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-c", COLD_INIT],
-            cwd=PYTHON_APP,
+            cwd=local.SERVICES_DIR / "python-app",
             env=env,
             capture_output=True,
             text=True,
@@ -218,7 +197,7 @@ def main() -> int:
                 runs: dict[str, list[LoadResult]] = {name: [] for name in pair}
                 bounds = {"concurrency": args.concurrency, "deadline_s": args.duration}
                 for server in pair.values():
-                    load(server.port, server.proc.pid, total=args.warmup, mix=ROOT_ONLY, **bounds)
+                    load(server.port, server.pid, total=args.warmup, mix=ROOT_ONLY, **bounds)
                 time.sleep(0.5)
                 idle = {name: server.rss() for name, server in pair.items()}
                 for _ in range(args.rounds):
@@ -226,7 +205,7 @@ def main() -> int:
                         runs[name].append(
                             load(
                                 server.port,
-                                server.proc.pid,
+                                server.pid,
                                 total=args.requests,
                                 mix=ROOT_ONLY,
                                 **bounds,

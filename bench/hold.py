@@ -6,7 +6,7 @@ over keep-alive connections, VmRSS again. Prints errors, throughput, latency and
 figures, never pass/fail (services/contract_tests/test_contract_load.py holds the same load,
 smaller, and asserts on errors and RSS growth only).
 
-Usage: .venv/bin/python bench/hold.py [--requests N] [--concurrency C] [--duration S]
+Usage: .venv/bin/python -m bench.hold [--requests N] [--concurrency C] [--duration S]
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "services" / "contract_tests")]
-# The apps started exactly as the load test starts them.
-from launchlab_servers import TARGETS, start_server  # noqa: E402
+from bench.loadgen import MIXED, hold
 
-from bench.loadgen import MIXED, hold  # noqa: E402
+# The apps started exactly as the load test starts them.
+from launchlab.local import start_stand_in
 
 RSS_GROWTH_TARGET = 1.20
 
@@ -52,11 +50,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="launchlab-hold-") as tmp_name:
         tmp = Path(tmp_name)
         for kind in args.only.split(","):
-            server = start_server(TARGETS[kind], tmp)
+            server = start_stand_in(kind, tmp)
             try:
                 result = hold(
                     server.port,
-                    server.proc.pid,
+                    server.process.pid,
                     warmup=args.warmup,
                     total=args.requests,
                     concurrency=args.concurrency,

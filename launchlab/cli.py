@@ -4,6 +4,8 @@ is wrong and what to do next, and a non-zero exit; never a traceback."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from launchlab import assembly
+from launchlab import assembly, processes
 from launchlab import report as report_command
 from launchlab.aws import commands as aws_commands
 from launchlab.demo import DemoOptions, run_demo
@@ -109,18 +111,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
-        return int(args.handler(args, console))
+        with processes.stop_signals():
+            return int(args.handler(args, console))
     except LaunchlabError as error:
         return _fail(str(error))
     except OSError as error:
         # A path the user gave that cannot be read or written (--out, --cdk-out, --profile).
         where = f" {error.filename}" if error.filename else ""
         return _fail(f"cannot use{where}: {error.strerror or error}; choose another path")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # Every process we started has been stopped by the `finally` blocks on the way here.
         # Ctrl-C can land anywhere, e.g. inside asyncio.run() before its loop is fully built;
         # what such half-made objects say when collected at exit is noise, not news.
         sys.unraisablehook = lambda _: None
         warnings.simplefilter("ignore")
-        Console(stderr=True).print("launchlab: interrupted", highlight=False)
-        return 130
+        signum = stop.signum if isinstance(stop, processes.Stopped) else signal.SIGINT
+        what = "interrupted" if signum == signal.SIGINT else f"stopped by {stop}"
+        # After SIGHUP the terminal may be gone: nothing left to tell, the exit code says it.
+        with contextlib.suppress(OSError):
+            Console(stderr=True).print(f"launchlab: {what}", highlight=False)
+        return 128 + signum

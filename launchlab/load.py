@@ -8,16 +8,15 @@ raw-socket generator because there the generator must not be the bottleneck.
 from __future__ import annotations
 
 import asyncio
-import signal
 import statistics
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
+
+from launchlab import processes
 
 MAX_REQUESTS = 100_000
 MAX_SECONDS = 300.0
@@ -68,54 +67,33 @@ def run_load(
     if not 0 < seconds <= MAX_SECONDS:
         raise ValueError(f"seconds must be in (0, {MAX_SECONDS}], got {seconds}")
     concurrency = max(1, min(concurrency, requests))
-    with _ctrl_c_stops() as stop:
+    stop = _Stop()
+    # Ctrl-C (or SIGTERM, SIGHUP) sets a flag every worker checks; asyncio.run then installs
+    # no handler of its own, and the signal is raised once the workers are done.
+    with processes.deferred_stop(stop.on_signal) as request:
         try:
             result = asyncio.run(_run(url.rstrip("/"), path, requests, concurrency, seconds, stop))
         except asyncio.CancelledError:
-            if stop.interrupted.is_set():
-                raise KeyboardInterrupt from None
+            request.raise_if_stopped()
             raise
-    if stop.interrupted.is_set():
-        raise KeyboardInterrupt
+    request.raise_if_stopped()
     return result
 
 
 class _Stop:
-    """Set by Ctrl-C: workers finish the request in hand and send no more."""
+    """Set by a stop signal: workers finish the request in hand and send no more."""
 
     def __init__(self) -> None:
         self.interrupted = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: list[asyncio.Task[None]] = []
 
-    def on_sigint(self, signum: int, frame: object) -> None:
+    def on_signal(self) -> None:
         self.interrupted.set()
         if self.loop is not None and not self.loop.is_closed():
             # Prompt, not relied on: httpx/anyio can swallow a task's cancellation and carry on
             # (a Ctrl-C once left the demo loading for minutes), which the flag still stops.
             self.loop.call_soon_threadsafe(lambda: [task.cancel() for task in self.tasks])
-
-
-@contextmanager
-def _ctrl_c_stops() -> Iterator[_Stop]:
-    """Our own SIGINT handler for the run (asyncio.run then installs none): Ctrl-C sets a flag
-    every worker checks, then run_load raises KeyboardInterrupt as if nothing had caught it.
-
-    Only where Python's default handler is in place, the rule asyncio.run follows too: signals
-    reach only the main thread, and a process started with SIGINT ignored (`nohup`, a
-    background job of a non-interactive shell) or with a handler of its own keeps it."""
-    stop = _Stop()
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield stop
-        return
-    previous = signal.signal(signal.SIGINT, stop.on_sigint)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 async def _run(

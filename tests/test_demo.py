@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -29,6 +30,16 @@ def _refused(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _as_in_a_terminal() -> None:
+    """preexec_fn: the default action for every stop signal, whatever this test process
+    inherited (see ctrl_c_as_in_a_terminal), and a process group of its own, as a terminal's
+    foreground job has: a signal to the group reaches only the demo."""
+    ctrl_c_as_in_a_terminal()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    os.setpgid(0, 0)
+
+
 def _demo(tmp_path: Path, *extra: str, cdk_out: Path | None = None) -> subprocess.Popen[str]:
     # PYTHONFAULTHANDLER: a demo that hangs is sent SIGABRT and prints every thread's stack.
     env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "PYTHONFAULTHANDLER": "1"}
@@ -37,7 +48,7 @@ def _demo(tmp_path: Path, *extra: str, cdk_out: Path | None = None) -> subproces
         [sys.executable, "-m", "launchlab", "demo", "--cdk-out", str(cdk_out),
          "--out", str(tmp_path / "reports"), *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=ctrl_c_as_in_a_terminal,
+        preexec_fn=_as_in_a_terminal,
     )  # fmt: skip
 
 
@@ -85,10 +96,58 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
         assert all(measured["verified"].values())
 
 
+def _children(pid: int) -> dict[int, str]:
+    """pid -> start time (clock ticks since boot) of each child of ``pid``, from /proc."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited while we looked
+        if int(fields[1]) == pid:  # fields[0] is the state, [1] the parent, [19] start time
+            found[int(stat.parent.name)] = fields[19]
+    return found
+
+
+def _still_running(children: dict[int, str]) -> list[int]:
+    """Those of ``children`` still alive (a zombie has exited; a reused pid is someone else)."""
+    alive = []
+    for pid, started in children.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and fields[19] == started:
+            alive.append(pid)
+    return alive
+
+
+# name: (signals, to the process group?, when: after the last line naming the step, exit code,
+# last line). Ctrl-C lands in the load step (its workers wind down first); the others at once.
+STOPS = {
+    # Ctrl-C in a terminal: SIGINT to its foreground process group.
+    "ctrl-c": ((signal.SIGINT,), True, "[3/6] Lambda", 130, "launchlab: interrupted"),
+    # Ctrl-C twice, 0.05-0.2 s apart: the second lands while the first one's cleanup runs.
+    "double ctrl-c": (
+        (signal.SIGINT, signal.SIGINT), True, "[3/6] Lambda", 130, "launchlab: interrupted"
+    ),
+    # `kill PID`, or a CI runner cancelling the job.
+    "sigterm": ((signal.SIGTERM,), False, "[2/6] Lambda", 143, "launchlab: stopped by SIGTERM"),
+    # The terminal closed: SIGHUP to the whole process group.
+    "sighup": ((signal.SIGHUP,), True, "[2/6] Lambda", 129, "launchlab: stopped by SIGHUP"),
+    # Nothing of the demo runs after this one: the kernel stops its children (parent-death).
+    "sigkill": ((signal.SIGKILL,), False, "[2/6] Lambda", -9, ""),
+}  # fmt: skip
+
+
 @pytest.mark.slow
-def test_ctrl_c_stops_every_workload(tmp_path: Path, synth: Synthesized) -> None:
-    # A long load step, so Ctrl-C lands while all three are running; the session's synth is
-    # up to date, so --reuse skips straight to the checks and the workloads.
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_whatever_stops_the_demo_stops_every_workload(
+    tmp_path: Path, synth: Synthesized, stop: str
+) -> None:
+    signals, to_group, when, exit_code, last_line = STOPS[stop]
+    # A long load step, so the signal lands while all three are running; the session's synth
+    # is up to date, so --reuse skips straight to the checks and the workloads.
     process = _demo(
         tmp_path, "--requests", "100000", "--concurrency", "2", "--seconds", "120", "--reuse",
         cdk_out=synth.outdir,
@@ -102,21 +161,37 @@ def test_ctrl_c_stops_every_workload(tmp_path: Path, synth: Synthesized) -> None
         match = PORT_LINE.search(line)
         if match:
             ports.append(int(match["port"]))
-        if "[3/6] Lambda" in line or time.monotonic() > deadline:
+        if when in line or time.monotonic() > deadline:
             break
     assert len(ports) == 3
     assert reused
-    process.send_signal(signal.SIGINT)
+    children = _children(process.pid)
+    assert len(children) == 3, children  # the three workloads, nothing else
+    delay = random.uniform(0.05, 0.2)
+    for number, signum in enumerate(signals):
+        if number:
+            time.sleep(delay)
+        if to_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
     try:
         output, _ = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGABRT)  # the faulthandler's stacks say where it hangs
         stacks, _ = process.communicate(timeout=30)
-        raise AssertionError(f"no exit 60 s after Ctrl-C; its threads:\n{stacks}") from None
-    assert process.returncode == 130, output
-    assert "launchlab: interrupted" in output
+        raise AssertionError(f"no exit 60 s after {stop}; its threads:\n{stacks}") from None
+    if signals == (signal.SIGKILL,):  # they get SIGTERM as the demo dies and drain as usual
+        give_up = time.monotonic() + 20
+        while _still_running(children) and time.monotonic() < give_up:
+            time.sleep(0.1)
+    # Otherwise at once: the demo waited for its workloads, so none may be left for a moment.
+    assert _still_running(children) == [], f"a workload outlived the demo ({delay=:.2f} s)"
+    assert all(_refused(port) for port in ports), "a workload is still listening"
+    assert process.returncode == exit_code, output
+    if last_line:
+        assert output.strip().splitlines()[-1] == last_line
     assert "Traceback" not in output
-    assert all(_refused(port) for port in ports)
 
 
 def test_workloads_come_from_the_dockerfiles_and_templates(variant: Synthesized) -> None:

@@ -68,7 +68,7 @@ def test_info_is_cold_once_then_warm(server: Server, schema) -> None:
         # The Lambda request id: a new one per invocation.
         assert info["instance_id"] != second.json()["instance_id"]
     else:
-        assert info["instance_id"] == f"{socket.gethostname()}:{server.proc.pid}"
+        assert info["instance_id"] == f"{socket.gethostname()}:{server.process.pid}"
 
 
 def test_health(server: Server, schema) -> None:

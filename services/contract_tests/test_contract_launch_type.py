@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from launchlab_servers import free_port
+
+from launchlab.processes import free_port
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/launchlab/0123456789abcdef0123456789abcdef"
 
@@ -92,7 +93,7 @@ def test_unreachable_metadata_falls_back_to_execution_env(launch_server, name) -
     )
     info = server.client.get("/").json()
     assert info["launch_type"] == "fargate"
-    assert info["instance_id"] == f"{socket.gethostname()}:{server.proc.pid}"
+    assert info["instance_id"] == f"{socket.gethostname()}:{server.process.pid}"
 
 
 @pytest.mark.parametrize("name", APPS)

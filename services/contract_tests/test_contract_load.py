@@ -21,7 +21,7 @@ def test_load_held_without_errors_or_rss_growth(launch_server, name: str) -> Non
     server = launch_server(name)
     result = hold(
         server.port,
-        server.proc.pid,
+        server.process.pid,
         warmup=WARMUP,
         total=HELD,
         concurrency=CONCURRENCY,

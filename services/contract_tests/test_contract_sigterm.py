@@ -44,9 +44,9 @@ def wait_until_refused(port: int, within: float = 3.0) -> float:
 def test_sigterm_drains_in_flight_request_then_exits_0(launch_server, name: str) -> None:
     server = launch_server(name)
     sock = open_request_midway(server)
-    server.proc.send_signal(signal.SIGTERM)
+    server.process.send_signal(signal.SIGTERM)
     wait_until_refused(server.port)
-    assert server.proc.poll() is None, "exited before the in-flight request finished"
+    assert server.process.poll() is None, "exited before the in-flight request finished"
 
     sock.sendall(BODY[10:])
     response = http.client.HTTPResponse(sock)
@@ -56,7 +56,7 @@ def test_sigterm_drains_in_flight_request_then_exits_0(launch_server, name: str)
     assert body["message"] == "in flight during SIGTERM"
     assert sock.recv(1) == b"", "the server kept the connection open after draining it"
     sock.close()
-    assert server.proc.wait(timeout=10) == 0
+    assert server.process.wait(timeout=10) == 0
     assert "SIGTERM" in server.output() or "Shutting down" in server.output()
 
 
@@ -66,8 +66,8 @@ def test_sigterm_bound_ends_a_stuck_request_and_exits_0(launch_server, name: str
     server = launch_server(name, SHUTDOWN_TIMEOUT_S="1")
     sock = open_request_midway(server)
     started = time.monotonic()
-    server.proc.send_signal(signal.SIGTERM)
-    assert server.proc.wait(timeout=5) == 0
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=5) == 0
     assert 0.9 <= time.monotonic() - started < 3
     sock.close()
 
@@ -79,8 +79,8 @@ def test_sigterm_with_idle_keepalive_connection_exits_promptly(launch_server, na
     conn.request("GET", "/health")
     assert conn.getresponse().read() == b'{"status":"ok"}'  # connection now idle, kept alive
     started = time.monotonic()
-    server.proc.send_signal(signal.SIGTERM)
-    assert server.proc.wait(timeout=5) == 0
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=5) == 0
     assert time.monotonic() - started < 2
     conn.close()
 
@@ -150,9 +150,9 @@ def test_sigterm_under_concurrent_load_drops_nothing(launch_server, name: str) -
     wait_until_server_read_everything(server.port, IN_FLIGHT)
 
     signalled = time.monotonic()
-    server.proc.send_signal(signal.SIGTERM)
+    server.process.send_signal(signal.SIGTERM)
     wait_until_refused(server.port)
-    assert server.proc.poll() is None, "exited with requests in flight"
+    assert server.process.poll() is None, "exited with requests in flight"
 
     for sock in echoes:
         sock.sendall(BODY[10:])
@@ -166,7 +166,7 @@ def test_sigterm_under_concurrent_load_drops_nothing(launch_server, name: str) -
         response.begin()
         assert response.status == 200
         assert json.loads(response.read())["digest"] == iterated_sha256(payload, COMPUTE_ROUNDS)
-    assert server.proc.wait(timeout=STOP_TIMEOUT_SECONDS) == 0
+    assert server.process.wait(timeout=STOP_TIMEOUT_SECONDS) == 0
     assert time.monotonic() - signalled < STOP_TIMEOUT_SECONDS
     for sock in echoes + [sock for sock, _ in computes]:
         sock.close()
