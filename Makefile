@@ -12,13 +12,19 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 
 .PHONY: setup demo test lint synth deploy destroy bench mutate clean docs-chart
 
-setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/.installed
+setup: $(VENV)/.installed $(VENV)/bin/launchlab node_modules/.installed $(TOOLS)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt services/python-app/requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "launchlab needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) -r requirements-dev.txt -c constraints.txt
 	touch $@
+
+# The `launchlab` command: this checkout installed editable (its code, not a copy), built
+# with the setuptools pyproject.toml pins. A checkout whose .venv links to another's (a git
+# worktree sharing it) leaves the command pointing at the checkout that owns the venv.
+$(VENV)/bin/launchlab: pyproject.toml $(VENV)/.installed
+	test -L $(VENV) || $(PIP_INSTALL) --no-deps --editable .
 
 $(TOOLS)/.installed: requirements-tools.txt constraints-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -32,7 +38,7 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 ## demo: set up, then the whole job locally (no AWS, no Docker): synth with cdk-nag and cfn-lint,
 ## each launch type's stand-in on 127.0.0.1, verify, a bounded load, the report; stops what it started.
 demo: setup
-	$(BIN)/python -m launchlab demo
+	$(BIN)/python -m launchlab demo  # this checkout's code, also in a worktree sharing the venv
 
 ## test: every test (infrastructure, services, toolkit) and ruff; non-zero on any failure.
 test: setup
@@ -62,8 +68,8 @@ destroy: setup
 
 bench: setup
 	$(BIN)/python bench/synth.py
-	$(BIN)/python bench/apps.py
-	$(BIN)/python bench/hold.py
+	$(BIN)/python -m bench.apps
+	$(BIN)/python -m bench.hold
 
 ## docs-chart: the README's example chart and terminal output, from the steady-small-business profile.
 docs-chart: setup

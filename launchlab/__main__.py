@@ -1,5 +1,3 @@
-import sys
+from launchlab.cli import run
 
-from launchlab.cli import main
-
-sys.exit(main())
+run()

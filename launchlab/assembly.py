@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from launchlab import processes
 from launchlab.errors import LaunchlabError
 from stacks import launch_types, names
 
@@ -125,28 +126,65 @@ def synthesize(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None 
     """Run the pinned CDK CLI's synth, passing ``context`` as ``-c key=value``."""
     args = [str(pinned_cdk()), "synth", "--quiet", "--no-notices", "-o", str(outdir)]
     args += context_args(context)
-    env = cdk_environment()
-    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = processes.run(args, cwd=ROOT, env=cdk_environment())
     if result.returncode != 0:
-        detail = next(
-            (line for line in result.stderr.splitlines() if line.startswith("launchlab: ")),
-            result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output",
-        )
-        raise LaunchlabError(f"cdk synth failed: {detail.removeprefix('launchlab: ')}")
+        given = f" with {' '.join(context_args(context))}" if context else ""
+        raise LaunchlabError(f"cdk synth{given} failed: {synth_failure(result.stderr)}")
     # A later run without -c must not price these overrides as if they were the config.
     (outdir / CONTEXT_STAMP).write_text(json.dumps(dict(context or {}), sort_keys=True) + "\n")
+
+
+# The last line of a Python traceback: `RuntimeError: MalformedInstanceTypeIdentifier: ...`.
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception)): (?P<cause>.+)$")
+
+
+def synth_failure(stderr: str) -> str:
+    """The line of a failed synth's output that says why: the app's own ``launchlab: ...``
+    message, else the exception that ended it (not the CLI's "Subprocess exited with error 1"
+    after it), else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("launchlab: "):
+            return line.removeprefix("launchlab: ")
+    for line in reversed(lines):
+        match = _EXCEPTION_LINE.match(line)
+        if match:
+            return match["cause"]
+    return lines[-1] if lines else "no output"
+
+
+def synth_command(outdir: Path) -> str:
+    """The command that synthesizes this project into ``outdir``, as a hint prints it."""
+    where = "" if outdir.resolve() == DEFAULT_OUTDIR else f" -o {outdir}"
+    return f"`.venv/bin/npx cdk synth{where}`"
+
+
+def _malformed(path: Path, what: str, found: Any, belongs: str) -> LaunchlabError:
+    return LaunchlabError(
+        f"{path} is not a synthesized app's {what} ({type(found).__name__} where {belongs} "
+        f"belongs): run {synth_command(path.parent)} again"
+    )
+
+
+def _mapping(value: Any, path: Path, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _malformed(path, what, value, "an object")
+    return value
 
 
 def load(outdir: Path = DEFAULT_OUTDIR) -> Assembly:
     """Read every launchlab stack's template from ``outdir``; a foreign cdk.out is an error."""
     manifest_path = outdir / "manifest.json"
     if not manifest_path.exists():
-        raise LaunchlabError(f"{outdir} holds no synthesized app: run `npx cdk synth` first")
-    manifest = _read_json(manifest_path)
+        raise LaunchlabError(
+            f"{outdir} holds no synthesized app: run {synth_command(outdir)} first"
+        )
+    manifest = _mapping(_read_json(manifest_path), manifest_path, "manifest")
+    artifacts = _mapping(manifest.get("artifacts", {}), manifest_path, "manifest")
     stacks = {
         artifact_id: artifact
-        for artifact_id, artifact in manifest.get("artifacts", {}).items()
-        if artifact.get("type") == "aws:cloudformation:stack"
+        for artifact_id, artifact in artifacts.items()
+        if _mapping(artifact, manifest_path, "manifest").get("type") == "aws:cloudformation:stack"
     }
     missing = [name for name in names.SHARED_STACKS if name not in stacks]
     selected = [spec.stack_id for spec in launch_types.REGISTRY if spec.stack_id in stacks]
@@ -154,12 +192,23 @@ def load(outdir: Path = DEFAULT_OUTDIR) -> Assembly:
         absent = ", ".join(missing) if missing else "of any launch type"
         raise LaunchlabError(
             f"{outdir} is not a launchlab app (no stack {absent}): "
-            "synthesize this project with `npx cdk synth` or pass --cdk-out"
+            f"synthesize this project with {synth_command(outdir)} or pass --cdk-out"
         )
     templates = {}
     for name in (*names.SHARED_STACKS, *selected):
-        template_file = stacks[name]["properties"]["templateFile"]
-        templates[name] = _read_json(outdir / template_file)
+        template_file = _mapping(stacks[name].get("properties"), manifest_path, "manifest").get(
+            "templateFile"
+        )
+        if not isinstance(template_file, str) or not template_file:
+            raise _malformed(manifest_path, "manifest", template_file, "a file name")
+        path = outdir / template_file
+        template = _mapping(_read_json(path), path, "template")
+        resources = _mapping(template.get("Resources"), path, "template")
+        for resource in resources.values():
+            resource_type = _mapping(resource, path, "template").get("Type")
+            if not isinstance(resource_type, str):
+                raise _malformed(path, "template", resource_type, "a resource type")
+        templates[name] = template
     return Assembly(outdir=outdir, templates=templates)
 
 
@@ -168,11 +217,15 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise LaunchlabError(
-            f"{path} is missing: the synthesized app is incomplete, run `npx cdk synth` again"
+            f"{path} is missing: the synthesized app is incomplete, "
+            f"run {synth_command(path.parent)} again"
         ) from None
-    except ValueError as error:
+    except OSError as error:
+        raise LaunchlabError(f"cannot read {path}: {error.strerror or error}") from None
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        detail = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise LaunchlabError(
-            f"{path} is not valid JSON ({error}): run `npx cdk synth` again"
+            f"{path} is not valid JSON ({detail}): run {synth_command(path.parent)} again"
         ) from None
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 
@@ -18,7 +20,20 @@ from launchlab import report as report_command
 from launchlab.aws import commands as aws_commands
 from launchlab.demo import DemoOptions, run_demo
 from launchlab.errors import LaunchlabError
-from launchlab.load import MAX_REQUESTS
+from launchlab.load import MAX_REQUESTS, MAX_SECONDS
+
+MAX_CONCURRENCY = 256
+
+
+class _BadFlag(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag ends in one line like every other error, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _BadFlag(message)
 
 
 def demo(args: argparse.Namespace, console: Console) -> int:
@@ -54,23 +69,39 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_SECONDS:  # nan fails this too
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds in (0, {MAX_SECONDS:g}]"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="launchlab",
         description="Compare ECS on EC2, Fargate and Lambda: what each costs and demands.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser(
-        "demo",
-        help="synthesize and check the app, run the three workloads locally, verify, load "
-        "them briefly, write the report, stop everything",
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    about = (
+        "synthesize and check the app, run the workloads locally, verify, load them briefly, "
+        "write the report, stop everything"
     )
-    demo_parser.add_argument("--cdk-out", default=str(assembly.DEFAULT_OUTDIR))
+    demo_parser = commands.add_parser("demo", help=about, description=about[0].upper() + about[1:])
+    demo_parser.add_argument(
+        "--cdk-out", default=str(assembly.DEFAULT_OUTDIR), metavar="DIR",
+        help="where to synthesize the app to, and read it from (default: the project's cdk.out)",
+    )  # fmt: skip
     demo_parser.add_argument("--out", default="reports", help="report directory (reports/)")
     demo_parser.add_argument(
         "--reuse", action="store_true",
         help="skip the synth if --cdk-out holds one newer than every source and the toolkit "
-        "made it without -c (one you made with `cdk synth -c ...` looks just as fresh); "
+        "made it without -c (one you made with `.venv/bin/npx cdk synth -c ...` looks just as "
+        "fresh); "
         "cdk-nag's report and cfn-lint are still read and run",
     )  # fmt: skip
     demo_parser.add_argument(
@@ -79,15 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     demo_parser.add_argument(
         "--requests", type=_bounded_int(1, MAX_REQUESTS), default=2000,
-        help=f"requests per workload in the load step (default 2000, at most {MAX_REQUESTS})",
+        help=f"requests per workload in the load step, 1..{MAX_REQUESTS} (default 2000)",
     )  # fmt: skip
     demo_parser.add_argument(
-        "--concurrency", type=_bounded_int(1, 256), default=16,
-        help="connections per workload in the load step (default 16)",
+        "--concurrency", type=_bounded_int(1, MAX_CONCURRENCY), default=16,
+        help=f"connections per workload in the load step, 1..{MAX_CONCURRENCY} (default 16)",
     )  # fmt: skip
     demo_parser.add_argument(
-        "--seconds", type=float, default=30.0,
-        help="time limit per workload in the load step (default 30)",
+        "--seconds", type=_seconds, default=30.0,
+        help=f"time limit per workload in the load step, 0 < S <= {MAX_SECONDS:g} (default 30)",
     )  # fmt: skip
     demo_parser.add_argument(
         "-c", "--context", action="append", default=[], metavar="KEY=VALUE",
@@ -96,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.set_defaults(handler=demo)
     aws_commands.add_parsers(commands)
     report_command.add_parser(commands)
+    parser.set_defaults(commands=list(commands.choices))
     return parser
 
 
@@ -108,7 +140,15 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except _BadFlag as error:
+        return _fail(str(error))
+    if args.command is None:
+        known = ", ".join(args.commands)
+        return _fail(
+            f"choose a command: {known} (`.venv/bin/launchlab --help` says what each does)"
+        )
     console = Console()
     try:
         with processes.stop_signals():
@@ -131,3 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             Console(stderr=True).print(f"launchlab: {what}", highlight=False)
         return 128 + signum
+
+
+def run() -> NoReturn:
+    """The console script (.venv/bin/launchlab) and ``python -m launchlab``."""
+    sys.exit(main())

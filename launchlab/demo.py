@@ -189,7 +189,7 @@ def write_report(app: assembly.Assembly, report_dir: Path, result: DemoResult) -
 
 
 def _print_stacks(console: Console, app: assembly.Assembly) -> None:
-    table = Table(title="what `cdk deploy --all` would create")
+    table = Table(title="what `make deploy` would create")
     for column in ("stack", "launch type", "resources", "highlights"):
         table.add_column(column)
     for item in summary.summarise(app):

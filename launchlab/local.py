@@ -283,7 +283,7 @@ def docker_ready(docker: str | None = None) -> None:
     if shutil.which(docker) is None:
         raise LaunchlabError(
             "--docker needs Docker, and `docker` is not on PATH: install Docker, or run "
-            "`launchlab demo` without --docker"
+            "`.venv/bin/launchlab demo` without --docker"
         )
     result = subprocess.run(
         [docker, "info", "--format", "{{.ServerVersion}}"],
@@ -296,7 +296,7 @@ def docker_ready(docker: str | None = None) -> None:
         reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
         raise LaunchlabError(
             f"--docker needs a running Docker engine ({reason}): start Docker, or run "
-            "`launchlab demo` without --docker"
+            "`.venv/bin/launchlab demo` without --docker"
         )
 
 

@@ -203,8 +203,8 @@ def test_verify_says_which_stack_is_not_deployed(
 ) -> None:
     assert main(["verify"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "launchlab: stack LaunchlabEcsEc2 is not deployed in us-east-1: run `launchlab up` "
-        "(or set AWS_REGION)"
+        "launchlab: stack LaunchlabEcsEc2 is not deployed in us-east-1: run "
+        "`.venv/bin/launchlab up` (or set AWS_REGION)"
     )
 
 

@@ -236,7 +236,7 @@ def test_docker_mode_without_an_engine_fails_in_one_line_before_synth(tmp_path: 
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "launchlab: --docker needs a running Docker engine (Cannot connect to the Docker "
-        "daemon. Is it running?): start Docker, or run `launchlab demo` without --docker"
+        "daemon. Is it running?): start Docker, or run `.venv/bin/launchlab demo` without --docker"
     )
     assert not (tmp_path / "cdk.out").exists()
 

@@ -435,9 +435,9 @@ def test_profile_file_and_flags(synth: Synthesized, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--requests-per-month", "-5"], "requests_per_month must be a finite number >= 0"),
-        (["--requests-per-month", "lots"], "requests_per_month must be a number, got 'lots'"),
-        (["--duration-ms", "nan"], "avg_duration_ms must be a finite number"),
+        (["--requests-per-month", "-5"], "--requests-per-month must be a finite number >= 0"),
+        (["--requests-per-month", "lots"], "--requests-per-month must be a number, got 'lots'"),
+        (["--duration-ms", "nan"], "--duration-ms must be a finite number"),
         (["--region", "mars-1"], "no prices for region 'mars-1'"),
         (["--preset", "huge"], "unknown preset 'huge' (known: idle, hobby"),
         (["--shape", "peaky", "--peak-to-average", "30"], "at most 12"),
@@ -658,9 +658,9 @@ def test_traffic_from_cloudwatch_prices_what_the_sandbox_served(
     ("document", "extra", "message"),
     [
         (None, [], "cannot read"),
-        ({"schema": "something-else"}, [], "is not a `launchlab bench` result"),
+        ({"schema": "something-else"}, [], "is not a result of `.venv/bin/launchlab bench`"),
         ("bench-without-cloudwatch", ["--traffic-from-bench"],
-         "the bench result has no CloudWatch usage: run `launchlab bench --cloudwatch`"),
+         "the bench result has no CloudWatch usage: run `.venv/bin/launchlab bench --cloudwatch`"),
     ],
 )  # fmt: skip
 def test_bench_input_errors_are_one_line(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from launchlab import assembly, checks, summary
-from launchlab.cli import main
+from launchlab.cli import build_parser, main
 from launchlab.errors import LaunchlabError
 from stacks import names
 from tests import moto_server as fixtures
@@ -36,7 +39,7 @@ def test_load_rejects_a_foreign_cdk_out(tmp_path: Path) -> None:
 
 
 def test_load_says_what_to_do_when_nothing_was_synthesized(tmp_path: Path) -> None:
-    with pytest.raises(LaunchlabError, match="run `npx cdk synth` first"):
+    with pytest.raises(LaunchlabError, match=r"run `\.venv/bin/npx cdk synth -o .*` first"):
         assembly.load(tmp_path / "cdk.out")
 
 
@@ -215,3 +218,165 @@ def test_ctrl_c_stops_the_load_even_when_httpx_swallows_the_cancellation(
     assert words[:2] == ["interrupted", "after"], result.stdout + result.stderr
     assert float(words[2]) < 3
     assert result.stdout.strip().endswith("handler restored True")
+
+
+# ---- every hint works as printed; bad flags and files are one line -----------------------
+
+PROGRAMS_THE_USER_INSTALLS = {"aws", "docker"}  # the messages say to install or set them up
+
+
+def _toolkit_messages() -> list[tuple[str, str]]:
+    """(where, text) of every string literal in launchlab/ but docstrings; an f-string's
+    fields read as {}."""
+    found = []
+    for path in sorted((ROOT / "launchlab").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                parts = [v.value if isinstance(v, ast.Constant) else "{}" for v in node.values]
+                text = "".join(str(part) for part in parts)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) in docstrings:
+                    continue
+                text = node.value
+            else:
+                continue
+            found.append((f"{path.relative_to(ROOT)}:{node.lineno}", text))
+    return found
+
+
+def _make_targets() -> set[str]:
+    return set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(), re.MULTILINE))
+
+
+def test_every_backticked_command_in_a_message_works_as_printed() -> None:
+    commands = {
+        (where, command)
+        for where, text in _toolkit_messages()
+        for command in re.findall(r"`([^`]+)`", text)
+    }
+    assert len(commands) > 20  # the extraction finds the hints at all
+    parser = build_parser()
+    for where, command in sorted(commands):
+        program, *args = command.replace("{}", "x").split()
+        if program == ".venv/bin/launchlab":
+            assert os.access(ROOT / program, os.X_OK), f"{where}: {program} is not installed"
+            if args != ["--help"]:
+                parser.parse_args(args)  # a subcommand and flags that exist
+        elif program == ".venv/bin/npx":
+            assert os.access(ROOT / program, os.X_OK), f"{where}: {program} is not installed"
+            assert args[0] == "cdk" and (ROOT / "node_modules" / ".bin" / "cdk").exists()
+        elif program == "make":
+            assert args[0] in _make_targets(), f"{where}: no `make {args[0]}`"
+        else:
+            assert program in PROGRAMS_THE_USER_INSTALLS, f"{where}: `{command}` is not ours"
+
+
+def test_the_console_script_runs_this_project(tmp_path: Path) -> None:
+    """.venv/bin/launchlab (the editable install `make setup` makes) and python -m launchlab
+    are the same command."""
+    for command in (
+        [str(ROOT / ".venv" / "bin" / "launchlab")],
+        [sys.executable, "-m", "launchlab"],
+    ):
+        result = subprocess.run(
+            [*command, "demo", "--seconds", "0"], cwd=tmp_path, capture_output=True, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert result.stderr == (
+            "launchlab: argument --seconds: '0' is not a number of seconds in (0, 300]\n"
+        )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["demo", "--requests", "0"], "argument --requests: 0 is not in 1..100000"),
+        (["demo", "--seconds", "-5"], "argument --seconds: '-5' is not a number of seconds"),
+        (["demo", "--seconds", "nan"], "argument --seconds: 'nan' is not a number of seconds"),
+        (["demo", "--seconds", "1e9"], "argument --seconds: '1e9' is not a number of seconds"),
+        (["bench", "--requests", "abc"], "argument --requests: invalid int value: 'abc'"),
+        (["report", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+        ([], "choose a command: demo, up, verify, bench, down, report"),
+    ],
+)
+def test_a_bad_flag_is_one_line_before_anything_starts(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if argv[:1] == ["demo"]:
+        argv = [*argv, "--cdk-out", str(tmp_path / "cdk.out"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"launchlab: {message}") and captured.err.count("\n") == 1
+    assert captured.out == ""
+    assert not (tmp_path / "cdk.out").exists() and not (tmp_path / "out").exists()
+
+
+def test_every_command_and_flag_says_what_it_does() -> None:
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        assert command.description, f"`launchlab {name} --help` has no description"
+        for action in command._actions:
+            assert action.help, f"launchlab {name} {action.option_strings}: no help"
+    demo_help = commands.choices["demo"].format_help()
+    assert "0 < S <= 300" in demo_help and "1..100000" in demo_help
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize("flag", ["--profile", "--prices"])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x00\x8c\xff binary", "is not text (UTF-8): byte 0x8c at offset 1"),
+        (DEEP.encode(), "nests too deeply"),
+    ],
+)
+def test_a_junk_file_is_one_line(
+    flag: str, content: bytes, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "junk.yaml"
+    junk.write_bytes(content)
+    assert (
+        main(["report", flag, str(junk), "--cdk-out", str(tmp_path), "--out", str(tmp_path)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith(f"launchlab: {junk} {message}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("[]", "manifest.json is not a synthesized app's manifest (list where an object belongs)"),
+        ('{"artifacts": 5}', "manifest.json is not a synthesized app's manifest (int where"),
+        (DEEP, "manifest.json is not valid JSON (nested too deeply)"),
+    ],
+)
+def test_a_malformed_manifest_is_one_line(
+    manifest: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "manifest.json").write_text(manifest)
+    assert main(["report", "--cdk-out", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"launchlab: {tmp_path}/{message}") and err.count("\n") == 1
+    assert f"run `.venv/bin/npx cdk synth -o {tmp_path}` again" in err
+
+
+@pytest.mark.slow
+def test_a_synth_that_fails_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not the CDK CLI's last line ("Subprocess exited with error 1"): the app's exception."""
+    code = main(["report", "-c", "ec2InstanceType=zz.huge", "--cdk-out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("launchlab: cdk synth with -c ec2InstanceType=zz.huge failed: ")
+    assert "Malformed instance type identifier" in err and "Subprocess exited" not in err

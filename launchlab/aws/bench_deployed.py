@@ -112,7 +112,7 @@ def bench(
     if failing:
         Console(stderr=True).print(
             f"launchlab: errors from {', '.join(failing)} during the bench (see 'errors' in "
-            f"{out}): run `launchlab verify` to see what is wrong",
+            f"{out}): run `.venv/bin/launchlab verify` to see what is wrong",
             highlight=False,
             markup=False,
             soft_wrap=True,

@@ -46,24 +46,35 @@ def _context_flag(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _add(commands: Any, name: str, about: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=about, description=about[0].upper() + about[1:]
+    )
+    return parser
+
+
 def add_parsers(commands: Any) -> None:
     """Add up, verify, bench and down to ``commands`` (the main parser's subparsers)."""
-    parser = commands.add_parser(
-        "up", help="cdk deploy --all, then print the endpoints and the idle cost per hour"
+    parser = _add(
+        commands, "up", "cdk deploy --all, then print the endpoints and the idle cost per hour"
     )
-    parser.add_argument("--cdk-out", default=str(assembly.DEFAULT_OUTDIR))
+    parser.add_argument(
+        "--cdk-out", default=str(assembly.DEFAULT_OUTDIR), metavar="DIR",
+        help="where to synthesize the app to before deploying (default: the project's cdk.out)",
+    )  # fmt: skip
     _context_flag(parser)
     parser.set_defaults(handler=_up)
 
-    parser = commands.add_parser(
+    parser = _add(
+        commands,
         "verify",
-        help="check every deployed endpoint, the ECS services' steady state and the function",
+        "check every deployed endpoint, the ECS services' steady state and the function",
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     parser.set_defaults(handler=_verify)
 
-    parser = commands.add_parser(
-        "bench", help="bounded load against every deployed endpoint; writes reports/bench.json"
+    parser = _add(
+        commands, "bench", "bounded load against every deployed endpoint; writes reports/bench.json"
     )
     parser.add_argument(
         "--requests", type=int, default=200,
@@ -77,7 +88,10 @@ def add_parsers(commands: Any) -> None:
         "--seconds", type=float, default=30.0,
         help=f"time limit per endpoint (at most {bench_deployed.MAX_SECONDS:g})",
     )  # fmt: skip
-    parser.add_argument("--out", default=str(bench_deployed.DEFAULT_OUT))
+    parser.add_argument(
+        "--out", default=str(bench_deployed.DEFAULT_OUT), metavar="FILE",
+        help="where to write the figures (default reports/bench.json)",
+    )  # fmt: skip
     parser.add_argument(
         "--cloudwatch", action="store_true",
         help="also read ALB, ECS and Lambda usage from CloudWatch",
@@ -88,8 +102,8 @@ def add_parsers(commands: Any) -> None:
     )  # fmt: skip
     parser.set_defaults(handler=_bench)
 
-    parser = commands.add_parser(
-        "down", help="cdk destroy --all --force, then list anything of the project still there"
+    parser = _add(
+        commands, "down", "cdk destroy --all --force, then list anything of the project still there"
     )
     parser.add_argument(
         "--scan-only", action="store_true", help="skip the destroy; only look for leftovers"

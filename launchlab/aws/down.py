@@ -416,8 +416,8 @@ def report_leftovers(sandbox: Sandbox, console: Console) -> int:
     console.print(f"prices: {prices.source}")
     Console(stderr=True).print(
         f"launchlab: {len(leftovers)} resource(s) of {names.PROJECT} remain in {sandbox.region}, "
-        f"costing about ${total:.4f}/hour: delete them (listed above), or run `launchlab down` "
-        "again once a stuck stack deletion is fixed",
+        f"costing about ${total:.4f}/hour: delete them (listed above), or run "
+        "`.venv/bin/launchlab down` again once a stuck stack deletion is fixed",
         highlight=False,
         markup=False,
         soft_wrap=True,
@@ -433,8 +433,8 @@ def down(
         console.print(f"destroying every stack in account {account}, {sandbox.region}")
         destroy = ["destroy", "--all", "--force", *context_args(context)]
         next_step = (
-            "read the CloudFormation error above, then run `launchlab down` again; "
-            "`launchlab down --scan-only` lists what is left"
+            "read the CloudFormation error above, then run `.venv/bin/launchlab down` again; "
+            "`.venv/bin/launchlab down --scan-only` lists what is left"
         )
         with releasing_held_instances(sandbox, console):
             try:

@@ -174,7 +174,10 @@ def describe(error: Exception, region: str | None = None) -> str:
         operation = error.operation_name
         if code == "ValidationError" and "does not exist" in message:
             stack = _stack_in(message)
-            return f"stack {stack} is not deployed{where}: run `launchlab up` (or set AWS_REGION)"
+            return (
+                f"stack {stack} is not deployed{where}: run `.venv/bin/launchlab up` "
+                "(or set AWS_REGION)"
+            )
         if code in _BAD_CREDENTIALS:
             return (
                 f"AWS rejected the credentials ({code}): refresh them "
@@ -237,7 +240,7 @@ def stack_outputs(sandbox: Sandbox, stack_name: str) -> Mapping[str, str]:
     if status.endswith("_FAILED") or status.startswith("ROLLBACK") or status.startswith("DELETE"):
         raise LaunchlabError(
             f"stack {stack_name} is in state {status} in {sandbox.region}: "
-            "fix it in the CloudFormation console, then run `launchlab up`"
+            "fix it in the CloudFormation console, then run `.venv/bin/launchlab up`"
         )
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
@@ -247,6 +250,6 @@ def require(outputs: Mapping[str, str], stack_name: str, *keys: str) -> list[str
     if missing:
         raise LaunchlabError(
             f"stack {stack_name} has no output {', '.join(missing)}: it was deployed from an "
-            "older launchlab; run `launchlab up` to update it"
+            "older launchlab; run `.venv/bin/launchlab up` to update it"
         )
     return [outputs[key] for key in keys]

@@ -56,7 +56,7 @@ def ensure_ecs_service_linked_role(sandbox: Sandbox, console: Console) -> None:
                 f"note: could not create {ECS_SERVICE_LINKED_ROLE} ({code}); if this account "
                 'never ran ECS and the deploy fails with "Unable to assume the service linked '
                 'role", run `aws iam create-service-linked-role --aws-service-name '
-                f"{ECS_SERVICE}` and `launchlab up` again",
+                f"{ECS_SERVICE}` and `.venv/bin/launchlab up` again",
                 highlight=False,
                 markup=False,
             )
@@ -83,8 +83,8 @@ def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Cons
         ],
         region=sandbox.region,
         what="cdk deploy",
-        next_step="read the CloudFormation error above, fix it, and run `launchlab up` again "
-        "(`launchlab down` removes a half-deployed app)",
+        next_step="read the CloudFormation error above, fix it, and run "
+        "`.venv/bin/launchlab up` again (`.venv/bin/launchlab down` removes a half-deployed app)",
     )
     outputs = read_outputs(outputs_path)
     deployed = assembly.load(outdir)
@@ -105,7 +105,7 @@ def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Cons
     console.print(costs)
     console.print(
         f"idle total: ${idle.total:.4f}/hour (~${idle.total * HOURS_PER_MONTH:.0f}/month); "
-        f"prices: {idle.source}. Run `launchlab down` when you are done."
+        f"prices: {idle.source}. Run `.venv/bin/launchlab down` when you are done."
     )
     return 0
 
@@ -115,8 +115,8 @@ def read_outputs(path: Path) -> dict[str, dict[str, str]]:
         raw = json.loads(path.read_text())
     except (OSError, ValueError):
         raise LaunchlabError(
-            f"cdk deploy wrote no readable outputs to {path}: run `launchlab verify` to read "
-            "them from CloudFormation"
+            f"cdk deploy wrote no readable outputs to {path}: run `.venv/bin/launchlab verify` "
+            "to read them from CloudFormation"
         ) from None
     if not isinstance(raw, dict):
         raise LaunchlabError(f"{path} is not a cdk outputs file")

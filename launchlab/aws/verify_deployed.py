@@ -75,13 +75,13 @@ def verify_stack(sandbox: Sandbox, endpoint: Endpoint, timeout: float) -> StackV
         checks += ecs_service_checks(sandbox, endpoint.cluster, endpoint.service)
         next_step = (
             f"look at service {endpoint.service} in cluster {endpoint.cluster} (events, stopped "
-            "tasks, target health), then run `launchlab verify` again"
+            "tasks, target health), then run `.venv/bin/launchlab verify` again"
         )
     else:
         checks += lambda_checks(sandbox, endpoint.function or "")
         next_step = (
             f"look at function {endpoint.function} (state, recent logs in CloudWatch), then run "
-            "`launchlab verify` again"
+            "`.venv/bin/launchlab verify` again"
         )
     return StackVerdict(endpoint, checks, next_step)
 

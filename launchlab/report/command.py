@@ -1,4 +1,4 @@
-"""``launchlab report``: its flags and what it does with them.
+"""``.venv/bin/launchlab report``: its flags and what it does with them.
 
 Numbers are taken as text and checked here, not by argparse, so a bad value ends in the
 toolkit's one ``launchlab: ...`` line and exit code 2 rather than argparse's usage dump.
@@ -24,6 +24,15 @@ from launchlab.report.profile import PRESETS, SHAPES, build_profile
 from launchlab.report.render import print_measured, print_report, write_files
 
 DEFAULT_OUT = assembly.ROOT / "reports"
+# Flag, the traffic profile field it sets, metavar, help.
+TRAFFIC_FLAGS = (
+    ("--requests-per-month", "requests_per_month", "N", "requests a month"),
+    ("--duration-ms", "avg_duration_ms", "MS", "average duration per request"),
+    ("--payload-kb", "payload_kb", "KB", "bytes per request and response"),
+    ("--shape", "shape", "SHAPE", f"one of {', '.join(SHAPES)}"),
+    ("--peak-to-average", "peak_to_average", "X", "peak rate / average rate"),
+    ("--peak-hours", "peak_hours_per_day", "H", "hours a day at the peak rate"),
+)
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -57,12 +66,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     traffic = parser.add_argument_group("traffic profile (preset, then --profile, then flags)")
     traffic.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default hobby)")
     traffic.add_argument("--profile", metavar="FILE", help="traffic profile YAML")
-    traffic.add_argument("--requests-per-month", metavar="N")
-    traffic.add_argument("--duration-ms", metavar="MS", help="average duration per request")
-    traffic.add_argument("--payload-kb", metavar="KB", help="bytes per request and response")
-    traffic.add_argument("--shape", metavar="SHAPE", help=f"one of {', '.join(SHAPES)}")
-    traffic.add_argument("--peak-to-average", metavar="X", help="peak rate / average rate")
-    traffic.add_argument("--peak-hours", metavar="H", help="hours a day at the peak rate")
+    for flag, field, metavar, about in TRAFFIC_FLAGS:
+        traffic.add_argument(flag, dest=field, metavar=metavar, help=about)
     model = parser.add_argument_group("model")
     model.add_argument(
         "--free-tier",
@@ -73,14 +78,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     traffic.add_argument(
         "--bench",
         metavar="FILE",
-        help="show the figures `launchlab bench` measured on AWS (e.g. reports/bench.json) "
-        "beside the projected costs",
+        help="show the figures `.venv/bin/launchlab bench` measured on AWS (e.g. "
+        "reports/bench.json) beside the projected costs",
     )
     traffic.add_argument(
         "--traffic-from-bench",
         action="store_true",
         help="price the requests and Lambda duration CloudWatch recorded (needs --bench from "
-        "`launchlab bench --cloudwatch`)",
+        "`.venv/bin/launchlab bench --cloudwatch`)",
     )
     model.add_argument(
         "--cpu-share",
@@ -132,20 +137,18 @@ def _share(value: str | None) -> float:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     bench = read_bench(Path(args.bench)) if args.bench else None
-    flags: dict[str, str | None] = {
-        "requests_per_month": args.requests_per_month,
-        "avg_duration_ms": args.duration_ms,
-        "payload_kb": args.payload_kb,
-        "shape": args.shape,
-        "peak_to_average": args.peak_to_average,
-        "peak_hours_per_day": args.peak_hours,
-    }
+    flags: dict[str, str | None] = {field: getattr(args, field) for _, field, _, _ in TRAFFIC_FLAGS}
     if args.traffic_from_bench:
         if bench is None:
             raise LaunchlabError("--traffic-from-bench needs --bench FILE")
         # Measured usage first; a flag given on the command line still wins.
         flags = {**traffic_from_cloudwatch(bench), **{k: v for k, v in flags.items() if v}}
-    profile = build_profile(args.preset, Path(args.profile) if args.profile else None, flags)
+    profile = build_profile(
+        args.preset,
+        Path(args.profile) if args.profile else None,
+        flags,
+        flag_names={field: flag for flag, field, _, _ in TRAFFIC_FLAGS},
+    )
     assumptions = Assumptions(
         free_tier=args.free_tier,
         task_capacity_rps=_capacity(args.task_capacity_rps),

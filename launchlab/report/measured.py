@@ -25,12 +25,14 @@ def read_bench(path: Path) -> dict[str, Any]:
         document = json.loads(path.read_text())
     except OSError as error:
         raise LaunchlabError(
-            f"cannot read {path}: {error.strerror}; run `launchlab bench` first"
+            f"cannot read {path}: {error.strerror}; run `.venv/bin/launchlab bench` first"
         ) from None
     except ValueError:
-        raise LaunchlabError(f"{path} is not JSON: run `launchlab bench` again") from None
+        raise LaunchlabError(f"{path} is not JSON: run `.venv/bin/launchlab bench` again") from None
     if not isinstance(document, dict) or document.get("schema") != BENCH_SCHEMA:
-        raise LaunchlabError(f"{path} is not a `launchlab bench` result (schema {BENCH_SCHEMA})")
+        raise LaunchlabError(
+            f"{path} is not a result of `.venv/bin/launchlab bench` (schema {BENCH_SCHEMA})"
+        )
     return document
 
 
@@ -62,7 +64,7 @@ def traffic_from_cloudwatch(bench: dict[str, Any]) -> dict[str, str]:
     usage = bench.get("cloudwatch")
     if not isinstance(usage, dict):
         raise LaunchlabError(
-            "the bench result has no CloudWatch usage: run `launchlab bench --cloudwatch`"
+            "the bench result has no CloudWatch usage: run `.venv/bin/launchlab bench --cloudwatch`"
         )
     metrics: dict[str, float | None] = usage.get("metrics", {})
     hours = float(usage.get("hours") or 0)
@@ -74,7 +76,7 @@ def traffic_from_cloudwatch(bench: dict[str, Any]) -> dict[str, str]:
     if hours <= 0 or requests <= 0:
         raise LaunchlabError(
             "CloudWatch recorded no requests in the bench's window: send traffic, then run "
-            "`launchlab bench --cloudwatch` again"
+            "`.venv/bin/launchlab bench --cloudwatch` again"
         )
     monthly = requests / hours * float(HOURS_PER_MONTH)
     overrides = {"requests_per_month": f"{monthly:.0f}"}

@@ -12,16 +12,17 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from launchlab.errors import LaunchlabError
+from launchlab.files import read_yaml
 
 DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "prices" / "aws.yaml"
 # AWS prices a month as 730 hours (24 x 365 / 12): e.g. the examples on
 # https://aws.amazon.com/fargate/pricing/ and https://aws.amazon.com/elasticloadbalancing/pricing/.
 # Every monthly figure in the toolkit is built on this one number.
 HOURS_PER_MONTH = Decimal(730)
-REFRESH_HINT = "add it to launchlab/prices/aws.yaml or run `launchlab report --refresh-prices`"
+REFRESH_HINT = (
+    "add it to launchlab/prices/aws.yaml or run `.venv/bin/launchlab report --refresh-prices`"
+)
 
 
 @dataclass(frozen=True)
@@ -164,12 +165,7 @@ class PriceTable:
 
 
 def load_table(path: Path = DEFAULT_TABLE) -> PriceTable:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise LaunchlabError(f"cannot read the price table {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise LaunchlabError(f"{path} is not valid YAML: {error}".splitlines()[0]) from None
+    raw = read_yaml(path, "the price table")
     if not isinstance(raw, dict) or raw.get("schema_version") != 1 or "regions" not in raw:
         raise LaunchlabError(f"{path} is not a launchlab price table (schema_version 1)")
     table = PriceTable(path=path, raw=raw, retrieved=str(raw.get("retrieved", "?")))

@@ -13,9 +13,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from launchlab.errors import LaunchlabError
+from launchlab.files import read_yaml
 from launchlab.report.prices import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = int(HOURS_PER_MONTH) * 3600
@@ -90,9 +89,13 @@ _NUMBER_FIELDS = (
 
 
 def build_profile(
-    preset: str | None, profile_file: Path | None, overrides: Mapping[str, str | None]
+    preset: str | None,
+    profile_file: Path | None,
+    overrides: Mapping[str, str | None],
+    flag_names: Mapping[str, str] | None = None,
 ) -> TrafficProfile:
-    """The preset (default ``hobby``), then the YAML file's keys, then the flags given."""
+    """The preset (default ``hobby``), then the YAML file's keys, then the flags given.
+    A bad value is named as the user gave it: ``flag_names[field]`` if a flag set it."""
     name = preset or DEFAULT_PRESET
     if name not in PRESETS:
         raise LaunchlabError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
@@ -111,16 +114,13 @@ def build_profile(
     values.update(given)
     if given and profile_file is None and preset is None:
         values["name"] = "custom"
-    return _validated(values)
+    typed = {field: field for field in values}
+    typed.update({field: (flag_names or {}).get(field, field) for field in given})
+    return _validated(values, typed)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise LaunchlabError(f"cannot read profile {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise LaunchlabError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    loaded = read_yaml(path, "a traffic profile")
     if not isinstance(loaded, dict):
         raise LaunchlabError(f"{path}: a traffic profile is a mapping of field: value")
     return {str(key): value for key, value in loaded.items()}
@@ -138,26 +138,27 @@ def _number(field_name: str, value: Any) -> float:
     return number
 
 
-def _validated(values: Mapping[str, Any]) -> TrafficProfile:
-    numbers = {key: _number(key, values[key]) for key in _NUMBER_FIELDS}
+def _validated(values: Mapping[str, Any], typed: Mapping[str, str]) -> TrafficProfile:
+    numbers = {key: _number(typed[key], values[key]) for key in _NUMBER_FIELDS}
     shape = str(values["shape"])
     if shape not in SHAPES:
-        raise LaunchlabError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
+        raise LaunchlabError(f"{typed['shape']} must be one of {', '.join(SHAPES)}, got {shape!r}")
     if numbers["avg_duration_ms"] <= 0:
-        raise LaunchlabError("avg_duration_ms must be greater than 0")
+        raise LaunchlabError(f"{typed['avg_duration_ms']} must be greater than 0")
     if shape == "steady":
         numbers["peak_to_average"] = 1.0
+    peak, hours = typed["peak_to_average"], typed["peak_hours_per_day"]
     if numbers["peak_to_average"] < 1:
         raise LaunchlabError(
-            f"peak_to_average must be >= 1 (a peak is never below the average), "
+            f"{peak} must be >= 1 (a peak is never below the average), "
             f"got {numbers['peak_to_average']:g}"
         )
     if not 0 < numbers["peak_hours_per_day"] < 24:
-        raise LaunchlabError("peak_hours_per_day must be between 0 and 24 (exclusive)")
+        raise LaunchlabError(f"{hours} must be between 0 and 24 (exclusive)")
     if numbers["peak_to_average"] * numbers["peak_hours_per_day"] / 24 > 1:
         most = 24 / numbers["peak_hours_per_day"]
         raise LaunchlabError(
-            f"peak_to_average {numbers['peak_to_average']:g} over {numbers['peak_hours_per_day']:g}"
+            f"{peak} {numbers['peak_to_average']:g} over {numbers['peak_hours_per_day']:g}"
             f" h/day would carry more than the month's requests: at most {most:g}"
         )
     return TrafficProfile(name=str(values["name"]), shape=shape, **numbers)
