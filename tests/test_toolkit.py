@@ -231,19 +231,25 @@ def _toolkit_messages() -> list[tuple[str, str]]:
     found = []
     for path in sorted((ROOT / "launchlab").rglob("*.py")):
         tree = ast.parse(path.read_text())
-        docstrings = {
+        skipped = {
             id(node.body[0].value)
             for node in ast.walk(tree)
             if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
             and node.body
             and isinstance(node.body[0], ast.Expr)
+        }  # docstrings, and below the pieces of f-strings (read whole)
+        skipped |= {
+            id(value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.JoinedStr)
+            for value in node.values
         }
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr):
                 parts = [v.value if isinstance(v, ast.Constant) else "{}" for v in node.values]
                 text = "".join(str(part) for part in parts)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if id(node) in docstrings:
+                if id(node) in skipped:
                     continue
                 text = node.value
             else:

@@ -37,7 +37,7 @@ def ops(unit: LaunchType, common: Common) -> OpsRow:
         you_manage=(
             f"the image and its OS packages, task size and scaling ({scaling_policy(tasks)}); "
             "ECS creates and runs the ALB, HTTPS certificate, security groups and alarms "
-            "(outside your stack: `launchlab down` looks for them after destroy)"
+            "(outside your stack: `.venv/bin/launchlab down` looks for them after destroy)"
         ),
         scaling_unit="task in ~1-2 min (Fargate: ENI, image pull, health checks)",
         max_request_duration=common.alb_duration,
