@@ -4,6 +4,11 @@ CloudFormation can report success and still leave things behind (a retained log 
 repository with images, a volume detached from a terminated instance, an ENI held by a dying
 Lambda). The scan asks the tagging API for everything tagged with the project and also looks
 directly where leftovers are known to hide, since not every resource type is in that API.
+What ECS Express Mode and the managed-instance capacity providers create outside
+CloudFormation carries ECS's tag (AmazonECSManaged) or the capacity provider's, not always
+ours: the scan takes everything still in the project's VPC (ALBs, target groups, security
+groups, instances, ENIs; EC2 hides managed instances unless asked), Express's alarms on our
+clusters, and unused Express certificates.
 
 While `cdk destroy` runs, a watcher completes the lifecycle actions that ECS managed draining
 leaves pending: its hook (ecs-managed-draining-termination-hook, 3600 s) holds an instance in
@@ -51,8 +56,24 @@ _LOOKED_AT = {
     "ec2:instance",
     "autoscaling:autoScalingGroup",
     "ec2:elastic-ip",
+    "ec2:security-group",
+    "elasticloadbalancing:targetgroup",
 }
 TAG_FILTER = {"Name": f"tag:{names.TAG_PROJECT}", "Values": [names.PROJECT]}
+# EC2 hides instances, volumes and ENIs that a service manages (Lambda Managed Instances' and
+# ECS Managed Instances' instances) unless asked: "IncludeManagedResources ... even if managed
+# resource visibility is set to hidden" (EC2 API reference, DescribeInstances).
+MANAGED_TOO = {"IncludeManagedResources": True}
+# The tag ECS puts on what Express Mode and ECS Managed Instances create: their infrastructure
+# roles may only create ALBs, target groups, security groups, certificates, alarms, log groups,
+# instances, volumes and ENIs with it (AWS managed policies
+# AmazonECSInfrastructureRoleforExpressGatewayServices and
+# AmazonECSInfrastructureRolePolicyForManagedInstances: aws:RequestTag/AmazonECSManaged).
+ECS_MANAGED_TAG = "AmazonECSManaged"
+# The HTTPS name ECS Express Mode gives a service, and so its ACM certificate:
+# <name>.ecs.<region>.on.aws (docs.aws.amazon.com/AmazonECS/latest/developerguide/
+# express-service-work.html).
+EXPRESS_DOMAIN = ".ecs.{region}.on.aws"
 # An instance an Auto Scaling group holds for a termination lifecycle hook.
 HELD = "Terminating:Wait"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
@@ -96,6 +117,8 @@ def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
             _instances(sandbox, prices),
             _groups(sandbox),
             _elastic_ips(sandbox, prices),
+            _in_project_vpcs(sandbox, prices),
+            _express_outside_the_vpc(sandbox),
         ):
             for item in looks:
                 confirmed.add(_key(item.identifier))
@@ -203,7 +226,9 @@ def _log_groups(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
 
 def _volumes(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("ec2")
-    for volume in _pages(client, "describe_volumes", "Volumes", Filters=[TAG_FILTER]):
+    for volume in _pages(
+        client, "describe_volumes", "Volumes", Filters=[TAG_FILTER], **MANAGED_TOO
+    ):
         kind = str(volume.get("VolumeType", "gp3"))
         size = int(volume.get("Size", 0))
         key = f"ebs.{kind}.gb_month"
@@ -221,17 +246,25 @@ def _volumes(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
 def _network_interfaces(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("ec2")
     for eni in _pages(
-        client, "describe_network_interfaces", "NetworkInterfaces", Filters=[TAG_FILTER]
+        client,
+        "describe_network_interfaces",
+        "NetworkInterfaces",
+        Filters=[TAG_FILTER],
+        **MANAGED_TOO,
     ):
-        public = eni.get("Association", {}).get("PublicIp")
-        cost = prices.per_hour("vpc.public_ipv4_hour") if public else Decimal(0)
-        yield Leftover(
-            "ec2:network-interface",
-            str(eni["NetworkInterfaceId"]),
-            "tag filter",
-            cost,
-            f"{eni.get('Status')}{', public IP ' + str(public) if public else ''}",
-        )
+        yield _eni_leftover(eni, prices, "tag filter")
+
+
+def _eni_leftover(eni: Mapping[str, Any], prices: RegionPrices, found_by: str) -> Leftover:
+    public = eni.get("Association", {}).get("PublicIp")
+    cost = prices.per_hour("vpc.public_ipv4_hour") if public else Decimal(0)
+    return Leftover(
+        "ec2:network-interface",
+        str(eni["NetworkInterfaceId"]),
+        found_by,
+        cost,
+        f"{eni.get('Status')}{', public IP ' + str(public) if public else ''}",
+    )
 
 
 def _load_balancers(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
@@ -247,37 +280,52 @@ def _load_balancers(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover
             if not _has_project_tag(description.get("Tags", [])):
                 continue
             lb = balancers[str(description["ResourceArn"])]
-            cost = prices.per_hour("elb.alb_hour")
-            if lb.get("Scheme") == "internet-facing":
-                cost += len(lb.get("AvailabilityZones", [])) * prices.per_hour(
-                    "vpc.public_ipv4_hour"
-                )
             yield Leftover(
                 "elasticloadbalancing:loadbalancer",
                 str(lb["LoadBalancerArn"]),
                 "tag filter",
-                cost,
+                _load_balancer_cost(lb, prices),
                 f"{lb.get('LoadBalancerName')} ({lb.get('Scheme')})",
             )
 
 
+def _load_balancer_cost(lb: Mapping[str, Any], prices: RegionPrices) -> Decimal:
+    cost = prices.per_hour("elb.alb_hour")
+    if lb.get("Scheme") == "internet-facing":
+        cost += len(lb.get("AvailabilityZones", [])) * prices.per_hour("vpc.public_ipv4_hour")
+    return cost
+
+
 def _instances(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     client = sandbox.client("ec2")
-    for reservation in _pages(client, "describe_instances", "Reservations", Filters=[TAG_FILTER]):
+    for reservation in _pages(
+        client, "describe_instances", "Reservations", Filters=[TAG_FILTER], **MANAGED_TOO
+    ):
         for instance in reservation.get("Instances", []):
-            state = str(instance.get("State", {}).get("Name"))
-            if state == "terminated":
-                continue
-            kind = str(instance.get("InstanceType"))
-            hourly = prices.instance_per_hour(kind)
-            cost = hourly if hourly is not None and state != "stopped" else Decimal(0)
-            if instance.get("PublicIpAddress"):
-                cost += prices.per_hour("vpc.public_ipv4_hour")
-            unpriced = " (no price for this type)" if hourly is None else ""
-            yield Leftover(
-                "ec2:instance", str(instance["InstanceId"]), "tag filter", cost,
-                f"{kind}, {state}{unpriced}",
-            )  # fmt: skip
+            found = _instance_leftover(instance, prices, "tag filter")
+            if found is not None:
+                yield found
+
+
+def _instance_leftover(
+    instance: Mapping[str, Any], prices: RegionPrices, found_by: str
+) -> Leftover | None:
+    state = str(instance.get("State", {}).get("Name"))
+    if state == "terminated":
+        return None
+    kind = str(instance.get("InstanceType"))
+    hourly = prices.instance_per_hour(kind)
+    cost = hourly if hourly is not None and state != "stopped" else Decimal(0)
+    if instance.get("PublicIpAddress"):
+        cost += prices.per_hour("vpc.public_ipv4_hour")
+    unpriced = " (no price for this type)" if hourly is None else ""
+    # Lambda's (scaler.lambda.amazonaws.com) or ECS's: a capacity provider's instance.
+    operator = instance.get("Operator", {})
+    managed = f", managed by {operator.get('Principal')}" if operator.get("Managed") else ""
+    return Leftover(
+        "ec2:instance", str(instance["InstanceId"]), found_by, cost,
+        f"{kind}, {state}{managed}{unpriced}",
+    )  # fmt: skip
 
 
 def _elastic_ips(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
@@ -384,6 +432,114 @@ def releasing_held_instances(sandbox: Sandbox, console: Console) -> Iterator[Non
     finally:
         done.set()
         watcher.join()
+
+
+def _project_vpcs(sandbox: Sandbox) -> list[str]:
+    client = sandbox.client("ec2")
+    vpcs = _pages(client, "describe_vpcs", "Vpcs", Filters=[TAG_FILTER])
+    return [str(vpc["VpcId"]) for vpc in vpcs]
+
+
+def _ecs_managed(tags: Iterable[Mapping[str, Any]]) -> str:
+    managed = any(t.get("Key") == ECS_MANAGED_TAG for t in tags)
+    return f" ({ECS_MANAGED_TAG}: created by ECS)" if managed else ""
+
+
+def _in_project_vpcs(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
+    """Everything still in the project's VPC, tagged or not: what ECS Express Mode (its ALB,
+    target groups, security groups) and the managed-instance capacity providers (instances,
+    their ENIs) create outside CloudFormation, and whatever keeps the VPC from being deleted."""
+    vpcs = _project_vpcs(sandbox)
+    if not vpcs:
+        return
+    in_vpcs = [{"Name": "vpc-id", "Values": vpcs}]
+    here = "in the project VPC"
+    elbv2 = sandbox.client("elbv2")
+    balancers = [
+        lb
+        for lb in _pages(elbv2, "describe_load_balancers", "LoadBalancers")
+        if lb.get("VpcId") in vpcs
+    ]
+    tags = _elb_tags(elbv2, [str(lb["LoadBalancerArn"]) for lb in balancers])
+    for lb in balancers:
+        arn = str(lb["LoadBalancerArn"])
+        yield Leftover(
+            "elasticloadbalancing:loadbalancer", arn, here, _load_balancer_cost(lb, prices),
+            f"{lb.get('LoadBalancerName')} ({lb.get('Scheme')}){_ecs_managed(tags.get(arn, []))}",
+        )  # fmt: skip
+    groups = [
+        group
+        for group in _pages(elbv2, "describe_target_groups", "TargetGroups")
+        if group.get("VpcId") in vpcs
+    ]
+    tags = _elb_tags(elbv2, [str(group["TargetGroupArn"]) for group in groups])
+    for group in groups:
+        arn = str(group["TargetGroupArn"])
+        yield Leftover(
+            "elasticloadbalancing:targetgroup", arn, here, Decimal(0),
+            f"{group.get('TargetGroupName')}{_ecs_managed(tags.get(arn, []))}",
+        )  # fmt: skip
+    ec2 = sandbox.client("ec2")
+    for sg in _pages(ec2, "describe_security_groups", "SecurityGroups", Filters=in_vpcs):
+        if sg.get("GroupName") == "default":  # goes with the VPC
+            continue
+        yield Leftover(
+            "ec2:security-group", str(sg["GroupId"]), here, Decimal(0),
+            f"{sg.get('GroupName')}{_ecs_managed(sg.get('Tags', []))}",
+        )  # fmt: skip
+    reservations = _pages(ec2, "describe_instances", "Reservations", Filters=in_vpcs, **MANAGED_TOO)
+    for reservation in reservations:
+        for instance in reservation.get("Instances", []):
+            found = _instance_leftover(instance, prices, here)
+            if found is not None:
+                yield found
+    enis = _pages(
+        ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=in_vpcs, **MANAGED_TOO
+    )
+    for eni in enis:
+        yield _eni_leftover(eni, prices, here)
+
+
+def _express_outside_the_vpc(sandbox: Sandbox) -> Iterator[Leftover]:
+    """What ECS Express Mode creates that no VPC holds: the CloudWatch alarms that watch its
+    deployments (on our clusters, whose names start with their stack's) and the ACM
+    certificate of the service's generated name, once nothing uses it."""
+    stacks = tuple(launch_types.BY_STACK)
+    cloudwatch = sandbox.client("cloudwatch")
+    for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms"):
+        clusters = [
+            str(d.get("Value"))
+            for d in alarm.get("Dimensions", [])
+            if d.get("Name") == "ClusterName" and str(d.get("Value")).startswith(stacks)
+        ]
+        if clusters:
+            yield Leftover(
+                "cloudwatch:alarm", str(alarm["AlarmArn"]), "cluster name", Decimal(0),
+                f"{alarm.get('AlarmName')} on {clusters[0]} (no alarm price in the table)",
+            )  # fmt: skip
+    acm = sandbox.client("acm")
+    domain = EXPRESS_DOMAIN.format(region=sandbox.region)
+    for summary in _pages(acm, "list_certificates", "CertificateSummaryList"):
+        name = str(summary.get("DomainName", ""))
+        if not name.endswith(domain):
+            continue
+        arn = str(summary["CertificateArn"])
+        tags = acm.list_tags_for_certificate(CertificateArn=arn).get("Tags", [])
+        certificate = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        if _ecs_managed(tags) and not certificate.get("InUseBy"):
+            yield Leftover(
+                "acm:certificate", arn, f"{ECS_MANAGED_TAG} tag, used by nothing", Decimal(0),
+                f"{name} (public certificates are free)",
+            )  # fmt: skip
+
+
+def _elb_tags(client: Any, arns: list[str]) -> dict[str, list[Mapping[str, Any]]]:
+    tags: dict[str, list[Mapping[str, Any]]] = {}
+    for start in range(0, len(arns), 20):  # describe_tags takes at most 20 ARNs
+        answer = client.describe_tags(ResourceArns=arns[start : start + 20])
+        for description in answer.get("TagDescriptions", []):
+            tags[str(description["ResourceArn"])] = list(description.get("Tags", []))
+    return tags
 
 
 def _has_project_tag(tags: Iterable[Mapping[str, Any]]) -> bool:
