@@ -530,9 +530,12 @@ def test_refresh_prices_from_recorded_price_list_responses(tmp_path: Path) -> No
     expected_requests = [
         ("AWSLambda", [region, usage("Lambda-GB-Second")]),
         ("AmazonECS", [region, usage("Fargate-vCPU-Hours:perCPU")]),
+        ("AmazonECS", [region, usage("Fargate-EphemeralStorage-GB-Hours")]),
         ("AmazonEC2", linux_on_demand("t3.small")),
         ("AmazonEC2", linux_on_demand("x9.large")),
     ]
+    # The API answers nothing for the ephemeral-storage query: that price keeps its value.
+    recorded.insert(2, {"FormatVersion": "aws_v1", "PriceList": []})
     for response, (service, filters) in zip(recorded, expected_requests, strict=True):
         stubber.add_response(
             "get_products",
@@ -543,14 +546,14 @@ def test_refresh_prices_from_recorded_price_list_responses(tmp_path: Path) -> No
     with stubber:
         result = refresh.refresh_table(source, tmp_path / "new.yaml", lambda: client)
     stubber.assert_no_pending_responses()
-    assert result.kept == ["us-east-1/ec2.x9.large"]
+    assert result.kept == ["us-east-1/fargate.ephemeral_gb_hour", "us-east-1/ec2.x9.large"]
     table = load_table(tmp_path / "new.yaml").region("us-east-1")
     assert table.instance("t3.small").hourly.usd == Decimal("0.021")  # from the response
     # The Spot product listed first is skipped: its usage type is not the on-demand one.
     assert table["fargate.vcpu_hour.x86_64"].usd == Decimal("0.04048")
     tiers = table["lambda.duration.x86_64"].tiers
     assert [(t.up_to, t.usd) for t in tiers][1] == (Decimal(15_000_000_000), Decimal("0.000015"))
-    assert table["fargate.ephemeral_gb_hour"].date == "2026-11-28"  # no query: kept as it was
+    assert table["fargate.ephemeral_gb_hour"].date == "2026-11-28"  # no answer: kept as it was
 
 
 def test_refresh_against_moto_server_fails_cleanly(

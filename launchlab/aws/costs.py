@@ -6,12 +6,16 @@ toolkit keeps; the idle cost is the report's own model with its idle traffic pro
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
+import functools
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from launchlab.assembly import Assembly
 from launchlab.errors import LaunchlabError
 from launchlab.report import prices as report_prices
+from launchlab.report import refresh
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import read_inventory
 from launchlab.report.model import build_report
@@ -23,19 +27,35 @@ from stacks.launch_types import SHARED
 FALLBACK_REGION = "us-east-1"
 
 
-def priced_region(table: report_prices.PriceTable, region: str) -> tuple[str, str]:
-    """The table's region to price ``region`` with, and a note when it is another one."""
+@functools.cache
+def priced_table(region: str) -> tuple[report_prices.PriceTable, str, str]:
+    """The price table to price ``region`` with, the region of it to use, and a note when it is
+    not the table as shipped: a region the table lacks is priced from the AWS Price List Query
+    API (as `report --refresh-prices --region` would add it), else from us-east-1's prices."""
+    table = report_prices.load_table()
+    if region in table.regions:
+        return table, region, ""
     try:
-        table.region(region)
-    except LaunchlabError:
-        return FALLBACK_REGION, f" ({FALLBACK_REGION} prices: the table has none for {region})"
-    return region, ""
+        template = table.raw["regions"][refresh.TEMPLATE_REGION]
+        entry, _ = refresh.build_region(
+            refresh.default_client(), region, template, dt.date.today().isoformat()
+        )
+    except LaunchlabError as error:
+        return (
+            table,
+            FALLBACK_REGION,
+            f" ({FALLBACK_REGION} prices: the table has none for {region} and the Price List "
+            f"API gave none: {error})",
+        )
+    raw = copy.deepcopy(dict(table.raw))
+    raw["regions"][region] = entry
+    note = f" ({region} priced from the AWS Price List Query API: the table has none for it)"
+    return replace(table, raw=raw), region, note
 
 
 def hourly_prices(region: str) -> RegionPrices:
     """The report's price table for ``region`` (us-east-1's, labelled, when it has none)."""
-    table = report_prices.load_table()
-    used, note = priced_region(table, region)
+    table, used, note = priced_table(region)
     return replace(
         table.region(used),
         region=region,
@@ -72,8 +92,7 @@ def idle_cost_per_hour(app: Assembly, region: str) -> IdleCost:
     The report's own model with its idle profile: the same inventory, prices and rules as
     `launchlab report`'s "idle per hour", so the two can never disagree.
     """
-    table = report_prices.load_table()
-    used, note = priced_region(table, region)
+    table, used, note = priced_table(region)
     report = build_report(
         str(app.outdir),
         read_inventory(app),

@@ -54,14 +54,20 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "-c", "--context", action="append", default=[], metavar="KEY=VALUE",
         help="config override passed to cdk synth (repeatable), e.g. -c fargateCpu=1024",
     )  # fmt: skip
-    source.add_argument("--region", default="us-east-1", help="price region (default us-east-1)")
+    source.add_argument(
+        "--region",
+        default="us-east-1",
+        help="price region (default us-east-1; bundled: us-east-1, eu-west-1; others with "
+        "--refresh-prices)",
+    )
     source.add_argument(
         "--prices", default=str(DEFAULT_TABLE), metavar="FILE", help="price table (YAML)"
     )
     source.add_argument(
         "--refresh-prices",
         action="store_true",
-        help="fetch current prices from the AWS Price List Query API into --prices first",
+        help="fetch current prices from the AWS Price List Query API into --prices first; "
+        "with a --region the table lacks, build its entry (any commercial region)",
     )
     traffic = parser.add_argument_group("traffic profile (preset, then --profile, then flags)")
     traffic.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default hobby)")
@@ -155,17 +161,25 @@ def run(args: argparse.Namespace, console: Console) -> int:
         cpu_share=_share(args.cpu_share),
     )
     prices_path = Path(args.prices)
+    if args.refresh_prices:
+        refresh.check_region(args.region)
     table = load_table(prices_path)
-    table.region(args.region)  # an unknown region fails before a slow synth
     if args.refresh_prices:
         with console.status("fetching prices from the AWS Price List Query API"):
-            result = refresh.refresh_table(prices_path, prices_path)
+            result = refresh.refresh_table(prices_path, prices_path, add_region=args.region)
+        for region in result.added:
+            console.print(
+                f"added {region} to {result.path}: every price from the API"
+                + (f"; not offered there: {', '.join(result.left_out)}" if result.left_out else ""),
+                highlight=False,
+            )
         console.print(
             f"refreshed {len(result.refreshed)} prices into {result.path}; kept "
             f"{len(result.kept)} the API did not answer: {', '.join(result.kept) or 'none'}",
             highlight=False,
         )
         table = load_table(prices_path)
+    table.region(args.region)  # an unknown region fails before a slow synth
     context = assembly.parse_context(args.context)
     if args.cdk_out and not context:
         app = assembly.load(Path(args.cdk_out))

@@ -20,8 +20,11 @@ DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "prices" / "aws.yaml"
 # https://aws.amazon.com/fargate/pricing/ and https://aws.amazon.com/elasticloadbalancing/pricing/.
 # Every monthly figure in the toolkit is built on this one number.
 HOURS_PER_MONTH = Decimal(730)
+# --refresh-prices updates the prices a region's entry has (and builds a region the table
+# lacks), so for a key or instance type that is missing it only helps once the entry exists.
 REFRESH_HINT = (
-    "add it to launchlab/prices/aws.yaml or run `.venv/bin/launchlab report --refresh-prices`"
+    "add it to launchlab/prices/aws.yaml (an instance type with its vcpu, memory_gib and "
+    "architecture); `.venv/bin/launchlab report --refresh-prices` then keeps it current"
 )
 
 
@@ -134,7 +137,8 @@ class PriceTable:
         if region not in regions:
             raise LaunchlabError(
                 f"no prices for region {region!r} in {self.path.name} "
-                f"(known: {', '.join(self.regions)})"
+                f"(known: {', '.join(self.regions)}); `.venv/bin/launchlab report --refresh-prices "
+                f"--region {region}` fetches them from the AWS Price List API"
             )
         data = regions[region]
         free = self.raw["free_tier"]

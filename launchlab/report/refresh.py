@@ -1,7 +1,10 @@
-"""``--refresh-prices``: re-read the table's prices from the AWS Price List Query API.
+"""``--refresh-prices``: re-read the table's prices from the AWS Price List Query API, and
+build a complete entry for a region the table lacks.
 
 Each price key maps to one product query (service code, usage type, attributes). A key the API
-does not answer keeps its old value and is reported, so a refresh never loses a price. The
+does not answer keeps its old value and is reported, so a refresh never loses a price. A new
+region is built in the shape of one the table has (its price keys, units and instance types):
+every price key must be answered; an instance type the region does not offer is left out. The
 Query API is served from us-east-1 (also eu-central-1 and ap-south-1) whatever region is priced.
 """
 
@@ -10,8 +13,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,11 +31,20 @@ PRICE_LIST_REGION = "us-east-1"
 API_SOURCE = "https://api.pricing.us-east-1.amazonaws.com (Price List Query API, GetProducts)"
 
 
+# Commercial regions: two letters, a direction, a number (us-west-2, ap-southeast-4). China
+# (cn-) and GovCloud (us-gov-) are priced by other partitions' Price List endpoints.
+COMMERCIAL_REGION = re.compile(r"^(?!cn-)(?!us-gov-)[a-z]{2}-[a-z]+-[0-9]$")
+# The region a new entry copies its shape from (keys, units, instance types) when it has it.
+TEMPLATE_REGION = "us-east-1"
+
+
 @dataclass(frozen=True)
 class Query:
     service_code: str
     usage_suffix: str | None  # the usage type without its region prefix (USE1-, EU-, ...)
     attributes: Mapping[str, str]
+    # Data transfer products name their source region in fromRegionCode, not regionCode.
+    region_field: str = "regionCode"
 
 
 def _queries(prices: Mapping[str, Any]) -> dict[str, Query]:
@@ -47,6 +60,11 @@ def _queries(prices: Mapping[str, Any]) -> dict[str, Query]:
             "AmazonECS", "SpotUsage-Fargate-vCPU-Hours:perCPU", {}
         ),
         "fargate_spot.gb_hour.x86_64": Query("AmazonECS", "SpotUsage-Fargate-GB-Hours", {}),
+        "fargate_spot.vcpu_hour.arm64": Query(
+            "AmazonECS", "SpotUsage-Fargate-ARM-vCPU-Hours:perCPU", {}
+        ),
+        "fargate_spot.gb_hour.arm64": Query("AmazonECS", "SpotUsage-Fargate-ARM-GB-Hours", {}),
+        "fargate.ephemeral_gb_hour": Query("AmazonECS", "Fargate-EphemeralStorage-GB-Hours", {}),
         "ebs.gp3.gb_month": Query("AmazonEC2", "EBS:VolumeUsage.gp3", {}),
         "elb.alb_hour": Query(
             "AWSELB", "LoadBalancerUsage", {"productFamily": "Load Balancer-Application"}
@@ -58,10 +76,17 @@ def _queries(prices: Mapping[str, Any]) -> dict[str, Query]:
         "vpc.nat_hour": Query("AmazonEC2", "NatGateway-Hours", {}),
         "vpc.nat_gb": Query("AmazonEC2", "NatGateway-Bytes", {}),
         "vpc.interface_endpoint_hour": Query("AmazonVPC", "VpcEndpoint-Hours", {}),
+        "vpc.interface_endpoint_gb": Query("AmazonVPC", "VpcEndpoint-Bytes", {}),
         "logs.ingest_gb": Query("AmazonCloudWatch", "DataProcessing-Bytes", {}),
         "logs.storage_gb_month": Query("AmazonCloudWatch", "TimedStorage-ByteHrs", {}),
         "ecr.storage_gb_month": Query("AmazonECR", "TimedStorage-ByteHrs", {}),
         "apigw.http_api_requests": Query("AmazonApiGateway", "ApiGatewayHttpRequest", {}),
+        "dto.internet_gb": Query(
+            "AWSDataTransfer",
+            "DataTransfer-Out-Bytes",
+            {"transferType": "AWS Outbound"},
+            region_field="fromRegionCode",
+        ),
     }
     return {key: query for key, query in queries.items() if key in prices}
 
@@ -86,6 +111,8 @@ class RefreshResult:
     path: Path
     refreshed: list[str]
     kept: list[str]
+    added: list[str] = field(default_factory=list)  # regions built whole
+    left_out: list[str] = field(default_factory=list)  # instance types a new region lacks
 
 
 def default_client() -> Any:
@@ -97,11 +124,72 @@ def default_client() -> Any:
     )
 
 
+def check_region(region: str) -> str:
+    if not COMMERCIAL_REGION.match(region):
+        raise LaunchlabError(
+            f"--region must be a commercial AWS region such as us-west-2 or eu-central-1, "
+            f"got {region!r}"
+        )
+    return region
+
+
+def build_region(
+    client: Any, region: str, template: Mapping[str, Any], date: str
+) -> tuple[dict[str, Any], list[str]]:
+    """A complete price-table entry for ``region`` in the shape of ``template`` (another
+    region's entry), and the instance types left out because the region does not offer them."""
+    check_region(region)
+    entry: dict[str, Any] = {"location": region, "prices": {}, "ec2_instances": {}}
+    queries = _queries(template["prices"])
+    unanswered = sorted(set(template["prices"]) - set(queries))
+    for key, query in queries.items():
+        found = _on_demand(client, region, query)
+        if found is None:
+            unanswered.append(key)
+            continue
+        dimensions, attributes = found
+        entry["location"] = attributes.get("location", entry["location"])
+        entry["prices"][key] = _new_entry(template["prices"][key], dimensions, query, date)
+    if unanswered:
+        raise LaunchlabError(
+            f"the AWS Price List API has no price for {', '.join(sorted(unanswered))} in "
+            f"{region}: cannot build a complete entry for it"
+        )
+    left_out = []
+    for name, shape in template["ec2_instances"].items():
+        found = _on_demand(client, region, _instance_query(name))
+        if found is None:
+            left_out.append(name)
+            continue
+        # vCPU, memory and architecture belong to the instance type, the same in every region.
+        sizes = {k: shape[k] for k in ("vcpu", "memory_gib", "architecture")}
+        priced = _new_entry(shape, found[0], _instance_query(name), date)
+        entry["ec2_instances"][name] = {**priced, **sizes}
+    return entry, left_out
+
+
+def _new_entry(
+    shape: Mapping[str, Any],
+    dimensions: list[Mapping[str, Any]],
+    query: Query,
+    date: str,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"unit": shape["unit"]}
+    if "per" in shape:
+        entry["per"] = shape["per"]
+    _apply(entry, dimensions)
+    entry["source"] = API_SOURCE
+    entry["date"] = date
+    entry["fetched_from"] = f"{API_SOURCE}: {query.service_code}"
+    return entry
+
+
 def refresh_table(
     source: Path,
     destination: Path,
     client_factory: Callable[[], Any] = default_client,
     today: dt.date | None = None,
+    add_region: str | None = None,
 ) -> RefreshResult:
     raw = yaml.safe_load(source.read_text())
     updated = copy.deepcopy(raw)
@@ -109,7 +197,16 @@ def refresh_table(
     client = client_factory()
     refreshed: list[str] = []
     kept: list[str] = []
-    for region, data in updated["regions"].items():
+    added: list[str] = []
+    left_out: list[str] = []
+    regions = updated["regions"]
+    if add_region is not None and add_region not in regions:
+        template = regions.get(TEMPLATE_REGION) or next(iter(regions.values()))
+        regions[add_region], left_out = build_region(client, add_region, template, date)
+        added.append(add_region)
+    for region, data in regions.items():
+        if region in added:
+            continue
         jobs: list[tuple[str, dict[str, Any], Query]] = [
             (key, data["prices"][key], query) for key, query in _queries(data["prices"]).items()
         ]
@@ -118,21 +215,21 @@ def refresh_table(
             for name, entry in data["ec2_instances"].items()
         ]
         for key, entry, query in jobs:
-            dimensions = _on_demand_dimensions(client, region, query)
-            if not dimensions:
+            found = _on_demand(client, region, query)
+            if found is None:
                 kept.append(f"{region}/{key}")
                 continue
-            _apply(entry, dimensions)
+            _apply(entry, found[0])
             entry["date"] = date
             entry["fetched_from"] = f"{API_SOURCE}: {query.service_code}"
             refreshed.append(f"{region}/{key}")
     updated["retrieved"] = date
     destination.write_text(yaml.safe_dump(updated, sort_keys=False, width=100))
-    return RefreshResult(destination, refreshed, kept)
+    return RefreshResult(destination, refreshed, kept, added, left_out)
 
 
 def _filters(region: str, query: Query) -> list[dict[str, str]]:
-    filters = [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region}]
+    filters = [{"Type": "TERM_MATCH", "Field": query.region_field, "Value": region}]
     if query.usage_suffix:
         filters.append({"Type": "CONTAINS", "Field": "usagetype", "Value": query.usage_suffix})
     filters += [
@@ -166,9 +263,13 @@ def _usage_matches(usage_type: str, suffix: str) -> bool:
     return rest == suffix and prefix.isalnum() and prefix.isupper()
 
 
-def _on_demand_dimensions(client: Any, region: str, query: Query) -> list[Mapping[str, Any]]:
+def _on_demand(
+    client: Any, region: str, query: Query
+) -> tuple[list[Mapping[str, Any]], Mapping[str, Any]] | None:
+    """The first matching product's on-demand price dimensions (by range) and its attributes."""
     for product in _products(client, region, query):
-        usage = str(product.get("product", {}).get("attributes", {}).get("usagetype", ""))
+        attributes = product.get("product", {}).get("attributes", {})
+        usage = str(attributes.get("usagetype", ""))
         if query.usage_suffix and not _usage_matches(usage, query.usage_suffix):
             continue
         dimensions = [
@@ -177,8 +278,13 @@ def _on_demand_dimensions(client: Any, region: str, query: Query) -> list[Mappin
             for dimension in term.get("priceDimensions", {}).values()
         ]
         if dimensions:
-            return sorted(dimensions, key=lambda d: Decimal(str(d.get("beginRange", "0"))))
-    return []
+            ordered = sorted(dimensions, key=lambda d: Decimal(str(d.get("beginRange", "0"))))
+            # A first tier at $0 is a free allowance (data out): the model applies the free
+            # tier itself (free_tier in the table), so it is not priced twice.
+            while len(ordered) > 1 and Decimal(ordered[0]["pricePerUnit"]["USD"]) == 0:
+                ordered = ordered[1:]
+            return ordered, attributes
+    return None
 
 
 def _apply(entry: dict[str, Any], dimensions: list[Mapping[str, Any]]) -> None:
