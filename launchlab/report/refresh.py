@@ -73,6 +73,9 @@ def _queries(prices: Mapping[str, Any]) -> dict[str, Query]:
             "AWSELB", "LCUUsage", {"productFamily": "Load Balancer-Application"}
         ),
         "vpc.public_ipv4_hour": Query("AmazonVPC", "PublicIPv4:InUseAddress", {}),
+        # Unlimited-mode surplus credits: one rate for T3/T3a, one for T4g (per vCPU-hour).
+        "ec2.cpu_credits.x86_64": Query("AmazonEC2", "CPUCredits:t3", {}),
+        "ec2.cpu_credits.arm64": Query("AmazonEC2", "CPUCredits:t4g", {}),
         "vpc.nat_hour": Query("AmazonEC2", "NatGateway-Hours", {}),
         "vpc.nat_gb": Query("AmazonEC2", "NatGateway-Bytes", {}),
         "vpc.interface_endpoint_hour": Query("AmazonVPC", "VpcEndpoint-Hours", {}),
