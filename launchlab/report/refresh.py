@@ -36,6 +36,9 @@ API_SOURCE = "https://api.pricing.us-east-1.amazonaws.com (Price List Query API,
 COMMERCIAL_REGION = re.compile(r"^(?!cn-)(?!us-gov-)[a-z]{2}-[a-z]+-[0-9]$")
 # The region a new entry copies its shape from (keys, units, instance types) when it has it.
 TEMPLATE_REGION = "us-east-1"
+# Prices that are the same in every region, copied into a new region's entry with their source:
+# LMI's management fee is a share (15 %) of the EC2 on-demand price, whatever the region.
+REGION_INDEPENDENT = frozenset({"lambda_managed_instances.management_fee"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class Query:
 def _queries(prices: Mapping[str, Any]) -> dict[str, Query]:
     queries = {
         "lambda.requests": Query("AWSLambda", "Request", {}),
+        # Lambda Managed Instances bill requests at Lambda's request rate
+        # (https://aws.amazon.com/lambda/pricing/: $0.20 per million in us-east-1, as Lambda).
+        "lambda_managed_instances.requests": Query("AWSLambda", "Request", {}),
         "lambda.duration.x86_64": Query("AWSLambda", "Lambda-GB-Second", {}),
         "lambda.duration.arm64": Query("AWSLambda", "Lambda-GB-Second-ARM", {}),
         "fargate.vcpu_hour.x86_64": Query("AmazonECS", "Fargate-vCPU-Hours:perCPU", {}),
@@ -144,7 +150,9 @@ def build_region(
     check_region(region)
     entry: dict[str, Any] = {"location": region, "prices": {}, "ec2_instances": {}}
     queries = _queries(template["prices"])
-    unanswered = sorted(set(template["prices"]) - set(queries))
+    for key in REGION_INDEPENDENT & set(template["prices"]):
+        entry["prices"][key] = copy.deepcopy(template["prices"][key])
+    unanswered = sorted(set(template["prices"]) - set(queries) - REGION_INDEPENDENT)
     for key, query in queries.items():
         found = _on_demand(client, region, query)
         if found is None:
