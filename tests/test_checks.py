@@ -135,6 +135,18 @@ def test_cfn_lint_reports_no_error(which: str, request: pytest.FixtureRequest) -
     assert verdict.detail == "5 templates: 0 errors, 0 warnings"
 
 
+def test_cfn_lint_verdict_fails_on_an_error_and_lists_it(tmp_path: Path) -> None:
+    template = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Delay": 5}}},
+    }
+    (tmp_path / "Broken.template.json").write_text(json.dumps(template))
+    verdict = checks.cfn_lint(tmp_path)
+    assert not verdict.passed
+    assert verdict.detail == "1 templates: 1 errors, 0 warnings"
+    (finding,) = verdict.findings
+    assert finding.startswith(f"{tmp_path / 'Broken.template.json'}:") and ":E3002:" in finding
+
+
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 
 
