@@ -4,16 +4,25 @@ with the demo's contract checks, put under a short load and stopped with SIGTERM
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from launchlab import assembly, local
-from launchlab.load import run_load
 from launchlab.verify import verify_endpoint
 from stacks import launch_types
-from tests.conftest import Synthesized, _shared, cdk_context
+from tests.conftest import ROOT, Synthesized, _shared, cdk_context
+
+# The load step in a process of its own: asyncio.run would leave this worker's main thread
+# without an event loop, and a later test in the same worker (Mangum's) needs one.
+LOAD = (
+    "import json, sys; from launchlab.load import run_load; "
+    "print(json.dumps(run_load(sys.argv[1], requests=40, concurrency=4, seconds=10).as_dict()))"
+)
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +84,12 @@ def test_six_stand_ins_are_verified_loaded_and_stopped(
                 expected_launch_type=running.workload.reported_launch_type,
             )
             assert report.passed, (running.workload.label, report.failures())
-            load = run_load(running.url, requests=40, concurrency=4, seconds=10)
-            assert (load.completed, load.errors) == (40, 0), running.workload.label
+            answer = subprocess.run(
+                [sys.executable, "-c", LOAD, running.url],
+                cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+            )  # fmt: skip
+            load = json.loads(answer.stdout)
+            assert (load["completed"], load["errors"]) == (40, 0), running.workload.label
     for running in started:
         assert running.exit_code == 0, running.workload.label
         assert _refused(running.port), running.workload.label
