@@ -157,6 +157,7 @@ def web_servers() -> Iterator[list[WebServer]]:
         server.close()
 
 
+@pytest.mark.slow  # waits out the timeouts: about 13 s
 def test_an_endpoint_that_never_answers_fails_in_one_line_within_the_timeouts(
     silent_endpoints: list[SilentEndpoint],
 ) -> None:
