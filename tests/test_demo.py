@@ -278,3 +278,50 @@ def verify(running: local.Running) -> EndpointReport:
         running.url,
         expected_launch_type=running.workload.reported_launch_type,
     )
+
+
+# Two children that each take a second to exit after SIGTERM; a second Ctrl-C lands while the
+# first of them drains. The cleanup must go on (and hurry: what is left is killed at once).
+SECOND_CTRL_C = """
+import sys, time
+from pathlib import Path
+from launchlab import processes
+
+slow = "import signal, time; signal.signal(signal.SIGTERM, lambda *a: (time.sleep(1), exit(0)));"
+slow += "print('ready', flush=True); time.sleep(60)"
+children = []
+with processes.stop_signals():
+    try:
+        for i in range(2):
+            log = Path(sys.argv[1]) / f"{i}.log"
+            children.append(processes.spawn([sys.executable, "-c", slow], cwd=None, env=None,
+                                            stdout=log))
+        logs = [Path(sys.argv[1]) / f"{i}.log" for i in range(2)]
+        while not all(log.read_text() for log in logs):  # their SIGTERM handlers are in place
+            time.sleep(0.05)
+        print(*(child.pid for child in children), flush=True)
+        time.sleep(60)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            processes.stop(child)
+        print("stopped", *(child.returncode for child in children), flush=True)
+"""
+
+
+def test_a_second_ctrl_c_hurries_the_cleanup_instead_of_cutting_it_short(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SECOND_CTRL_C, str(tmp_path)], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_as_in_a_terminal,
+    )  # fmt: skip
+    assert process.stdout is not None
+    pids = [int(pid) for pid in process.stdout.readline().split()]
+    assert len(pids) == 2
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # the first child is draining now: SIGTERM was sent, it exits in 1 s
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    # Both stopped by the cleanup, neither waited for: killed at once after the second Ctrl-C.
+    assert output.strip().splitlines()[-1] == "stopped -9 -9", output
+    assert process.returncode == 0
