@@ -325,3 +325,28 @@ def test_bands_find_two_edges_inside_one_grid_step() -> None:
     assert [(b.cheapest, b.ends_by) for b in bands] == [("a", "step"), ("b", "step"), ("c", None)]
     assert bands[0].high == pytest.approx(1.10e6, rel=1e-9)
     assert bands[1].high == pytest.approx(1.12e6, rel=1e-9)
+
+
+def test_six_launch_types_still_fit_one_screen(
+    synth: Synthesized, opt_in_synth: Synthesized
+) -> None:
+    """The default three and the three opt-in ones (-c launchTypes=all) in one report."""
+    import io
+
+    from rich.console import Console
+
+    default, opt_in = inventory_of(synth), inventory_of(opt_in_synth)
+    both = dataclasses.replace(
+        default,
+        launch_types={**default.launch_types, **opt_in.launch_types},
+        resource_counts={**default.resource_counts, **opt_in.resource_counts},
+    )
+    assert len(both.launch_types) == len(launch_types.REGISTRY) == 6
+    for preset in PRESETS.values():
+        report = build_report("x", both, load_table(), REGION, preset, Assumptions())
+        out = io.StringIO()
+        render.print_report(report, Console(file=out, width=80))
+        lines = out.getvalue().splitlines()
+        assert len(lines) + 1 <= 40, (preset.name, len(lines))  # +1: where the files are
+        for spec in launch_types.REGISTRY:
+            assert any(line.startswith(spec.label + " ") for line in lines), spec.label

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -66,6 +67,19 @@ def headline(report: Report) -> list[str]:
         f"{report.table.path.name} dated {report.table.retrieved}; free tier "
         f"{free_tier}",
         f"Sizes read from the templates in {_shown(report.cdk_out)}" + _overrides(report.cdk_out),
+    ]
+
+
+def screen_headline(report: Report) -> list[str]:
+    """The headline in two lines, for the one-screen terminal output (report.md has it whole)."""
+    p = report.profile
+    shape = "steady" if p.shape == "steady" else f"{p.peak_to_average:g}x peaks"
+    free_tier = "ON" if report.assumptions.free_tier else "OFF"
+    return [
+        f"{p.name}: {requests_words(p.requests_per_month)} requests/month "
+        f"({p.average_rps:.3g}/s), {p.avg_duration_ms:g} ms, {p.payload_kb:g} KB, {shape}",
+        f"{report.prices.region} prices of {report.table.retrieved}, free tier {free_tier}; "
+        f"sizes from {_shown(report.cdk_out)}" + _overrides(report.cdk_out),
     ]
 
 
@@ -263,7 +277,7 @@ def verdict_blocks(report: Report) -> list[list[str]]:
     ]
 
 
-OVERVIEW_HEADERS = ["launch type", "monthly", "per 1M req", "idle/month", "cheapest at (requests)"]
+OVERVIEW_HEADERS = ["launch type", "monthly", "per 1M req", "idle/month", "cheapest at"]
 
 
 def overview_rows(report: Report) -> list[list[str]]:
@@ -272,7 +286,7 @@ def overview_rows(report: Report) -> list[list[str]]:
     for row in summary_rows(report):
         lt = row[0]
         wins = [band_range(b) for b in report.verdict.bands if b.cheapest == lt]
-        where = ", ".join(wins) or "nowhere in range"
+        where = ", ".join(wins) or "nowhere"
         rows.append([launch_types.label(lt), row[1], row[2], row[4], where])
     return rows
 
@@ -285,15 +299,22 @@ def _print_lines(console: Console, lines: Sequence[str]) -> None:
 def print_report(report: Report, console: Console, details: bool = False) -> None:
     """The verdict and one table; with ``details`` the line items, break-even points, ops table
     and notes too (always in report.md)."""
-    _print_lines(console, headline(report))
-    console.print()
+    _print_lines(console, screen_headline(report) if not details else headline(report))
     console.print("Verdict", style="bold")
     for block in verdict_blocks(report):
         _print_lines(console, block)
-    overview = Table(title="Monthly cost at this traffic, and where each is cheapest")
+    # Header rule only, no frame: two lines fewer, so six launch types still fit the screen.
+    overview = Table(
+        title="Monthly cost at this traffic, and where each is cheapest",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
     for header in OVERVIEW_HEADERS:
         text_column = header in (OVERVIEW_HEADERS[0], OVERVIEW_HEADERS[-1])
-        overview.add_column(header, justify="left" if text_column else "right")
+        overview.add_column(
+            header, justify="left" if text_column else "right", no_wrap=header != "cheapest at"
+        )
     for row in overview_rows(report):
         overview.add_row(*row)
     console.print(overview)

@@ -163,7 +163,7 @@ def sensitivities(
     found = [
         search(
             "cpu_share",
-            "CPU share of a request",
+            "CPU share",
             "--cpu-share",
             "",
             assumptions.cpu_share,
