@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -108,6 +109,14 @@ def test_info_reports_lambda_and_the_request_id(handler, kind: str) -> None:
     assert body["launch_type"] == "lambda"
     assert body["instance_id"] == context.aws_request_id
     assert isinstance(body["cold"], bool)
+
+
+def test_serves_after_asyncio_run_left_the_thread_without_an_event_loop(handler) -> None:
+    # asyncio.run() ends by unsetting the thread's loop (the load runner in the same process,
+    # another test in the same worker): the next invoke must still be served.
+    asyncio.run(asyncio.sleep(0))
+    status, _, body, _ = invoke(handler, function_url_event("GET", "/health"))
+    assert (status, body) == (200, {"status": "ok"})
 
 
 def test_cold_only_on_the_first_request_of_the_environment(handler) -> None:
