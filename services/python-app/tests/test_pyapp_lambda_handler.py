@@ -7,23 +7,11 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from launchlab_app import contract
 from launchlab_app.function_url_shim import LambdaContext
-
-
-@pytest.fixture(autouse=True)
-def main_thread_event_loop() -> Iterator[None]:
-    """Lambda's main thread has an event loop, which Mangum uses; a test that ran asyncio.run
-    earlier in this worker (launchlab bench, the load step) leaves this one without any."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield
-    asyncio.set_event_loop(None)
-    loop.close()
 
 
 @pytest.fixture(scope="module")
