@@ -21,6 +21,8 @@ from launchlab.aws import commands as aws_commands
 from launchlab.demo import DemoOptions, run_demo
 from launchlab.errors import LaunchlabError
 from launchlab.load import MAX_REQUESTS, MAX_SECONDS
+from stacks import launch_types
+from stacks.launch_types import DEFAULT_KEYS
 
 MAX_CONCURRENCY = 256
 
@@ -81,10 +83,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+# The opt-in launch types' labels, for --help.
+OPT_IN = tuple(spec.label for spec in launch_types.REGISTRY if not spec.default)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="launchlab",
-        description="Compare ECS on EC2, Fargate and Lambda: what each costs and demands.",
+        description=(
+            f"Compare AWS launch types ({', '.join(launch_types.label(k) for k in DEFAULT_KEYS)};"
+            f" opt-in with -c launchTypes=...: {', '.join(OPT_IN)}): what each costs and demands."
+        ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     about = (
