@@ -172,6 +172,18 @@ def required(value: T | None, what: str, unit: LaunchType) -> T:
     return value
 
 
+def unit_hours(levels: list[LoadLevel], counts: list[int], hours: Decimal) -> Decimal:
+    """Hours a month of something that runs ``counts[i]`` copies through load level ``i``
+    (tasks, instances): each level lasts its share of the month's ``hours``."""
+    return sum(
+        (
+            Decimal(str(level.hours_share)) * hours * count
+            for level, count in zip(levels, counts, strict=True)
+        ),
+        Decimal(0),
+    )
+
+
 def _tasks_at(tasks: Tasks, level: LoadLevel, capacity: float) -> int:
     if level.rps <= 0:
         return tasks.min_count
@@ -199,13 +211,7 @@ def task_hours(
             f"the load needs {max(counts)} tasks but the template allows at most "
             f"{tasks.max_count}: priced at {max(counts)}; raise the max task count to serve it"
         )
-    return sum(
-        (
-            Decimal(str(level.hours_share)) * hours * count
-            for level, count in zip(levels, counts, strict=True)
-        ),
-        Decimal(0),
-    )
+    return unit_hours(levels, counts, hours)
 
 
 def price_fargate(
@@ -275,13 +281,7 @@ def price_instances(
         max(instances.min_count, math.ceil(count / per_instance)) for count in counts
     ]
     hours = prices.hours_per_month
-    instance_hours = sum(
-        (
-            Decimal(str(level.hours_share)) * hours * count
-            for level, count in zip(levels, instance_counts, strict=True)
-        ),
-        Decimal(0),
-    )
+    instance_hours = unit_hours(levels, instance_counts, hours)
     result.sizing["tasks_per_instance"] = per_instance
     result.sizing["instances_by_level"] = instance_counts
     result.sizing["instance_hours"] = float(instance_hours)

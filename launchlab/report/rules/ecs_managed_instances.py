@@ -13,14 +13,13 @@ from decimal import Decimal
 from launchlab.report.cost import (
     Assumptions,
     Estimate,
-    price_instances,
     required,
-    task_hours,
 )
 from launchlab.report.inventory import LaunchType
 from launchlab.report.ops import Common, OpsRow, scaling_policy
 from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import TrafficProfile
+from launchlab.report.rules import ecs_ec2
 
 FEE_KEY = "ecs_managed_instances.management_hour.{instance_type}"
 
@@ -32,11 +31,9 @@ def price(
     assumptions: Assumptions,
     result: Estimate,
 ) -> None:
-    tasks = required(unit.tasks, "ECS service", unit)
     instances = required(unit.instances, "Managed Instances capacity provider", unit)
-    levels = profile.levels()
-    task_hours(tasks, levels, profile, assumptions, prices.hours_per_month, result)
-    price_instances(instances, tasks, levels, prices, assumptions, result)
+    # The tasks and the instances that hold them are priced as ECS on EC2's are.
+    ecs_ec2.price(unit, prices, profile, assumptions, result)
     instance_hours = Decimal(str(result.sizing["instance_hours"]))
     key = FEE_KEY.format(instance_type=instances.instance_type)
     if key in prices.prices:

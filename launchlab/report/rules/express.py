@@ -8,25 +8,13 @@ priced once by the report's load-balancer rules (inventory.EXPRESS_ALB).
 
 from __future__ import annotations
 
-from launchlab.report.cost import Assumptions, Estimate, price_fargate, required, task_hours
+from launchlab.report.cost import required
 from launchlab.report.inventory import LaunchType
 from launchlab.report.ops import Common, OpsRow, scaling_policy
-from launchlab.report.prices import RegionPrices
-from launchlab.report.profile import TrafficProfile
+from launchlab.report.rules import fargate
 
-
-def price(
-    unit: LaunchType,
-    prices: RegionPrices,
-    profile: TrafficProfile,
-    assumptions: Assumptions,
-    result: Estimate,
-) -> None:
-    tasks = required(unit.tasks, "Express service", unit)
-    hours = task_hours(
-        tasks, profile.levels(), profile, assumptions, prices.hours_per_month, result
-    )
-    price_fargate(tasks, hours, prices, result)
+# Its compute is Fargate's: the same rule prices the tasks its service states.
+price = fargate.price
 
 
 def ops(unit: LaunchType, common: Common) -> OpsRow:

@@ -13,7 +13,7 @@ import math
 from decimal import Decimal
 
 from launchlab.errors import LaunchlabError
-from launchlab.report.cost import Assumptions, Estimate, required
+from launchlab.report.cost import Assumptions, Estimate, required, unit_hours
 from launchlab.report.inventory import LaunchType, ManagedFunction
 from launchlab.report.ops import Common, OpsRow
 from launchlab.report.prices import RegionPrices
@@ -59,14 +59,7 @@ def price(
         environments_at(function, level, profile, assumptions.cpu_share) for level in levels
     ]
     instances = [max(MIN_INSTANCES, math.ceil(n / per_instance)) for n in environments]
-    hours = prices.hours_per_month
-    instance_hours = sum(
-        (
-            Decimal(str(level.hours_share)) * hours * count
-            for level, count in zip(levels, instances, strict=True)
-        ),
-        Decimal(0),
-    )
+    instance_hours = unit_hours(levels, instances, prices.hours_per_month)
     result.sizing["environments_by_level"] = environments
     result.sizing["environments_per_instance"] = per_instance
     result.sizing["instances_by_level"] = instances
