@@ -1,11 +1,13 @@
 """The launch-type registry: each way of running the sample app is declared here, once.
 
 A declaration names the launch type's stack, its key (config, the ``launchlab:launch-type``
-tag, reports), its label and chart colour, the app it runs by default, its local stand-in, and
-the two modules that make up its unit:
+tag, reports), its label and chart colour, its local stand-in, what its app answers on AWS,
+and the two modules that make up its unit. (Which app an ECS launch type runs is a setting,
+`ec2App`, `fargateApp`, ... in cdk.json, so that ``-c`` can change it; the Lambda ones run the
+Python app. Each stack tags what it runs with ``launchlab:app``.)
 
 - ``stack_module`` (infrastructure, under ``stacks/``) defines ``image_for(config)``, the image
-  the launch type runs, and ``build(scope, spec, config, shared)``, its stack;
+  the launch type runs, and ``build(scope, spec, *, config, image, placement)``, its stack;
 - ``rules_module`` (the toolkit, under ``launchlab/report/rules/``) defines ``price(...)`` and
   ``ops(...)``, its cost and operational-burden rules.
 
@@ -35,7 +37,6 @@ class LaunchTypeSpec:
     label: str
     colour: str  # a matplotlib colour, the same in every chart
     default: bool  # deployed without ``-c launchTypes=...``
-    default_app: str  # services/<app>: "node" or "python"
     stand_in: StandIn
     # What the app's GET / answers on AWS (its ``launch_type``; services/openapi.yaml), which
     # `launchlab verify` and the demo's Lambda stand-ins expect: the key, unless the launch type
@@ -63,7 +64,6 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         label="ECS on EC2",
         colour="tab:blue",
         default=True,
-        default_app="node",
         stand_in="container",
         reports_as="ecs-ec2",
         workload_resource="AWS::ECS::TaskDefinition",
@@ -77,7 +77,6 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         label="ECS on Fargate",
         colour="tab:orange",
         default=True,
-        default_app="python",
         stand_in="container",
         reports_as="fargate",
         workload_resource="AWS::ECS::TaskDefinition",
@@ -91,7 +90,6 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         label="Lambda",
         colour="tab:green",
         default=True,
-        default_app="python",
         stand_in="function-url",
         reports_as="lambda",
         workload_resource="AWS::Lambda::Function",
@@ -105,7 +103,6 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         label="ECS Managed Instances",
         colour="tab:purple",
         default=False,
-        default_app="python",
         stand_in="container",
         reports_as="ecs-managed-instances",
         workload_resource="AWS::ECS::TaskDefinition",
@@ -119,7 +116,6 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         label="ECS Express Mode",
         colour="tab:brown",
         default=False,
-        default_app="python",
         stand_in="container",
         reports_as="fargate",
         workload_resource="AWS::ECS::ExpressGatewayService",
@@ -133,7 +129,6 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         label="Lambda Managed Instances",
         colour="tab:olive",
         default=False,
-        default_app="python",
         stand_in="function-url",
         reports_as="lambda-managed-instances",
         workload_resource="AWS::Lambda::Function",
