@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from stacks import launch_types
+from stacks import instance_types, launch_types
 
 APPS = ("node", "python")
 ARCHITECTURES = ("x86_64", "arm64")
@@ -337,7 +335,8 @@ class OptInLaunchTypesConfig:
 
 
 def instance_size(instance_type: str) -> tuple[int, float]:
-    """(vCPUs, memory GiB) of an instance type the price table lists (validated at config)."""
+    """(vCPUs, memory GiB) of an instance type stacks/instance_types.yaml lists (validated at
+    config)."""
     return _instance_sizes()[instance_type]
 
 
@@ -350,7 +349,7 @@ def opt_in_from_context(
         raise ConfigError(
             "ecsMiInstanceType",
             mi_type,
-            f"a type the price table lists: {_listing(_instance_sizes())}",
+            f"a type {instance_types.FACTS_NAME} lists: {_listing(_instance_sizes())}",
         )
     mi_cpu = ctx.integer("ecsMiTaskCpu", 128, 10240)
     mi_memory = ctx.integer("ecsMiTaskMemory", 128, 1_048_576)
@@ -426,25 +425,16 @@ def check_context_keys(keys: Iterable[str]) -> None:
             raise ConfigError(key, "(unknown key)", f"{hint}one of the keys in cdk.json")
 
 
-# The instance sizes the project knows: the report's price table lists each type's vCPUs and
-# memory. ECS keeps about a tenth of an instance's memory for the OS and the agent.
-_PRICE_TABLE = Path(__file__).resolve().parent.parent / "launchlab" / "prices" / "aws.yaml"
+# ECS keeps about a tenth of an instance's memory for the OS and the agent.
 _ECS_MEMORY_SHARE = 0.9
 
 
 @functools.cache
 def _instance_sizes() -> dict[str, tuple[int, float]]:
-    """instance type -> (vCPUs, memory GiB), from the price table the project ships."""
-    # libyaml's loader where PyYAML was built with it: the pure-Python one takes ~0.06 s of
-    # every synth for this table, libyaml's ~0.007 s, with the same result.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    table = yaml.load(_PRICE_TABLE.read_text(), Loader=loader)
-    sizes: dict[str, tuple[int, float]] = {}
-    for region in table["regions"].values():
-        for name, item in region["ec2_instances"].items():
-            if isinstance(item, dict) and "vcpu" in item and "memory_gib" in item:
-                sizes[name] = (int(item["vcpu"]), float(item["memory_gib"]))
-    return sizes
+    """instance type -> (vCPUs, memory GiB), from the instance-type facts the project ships."""
+    return {
+        name: (facts.vcpu, float(facts.memory_gib)) for name, facts in instance_types.load().items()
+    }
 
 
 def _check_task_fits(
@@ -454,7 +444,8 @@ def _check_task_fits(
     keys: tuple[str, str] = ("ec2TaskCpu", "ec2TaskMemory"),
 ) -> None:
     """A task larger than one instance can never be placed: ECS would retry until the
-    deployment circuit breaker rolls back. Checked for the types the price table knows."""
+    deployment circuit breaker rolls back. Checked for the types stacks/instance_types.yaml
+    lists."""
     size = _instance_sizes().get(instance_type)
     if size is None:
         return

@@ -337,7 +337,11 @@ def test_lambda_managed_instances_instances_get_the_stack_tags(
 @pytest.mark.parametrize(
     ("overrides", "key", "allowed"),
     [
-        ({"ecsMiInstanceType": "x9.huge"}, "ecsMiInstanceType", "a type the price table lists"),
+        (
+            {"ecsMiInstanceType": "x9.huge"},
+            "ecsMiInstanceType",
+            "a type stacks/instance_types.yaml lists",
+        ),
         ({"ecsMiTaskMemory": 8000}, "ecsMiTaskMemory", "at most 7372 MiB on m7g.large"),
         ({"ecsMiTaskCpu": 4096}, "ecsMiTaskCpu", "at most 2048 on m7g.large"),
         ({"ecsMiStorageGiB": 10}, "ecsMiStorageGiB", "30..16384"),
