@@ -8,12 +8,16 @@ import ast
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from launchlab.cli import main
+from launchlab.errors import LaunchlabError
+from launchlab.report.prices import DEFAULT_TABLE, FACT_KEYS, load_table
 from stacks import instance_types
 from stacks.instance_types import FACTS_FILE, InstanceFactsError
 from tests.conftest import ROOT
@@ -23,7 +27,21 @@ FACTS = instance_types.load()
 USER_GUIDE = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/"
 
 
+def _price_table() -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load(DEFAULT_TABLE.read_text())
+    return raw
+
+
 # --- the shipped tables ---------------------------------------------------------------------
+
+
+def test_every_priced_type_has_facts_and_every_fact_is_priced_somewhere() -> None:
+    regions = _price_table()["regions"]
+    priced = {name for region in regions.values() for name in region["ec2_instances"]}
+    assert priced == set(FACTS)
+    for region, data in regions.items():
+        for name, entry in data["ec2_instances"].items():
+            assert not FACT_KEYS & set(entry), f"{region} {name} repeats a fact beside its price"
 
 
 def test_each_fact_is_sourced_and_dated_and_burstable_types_carry_their_baseline() -> None:
@@ -42,7 +60,57 @@ def test_each_fact_is_sourced_and_dated_and_burstable_types_carry_their_baseline
     )
 
 
+def test_the_report_joins_prices_with_facts() -> None:
+    east = load_table().region("us-east-1")
+    t3 = east.instance("t3.micro")
+    assert (t3.vcpu, t3.memory_gib, t3.architecture) == (2, 1, "x86_64")
+    assert t3.hourly.usd == Decimal("0.0104")
+    assert t3.baseline_per_vcpu is not None and f"{t3.baseline_per_vcpu:.0%}" == "10%"
+    graviton = east.instance("m7g.large")
+    assert (graviton.vcpu, graviton.memory_gib, graviton.architecture) == (2, 8, "arm64")
+    assert graviton.baseline_per_vcpu is None
+
+
 # --- one clear error when the two disagree ---------------------------------------------------
+
+
+def _table_with(tmp_path: Path, change: Any) -> Path:
+    raw = _price_table()
+    change(raw["regions"]["eu-west-1"]["ec2_instances"])
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def test_a_priced_type_the_facts_lack_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _table_with(
+        tmp_path, lambda types: types.update({"x9.large": {**types["t3.small"], "usd": "1"}})
+    )
+    with pytest.raises(LaunchlabError) as error:
+        load_table(path)
+    message = str(error.value)
+    assert message.startswith(f"{path} prices EC2 instance type 'x9.large' (eu-west-1)")
+    assert "stacks/instance_types.yaml does not list it" in message
+    # Through the CLI: exit 2 and that one line, before any synth.
+    code = main(["report", "--prices", str(path), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"launchlab: {message}\n"
+
+
+def test_a_price_entry_that_repeats_a_fact_is_refused(tmp_path: Path) -> None:
+    path = _table_with(tmp_path, lambda types: types["t3.small"].update({"vcpu": 4}))
+    with pytest.raises(LaunchlabError, match=r"ec2_instances t3\.small \(eu-west-1\) carries vcpu"):
+        load_table(path)
+
+
+def test_a_fact_no_region_prices_is_named_with_the_price_table_file() -> None:
+    """m7i.large has facts but no eu-west-1 price: pricing it there names aws.yaml."""
+    eu = load_table().region("eu-west-1")
+    assert "m7i.large" in FACTS
+    with pytest.raises(LaunchlabError, match=r"'m7i\.large' in eu-west-1.*launchlab/prices/aws"):
+        eu.instance("m7i.large")
 
 
 @pytest.mark.parametrize(

@@ -490,8 +490,9 @@ def _trimmed_table(tmp_path: Path) -> Path:
             "fargate.ephemeral_gb_hour",
         )
     }
-    region["ec2_instances"] = {"t3.small": region["ec2_instances"]["t3.small"]}
-    region["ec2_instances"]["x9.large"] = {**region["ec2_instances"]["t3.small"]}
+    region["ec2_instances"] = {
+        name: region["ec2_instances"][name] for name in ("t3.small", "m5.large")
+    }
     raw["regions"] = {"us-east-1": region}
     path = tmp_path / "prices.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -532,7 +533,7 @@ def test_refresh_prices_from_recorded_price_list_responses(tmp_path: Path) -> No
         ("AmazonECS", [region, usage("Fargate-vCPU-Hours:perCPU")]),
         ("AmazonECS", [region, usage("Fargate-EphemeralStorage-GB-Hours")]),
         ("AmazonEC2", linux_on_demand("t3.small")),
-        ("AmazonEC2", linux_on_demand("x9.large")),
+        ("AmazonEC2", linux_on_demand("m5.large")),
     ]
     # The API answers nothing for the ephemeral-storage query: that price keeps its value.
     recorded.insert(2, {"FormatVersion": "aws_v1", "PriceList": []})
@@ -546,7 +547,8 @@ def test_refresh_prices_from_recorded_price_list_responses(tmp_path: Path) -> No
     with stubber:
         result = refresh.refresh_table(source, tmp_path / "new.yaml", lambda: client)
     stubber.assert_no_pending_responses()
-    assert result.kept == ["us-east-1/fargate.ephemeral_gb_hour", "us-east-1/ec2.x9.large"]
+    # The recorded answer for m5.large is empty: its price is kept too.
+    assert result.kept == ["us-east-1/fargate.ephemeral_gb_hour", "us-east-1/ec2.m5.large"]
     table = load_table(tmp_path / "new.yaml").region("us-east-1")
     assert table.instance("t3.small").hourly.usd == Decimal("0.021")  # from the response
     # The Spot product listed first is skipped: its usage type is not the on-demand one.

@@ -315,15 +315,6 @@ def price_instances(
         )
 
 
-# The CPU a T3, T3a or T4g instance may use per vCPU, averaged over 24 hours, before unlimited
-# mode bills surplus credits (EC2 User Guide, "Key concepts for burstable performance
-# instances": baseline utilization per vCPU), by instance size.
-BURSTABLE_BASELINE = {
-    "nano": 0.05, "micro": 0.10, "small": 0.20, "medium": 0.20, "large": 0.30,
-    "xlarge": 0.40, "2xlarge": 0.40,
-}  # fmt: skip
-
-
 def _price_surplus_credits(
     spec: InstanceType,
     instance_hours: Decimal,
@@ -335,8 +326,9 @@ def _price_surplus_credits(
     """Unlimited mode bills the vCPU-hours spent above the instances' baseline: the CPU the
     requests use (duration x cpu_share, as for task capacity) less what the baseline covers."""
     price = prices[f"ec2.cpu_credits.{spec.architecture}"]
-    family, _, size = spec.name.partition(".")
-    baseline = BURSTABLE_BASELINE.get(size) if family in ("t3", "t3a", "t4g") else None
+    # The CPU share per vCPU, averaged over 24 hours, that earned credits pay for
+    # (stacks/instance_types.yaml, from the EC2 User Guide's burstable credit table).
+    baseline = spec.baseline_per_vcpu
     if baseline is None:
         result.warnings.append(
             f"{spec.name} runs in unlimited CPU-credit mode and its baseline is not known "
@@ -354,7 +346,7 @@ def _price_surplus_credits(
         * prices.hours_per_month
     )
     used = requests * cpu_hours_per_request
-    covered = instance_hours * spec.vcpu * Decimal(str(baseline))
+    covered = instance_hours * spec.vcpu * baseline
     surplus = max(Decimal(0), used - covered)
     result.sizing["cpu_vcpu_hours"] = float(used)
     result.sizing["cpu_baseline_vcpu_hours"] = float(covered)

@@ -1,4 +1,6 @@
-"""The price table shipped with the project (launchlab/prices/aws.yaml), read and checked.
+"""The price table shipped with the project (launchlab/prices/aws.yaml), read and checked, and
+joined with the instance-type facts (stacks/instance_types.yaml: vCPUs, memory, architecture,
+burstable baseline), which the price table does not repeat: it holds prices only.
 
 Money is ``Decimal`` throughout: AWS rounds half up to the cent, and binary floats would turn
 an idle ALB's $16.425 into $16.42.
@@ -14,6 +16,7 @@ from typing import Any
 
 from launchlab.errors import LaunchlabError
 from launchlab.files import read_yaml
+from stacks import instance_types
 
 DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "prices" / "aws.yaml"
 # AWS prices a month as 730 hours (24 x 365 / 12): e.g. the examples on
@@ -23,9 +26,12 @@ HOURS_PER_MONTH = Decimal(730)
 # --refresh-prices updates the prices a region's entry has (and builds a region the table
 # lacks), so for a key or instance type that is missing it only helps once the entry exists.
 REFRESH_HINT = (
-    "add it to launchlab/prices/aws.yaml (an instance type with its vcpu, memory_gib and "
-    "architecture); `.venv/bin/launchlab report --refresh-prices` then keeps it current"
+    "add it to launchlab/prices/aws.yaml (an instance type's vcpu, memory_gib and architecture "
+    f"go in {instance_types.FACTS_NAME}); `.venv/bin/launchlab report --refresh-prices` then "
+    "keeps it current"
 )
+# What an instance type is, kept once in the facts file, never beside its price.
+FACT_KEYS = frozenset({"vcpu", "memory_gib", "architecture", "baseline_per_vcpu"})
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,14 @@ class Price:
 
 @dataclass(frozen=True)
 class InstanceType:
+    """A priced instance type: its hourly price joined with its facts."""
+
     name: str
     hourly: Price
     vcpu: int
     memory_gib: Decimal
     architecture: str
+    baseline_per_vcpu: Decimal | None  # burstable types only
 
 
 @dataclass(frozen=True)
@@ -148,13 +157,7 @@ class PriceTable:
             source=f"{self.path.name}, retrieved {self.retrieved}",
             prices={key: _price(key, entry) for key, entry in data["prices"].items()},
             instances={
-                name: InstanceType(
-                    name=name,
-                    hourly=_price(f"ec2.{name}", entry),
-                    vcpu=int(entry["vcpu"]),
-                    memory_gib=_decimal(entry["memory_gib"], f"ec2.{name}.memory_gib"),
-                    architecture=str(entry["architecture"]),
-                )
+                name: self._instance(region, name, entry)
                 for name, entry in data["ec2_instances"].items()
             },
             free_tier=FreeTier(
@@ -165,6 +168,33 @@ class PriceTable:
                 dto_internet_gb=_decimal(free["dto_internet_gb"], "free_tier.dto_internet_gb"),
                 source=str(free["source"]),
             ),
+        )
+
+    def _instance(self, region: str, name: str, entry: Mapping[str, Any]) -> InstanceType:
+        table = "launchlab/prices/aws.yaml" if self.path == DEFAULT_TABLE else str(self.path)
+        stale = sorted(FACT_KEYS & set(entry))
+        if stale:
+            raise LaunchlabError(
+                f"{table}: ec2_instances {name} ({region}) carries {', '.join(stale)}; an "
+                f"instance type's facts live in {instance_types.FACTS_NAME}: remove them here"
+            )
+        try:
+            facts = instance_types.load().get(name)
+        except instance_types.InstanceFactsError as error:
+            raise LaunchlabError(str(error)) from None
+        if facts is None:
+            raise LaunchlabError(
+                f"{table} prices EC2 instance type {name!r} ({region}) but "
+                f"{instance_types.FACTS_NAME} does not list it: add it there with its vcpu, "
+                "memory_gib, architecture, source and date"
+            )
+        return InstanceType(
+            name=name,
+            hourly=_price(f"ec2.{name}", entry),
+            vcpu=facts.vcpu,
+            memory_gib=facts.memory_gib,
+            architecture=facts.architecture,
+            baseline_per_vcpu=facts.baseline_per_vcpu,
         )
 
 

@@ -172,10 +172,9 @@ def build_region(
         if found is None:
             left_out.append(name)
             continue
-        # vCPU, memory and architecture belong to the instance type, the same in every region.
-        sizes = {k: shape[k] for k in ("vcpu", "memory_gib", "architecture")}
-        priced = _new_entry(shape, found[0], _instance_query(name), date)
-        entry["ec2_instances"][name] = {**priced, **sizes}
+        # Prices only: vCPU, memory and architecture are the instance type's, the same in every
+        # region, and stacks/instance_types.yaml holds them; the report joins the two.
+        entry["ec2_instances"][name] = _new_entry(shape, found[0], _instance_query(name), date)
     return entry, left_out
 
 
