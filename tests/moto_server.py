@@ -7,9 +7,14 @@ test_aws_deploy.py; this module only removes what cannot run here, and says why 
 from __future__ import annotations
 
 import copy
+import fcntl
 import io
+import itertools
 import json
+import os
 import sys
+import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +26,8 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from launchlab.aws.costs import hourly_prices
+from launchlab.aws.sandbox import Sandbox
 from launchlab.local import start_stand_in
 from launchlab.processes import free_port
 from stacks import names
@@ -246,3 +253,146 @@ def local_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterable[dict[str, s
     yield {stack: server.url for stack, server in servers.items()}
     for server in servers.values():
         server.stop()
+
+
+# ---- one account per test on a long-lived server (the fast `down` tests, `make mutate`) ------
+#
+# `make mutate` runs a pytest session per mutant, two at a time, some 1,600 of them for
+# launchlab/aws/down.py: starting moto and building boto3 clients in each would cost more than
+# the tests. So tests/mutate.py starts moto servers (processes of their own, one per worker)
+# for the whole run and names them in MOTO_URLS; a session claims one that no other session
+# holds. Each test gets an account of its own on it (moto keeps every account apart; the
+# account is named in a header of each request), so no test sees another's leftovers and none
+# needs a reset; a server is reset once RESET_AFTER accounts have filled it. The clients are
+# made once per process (tests/mutate.py makes them in its fork server: prime_clients).
+
+MOTO_URLS = "LAUNCHLAB_TEST_MOTO_URLS"  # comma-separated, set by tests/mutate.py
+ACCOUNT_HEADER = "x-moto-account-id"  # moto 5's per-request account (moto/core/responses.py)
+RESET_AFTER = 200  # accounts; each holds some MiB of the server's memory once EC2 is asked
+# What `launchlab down` and its tests ask.
+DOWN_SERVICES = (
+    "acm", "autoscaling", "cloudformation", "cloudwatch", "ec2", "ecr", "ecs", "elbv2", "logs",
+    "resourcegroupstaggingapi", "sts",
+)  # fmt: skip
+
+_account = [ACCOUNT]  # the account of the test running in this process
+_ids = itertools.count(1)
+_shared_session: list[boto3.Session] = []
+
+
+def _session() -> boto3.Session:
+    """One boto3 session per process: it loads each service's model once for all tests."""
+    if not _shared_session:
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+
+        def name_the_account(request: Any, **_: Any) -> None:
+            request.headers[ACCOUNT_HEADER] = _account[0]
+
+        session.events.register("before-sign", name_the_account)
+        _shared_session.append(session)
+    return _shared_session[0]
+
+
+_clients: dict[tuple[str, str, str], Any] = {}
+
+
+def account_client(service: str, region: str, url: str) -> Any:
+    """A client of the moto server at ``url`` that acts in the current test's account."""
+    key = (service, region, url)
+    if key not in _clients:
+        _clients[key] = _session().client(service, region_name=region, endpoint_url=url)
+    return _clients[key]
+
+
+def prime_clients() -> None:
+    """Make every client the `down` tests use, for each server `make mutate` started."""
+    for url in filter(None, os.environ.get(MOTO_URLS, "").split(",")):
+        for service in DOWN_SERVICES:
+            account_client(service, REGION, url)
+    hourly_prices(REGION)  # the price table, read once
+
+
+@dataclass(frozen=True)
+class MotoSandbox(Sandbox):
+    """launchlab's Sandbox whose clients are the shared ones of this process."""
+
+    url: str = ""
+
+    def client(self, service: str) -> Any:
+        return account_client(service, self.region, self.url)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A fresh moto account: nothing in it but what moto makes for every account."""
+
+    id: str
+    url: str
+
+    def client(self, service: str, region: str = REGION) -> Any:
+        return account_client(service, region, self.url)
+
+    def sandbox(self, region: str = REGION) -> MotoSandbox:
+        return MotoSandbox(_session(), region, self.url)
+
+
+@dataclass
+class Claim:
+    """A moto server this session alone uses, and what earlier sessions left in it for later
+    ones (``worlds``: resources built once and only read, by name)."""
+
+    url: str
+    worlds: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def moto_claim() -> Iterable[Claim]:
+    """One of MOTO_URLS that no other session holds, or a server of this session's own."""
+    urls = list(filter(None, os.environ.get(MOTO_URLS, "").split(",")))
+    if not urls:
+        server = MotoServer()
+        server.start()
+        yield Claim(server.url)
+        server.stop()
+        return
+    while True:
+        for url in urls:
+            port = url.rsplit(":", 1)[1]
+            lock = (Path(tempfile.gettempdir()) / f"launchlab-moto-{port}.json").open("a+")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            lock.seek(0)
+            state = json.loads(lock.read() or '{"used": 0, "worlds": {}}')
+            if state["used"] >= RESET_AFTER:
+                httpx.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
+                state = {"used": 0, "worlds": {}}
+            claim = Claim(url, state["worlds"])
+            made = next(_ids)
+            yield claim
+            lock.seek(0)
+            lock.truncate()
+            json.dump({"used": state["used"] + next(_ids) - made, "worlds": claim.worlds}, lock)
+            lock.close()
+            return
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def moto_account(moto_claim: Claim) -> Account:
+    """A new account on this session's server, named in every request of the shared clients."""
+    return use_account(new_account_id(), moto_claim.url)
+
+
+def new_account_id() -> str:
+    return f"{os.getpid():07d}{next(_ids) % 10**5:05d}"  # 12 digits, as AWS's
+
+
+def use_account(account_id: str, url: str) -> Account:
+    """From now on the shared clients act in ``account_id``."""
+    _account[0] = account_id
+    return Account(account_id, url)
