@@ -245,3 +245,259 @@ def test_a_suppression_or_skip_for_a_missing_construct_fails_by_name() -> None:
         checkov_target(stack, "Gone/Resource")
     with pytest.raises(LookupError, match="Paths/Queue: not a CloudFormation resource"):
         checkov_target(stack, "Queue")
+
+
+# --- The nag and checkov passes on small stacks of their own -----------------------------------
+# The exact-set tests above check the passes on the whole app; these call them on a bare stack
+# that has just the construct paths they annotate (CfnResources of the right types), in about
+# a second, which is what `make mutate` runs for their mutants.
+
+
+def _bare_stack(stack_id: str, resources: dict[str, str]) -> Any:
+    """A stack with a CfnResource of each type at each path ("A/B/Resource": "AWS::X::Y")."""
+    import aws_cdk as cdk
+    from constructs import Construct
+
+    stack = cdk.Stack(cdk.App(), stack_id)
+    for path, kind in resources.items():
+        *parents, leaf = path.split("/")
+        scope: Construct = stack
+        for part in parents:
+            scope = scope.node.try_find_child(part) or Construct(scope, part)
+        cdk.CfnResource(scope, leaf, type=kind)
+    return stack
+
+
+def _config(**overrides: Any) -> Any:
+    from stacks.config import LaunchlabConfig
+    from tests.conftest import cdk_context
+
+    return LaunchlabConfig.from_context(cdk_context(**overrides).get)
+
+
+def _acknowledged(stack: Any) -> dict[tuple[str, str], str]:
+    """(path below the stack, rule without the pack's prefix): reason, as nag reads them."""
+    found = {}
+    for node in stack.node.find_all():
+        for entry in node.node.metadata:
+            if entry.type == "aws:cdk:acknowledged-rules":
+                path = node.node.path.removeprefix(f"{stack.node.id}/")
+                for rule, reason in entry.data.items():
+                    assert rule.startswith("AwsSolutions::AwsSolutions-"), rule
+                    found[(path, rule.removeprefix("AwsSolutions::AwsSolutions-"))] = reason
+    return found
+
+
+FARGATE_PATHS = {
+    "Alb/LoadBalancer/Resource": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "Alb/LoadBalancer/Http/Resource": "AWS::ElasticLoadBalancingV2::Listener",
+    "Alb/SecurityGroup/Resource": "AWS::EC2::SecurityGroup",
+    "TaskDefinition/Resource": "AWS::ECS::TaskDefinition",
+    "TaskDefinition/ExecutionRole/DefaultPolicy/Resource": "AWS::IAM::Policy",
+    "Cluster/Resource": "AWS::ECS::Cluster",
+    "AppLogs/Resource": "AWS::Logs::LogGroup",
+}
+LAMBDA_PATHS = {
+    "Function/Resource": "AWS::Lambda::Function",
+    "Function/FunctionUrl/Resource": "AWS::Lambda::Url",
+    "FunctionLogs/Resource": "AWS::Logs::LogGroup",
+    "HttpApi/DefaultRoute/Resource": "AWS::ApiGatewayV2::Route",
+    "HttpApiAccessLogs/Resource": "AWS::Logs::LogGroup",
+}
+IMAGE_COPY_PATHS = {
+    "Custom::CDKECRDeploymentBd07c930edb94112a20f03f096f53666512MiB/ServiceRole/Resource": (
+        "AWS::IAM::Role"
+    ),
+    "Custom::CDKECRDeploymentBd07c930edb94112a20f03f096f53666512MiB/ServiceRole/DefaultPolicy/"
+    "Resource": "AWS::IAM::Policy",
+    "Custom::CDKECRDeploymentBd07c930edb94112a20f03f096f53666512MiB/Handler": (
+        "AWS::Lambda::Function"
+    ),
+    "Custom::CDKECRDeploymentBd07c930edb94112a20f03f096f53666512MiB/Logs": "AWS::Logs::LogGroup",
+    "AWSCDKCfnUtilsProviderCustomResourceProvider/Handler": "AWS::Lambda::Function",
+    "AWSCDKCfnUtilsProviderCustomResourceProvider/Role": "AWS::IAM::Role",
+}
+
+
+def test_nag_suppressions_of_a_fargate_stack_follow_container_insights() -> None:
+    from stacks.constructs.paths import StackTree
+    from stacks.nag_suppressions import apply_suppressions
+
+    stack = _bare_stack("LaunchlabFargate", FARGATE_PATHS)
+    apply_suppressions(StackTree(stack), _config(lambdaFrontDoor="http-api"))
+    found = _acknowledged(stack)
+    assert set(found) == {
+        ("Alb/LoadBalancer/Resource", "ELB2"),
+        ("Alb/SecurityGroup/Resource", "EC23"),
+        ("TaskDefinition/Resource", "ECS2"),
+        ("TaskDefinition/ExecutionRole/DefaultPolicy/Resource", "IAM5[Resource::*]"),
+        ("Cluster/Resource", "ECS4"),
+    }
+    assert found[("Cluster/Resource", "ECS4")] == (
+        "Container Insights bills per metric, so it is off to keep the idle sandbox cheap; "
+        "turn it on with -c containerInsights=true."
+    )
+    assert all(len(reason) > 60 for reason in found.values())
+    with_insights = _bare_stack("LaunchlabFargate", FARGATE_PATHS)
+    apply_suppressions(StackTree(with_insights), _config(containerInsights="true"))
+    assert set(_acknowledged(with_insights)) == set(found) - {("Cluster/Resource", "ECS4")}
+
+
+def test_nag_suppressions_of_express_and_of_a_stack_without_any() -> None:
+    from stacks.constructs.paths import StackTree
+    from stacks.nag_suppressions import apply_suppressions
+
+    express = _bare_stack(
+        "LaunchlabExpress",
+        {
+            "ExecutionRole/DefaultPolicy/Resource": "AWS::IAM::Policy",
+            "InfrastructureRole/Resource": "AWS::IAM::Role",
+            "Cluster/Resource": "AWS::ECS::Cluster",
+        },
+    )
+    apply_suppressions(StackTree(express), _config())
+    assert set(_acknowledged(express)) == {
+        ("ExecutionRole/DefaultPolicy/Resource", "IAM5[Resource::*]"),
+        (
+            "InfrastructureRole/Resource",
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonECSInfrastructureRoleforExpressGatewayServices]",
+        ),
+        ("Cluster/Resource", "ECS4"),
+    }
+    unknown = _bare_stack("SomethingElse", FARGATE_PATHS)
+    apply_suppressions(StackTree(unknown), _config())
+    assert _acknowledged(unknown) == {}
+
+
+def test_nag_suppressions_of_the_lambda_stack_follow_its_front_door() -> None:
+    from stacks.constructs.paths import StackTree
+    from stacks.nag_suppressions import apply_suppressions
+
+    http_api = _bare_stack("LaunchlabLambda", LAMBDA_PATHS)
+    apply_suppressions(StackTree(http_api), _config(lambdaFrontDoor="http-api"))
+    assert set(_acknowledged(http_api)) == {("HttpApi/DefaultRoute/Resource", "APIG4")}
+    function_url = _bare_stack("LaunchlabLambda", LAMBDA_PATHS)
+    apply_suppressions(StackTree(function_url), _config())
+    assert _acknowledged(function_url) == {}
+
+
+def test_nag_suppressions_of_the_image_copier_and_of_a_missing_path() -> None:
+    from stacks.constructs.paths import StackTree
+    from stacks.nag_suppressions import apply_suppressions
+
+    stack = _bare_stack("LaunchlabRegistry", IMAGE_COPY_PATHS)
+    apply_suppressions(StackTree(stack), _config())
+    copier = "Custom::CDKECRDeploymentBd07c930edb94112a20f03f096f53666512MiB"
+    found = _acknowledged(stack)
+    assert set(found) == {
+        (
+            f"{copier}/ServiceRole/Resource",
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+        ),
+        (f"{copier}/ServiceRole/DefaultPolicy/Resource", "IAM5[Resource::*]"),
+    }
+    assert all(len(reason) > 60 for reason in found.values())
+    gone = {path: kind for path, kind in FARGATE_PATHS.items() if path != "Cluster/Resource"}
+    with pytest.raises(LookupError) as missing:
+        apply_suppressions(StackTree(_bare_stack("LaunchlabFargate", gone)), _config())
+    assert str(missing.value) == (
+        "nag suppression for LaunchlabFargate/Cluster/Resource: no such construct; remove or "
+        "update the suppression"
+    )
+    no_role = {path: kind for path, kind in IMAGE_COPY_PATHS.items() if "ServiceRole" not in path}
+    with pytest.raises(LookupError, match=f"nag suppression for LaunchlabRegistry/{copier}/"):
+        apply_suppressions(StackTree(_bare_stack("LaunchlabRegistry", no_role)), _config())
+
+
+def _skipped(stack: Any) -> dict[tuple[str, str], str]:
+    """(path below the stack, check id): reason, from each resource's Metadata.checkov.skip."""
+    import aws_cdk as cdk
+
+    found = {}
+    for node in stack.node.find_all():
+        if isinstance(node, cdk.CfnResource):
+            metadata = node.get_metadata("checkov")
+            path = node.node.path.removeprefix(f"{stack.node.id}/")
+            for entry in (metadata or {}).get("skip", []):
+                assert set(entry) == {"id", "comment"}, entry
+                found[(path, entry["id"])] = entry["comment"]
+    return found
+
+
+def test_checkov_skips_of_a_fargate_stack_follow_https_and_container_insights() -> None:
+    from stacks.checkov_skips import apply_checkov_skips
+    from stacks.constructs.paths import StackTree
+
+    stack = _bare_stack("LaunchlabFargate", FARGATE_PATHS)
+    apply_checkov_skips(StackTree(stack), _config())
+    found = _skipped(stack)
+    base = {
+        ("AppLogs/Resource", "CKV_AWS_158"),
+        ("Alb/LoadBalancer/Resource", "CKV_AWS_91"),
+        ("Alb/SecurityGroup/Resource", "CKV_AWS_260"),
+    }
+    assert set(found) == base | {
+        ("Alb/LoadBalancer/Http/Resource", "CKV_AWS_2"),
+        ("Alb/LoadBalancer/Http/Resource", "CKV_AWS_103"),
+        ("Cluster/Resource", "CKV_AWS_65"),
+    }
+    assert found[("Cluster/Resource", "CKV_AWS_65")] == (
+        "Container Insights bills per metric, so it is off to keep the idle sandbox cheap; "
+        "-c containerInsights=true turns it on."
+    )
+    assert all(len(reason) > 60 for reason in found.values())
+    https = _bare_stack("LaunchlabFargate", FARGATE_PATHS)
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
+    apply_checkov_skips(StackTree(https), _config(certificateArn=arn, containerInsights="true"))
+    assert set(_skipped(https)) == base
+
+
+def test_checkov_skips_of_the_lambda_stack_follow_its_front_door_and_concurrency() -> None:
+    from stacks.checkov_skips import apply_checkov_skips
+    from stacks.constructs.paths import StackTree
+
+    function_url = _bare_stack("LaunchlabLambda", LAMBDA_PATHS)
+    apply_checkov_skips(StackTree(function_url), _config())
+    always = {
+        ("FunctionLogs/Resource", "CKV_AWS_158"),
+        ("Function/Resource", "CKV_AWS_116"),
+        ("Function/Resource", "CKV_AWS_117"),
+        ("Function/Resource", "CKV_AWS_173"),
+    }
+    assert set(_skipped(function_url)) == always | {
+        ("Function/Resource", "CKV_AWS_115"),
+        ("Function/FunctionUrl/Resource", "CKV_AWS_258"),
+    }
+    http_api = _bare_stack("LaunchlabLambda", LAMBDA_PATHS)
+    apply_checkov_skips(
+        StackTree(http_api), _config(lambdaFrontDoor="http-api", lambdaReservedConcurrency="5")
+    )
+    assert set(_skipped(http_api)) == always | {("HttpApiAccessLogs/Resource", "CKV_AWS_158")}
+
+
+def test_checkov_skips_of_cdk_helpers_by_resource_type() -> None:
+    from stacks.checkov_skips import apply_checkov_skips
+    from stacks.constructs.paths import StackTree
+
+    stack = _bare_stack("SomethingElse", IMAGE_COPY_PATHS)
+    apply_checkov_skips(StackTree(stack), _config())
+    copier = "Custom::CDKECRDeploymentBd07c930edb94112a20f03f096f53666512MiB"
+    provider = "AWSCDKCfnUtilsProviderCustomResourceProvider"
+    found = _skipped(stack)
+    assert set(found) == {
+        *((f"{helper}/Handler", check) for helper in (copier, provider)
+          for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117")),
+        (f"{copier}/Logs", "CKV_AWS_158"),
+        (f"{copier}/ServiceRole/DefaultPolicy/Resource", "CKV_AWS_108"),
+        (f"{copier}/ServiceRole/DefaultPolicy/Resource", "CKV_AWS_111"),
+    }  # fmt: skip
+    assert all(len(reason) > 60 for reason in found.values())
+    gone = {path: kind for path, kind in FARGATE_PATHS.items() if path != "AppLogs/Resource"}
+    with pytest.raises(LookupError) as missing:
+        apply_checkov_skips(StackTree(_bare_stack("LaunchlabFargate", gone)), _config())
+    assert str(missing.value) == (
+        "checkov skip for LaunchlabFargate/AppLogs/Resource: no such construct; remove or update "
+        "the skip"
+    )
