@@ -24,6 +24,7 @@ from launchlab.report import refresh
 from launchlab.report.cost import Assumptions, cents, estimate, lcu, task_capacity
 from launchlab.report.inventory import (
     Function,
+    Instances,
     Inventory,
     LaunchType,
     Network,
@@ -686,3 +687,71 @@ def test_bench_input_errors_are_one_line(
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("launchlab: ") and message in err and err.count("\n") == 1
+
+
+# --- Unlimited CPU credits ------------------------------------------------------------------
+# 36M requests a month of 200 ms at a quarter of that on CPU: 36e6 x 0.2 s x 0.25 / 3600 =
+# 500 vCPU-hours used. One instance (the task capacity is set high: one task), 730 h x 2 vCPU
+# x its baseline is what the credits cover; the rest bills at the unlimited-mode rate.
+BUSY = TrafficProfile("busy", 36_000_000, 200, 0)
+# The same requests, a third of them in two peak hours a day: the same CPU in all.
+PEAKY = dataclasses.replace(BUSY, shape="peaky", peak_to_average=3.0, peak_hours_per_day=2.0)
+ONE_TASK = Assumptions(task_capacity_rps=1000)
+
+
+def _ec2_unlimited(instance_type: str) -> Inventory:
+    tasks = Tasks(1024, 1024, "x86_64", False, 1, 4, False, 20, Scaling("cpu", 60, 60), 60)
+    instances = Instances(instance_type, 1, 4, 30, "gp3", False, "unlimited")
+    return only(LaunchType("ecs-ec2", ("E",), 1, False, instances=instances, tasks=tasks))
+
+
+@pytest.mark.parametrize("profile", [BUSY, PEAKY], ids=["steady", "peaky"])
+def test_unlimited_credits_bill_the_cpu_above_the_baseline(
+    us_east_1: RegionPrices, profile: TrafficProfile
+) -> None:
+    # t3.small: 20% of each of 2 vCPUs (EC2 User Guide, baseline utilization per vCPU):
+    # 730 x 2 x 0.2 = 292 vCPU-hours covered, 208 surplus at $0.05 (x86_64): $10.40.
+    found = estimate(_ec2_unlimited("t3.small"), "ecs-ec2", us_east_1, profile, ONE_TASK)
+    assert found.sizing["cpu_vcpu_hours"] == pytest.approx(500)
+    assert found.sizing["cpu_baseline_vcpu_hours"] == pytest.approx(292)
+    [surplus] = [i for i in found.items if i.kind == "EC2 CPU credits"]
+    assert surplus.name == "EC2 surplus CPU credits (t3.small unlimited, baseline 20% per vCPU)"
+    assert surplus.quantity == pytest.approx(Decimal(208))
+    assert cents(surplus.usd) == Decimal("10.40")
+    assert surplus.price == us_east_1["ec2.cpu_credits.x86_64"]
+    assert found.warnings == [
+        "t3.small runs in unlimited CPU-credit mode: CPU above 20% per vCPU (averaged over "
+        "24 h) bills surplus credits at $0.05 per vCPU-hour; -c ec2CpuCredits=standard "
+        "throttles at the baseline instead"
+    ]
+
+
+def test_unlimited_credits_per_family_and_size(us_east_1: RegionPrices) -> None:
+    # t3a.medium: 20% of 2 vCPUs, like the t3; t3.large: 30% of 2 (438 covered, 62 surplus).
+    t3a = estimate(_ec2_unlimited("t3a.medium"), "ecs-ec2", us_east_1, BUSY, ONE_TASK)
+    [surplus] = [i for i in t3a.items if i.kind == "EC2 CPU credits"]
+    assert surplus.quantity == pytest.approx(Decimal(208))
+    large = estimate(_ec2_unlimited("t3.large"), "ecs-ec2", us_east_1, BUSY, ONE_TASK)
+    [surplus] = [i for i in large.items if i.kind == "EC2 CPU credits"]
+    assert surplus.quantity == pytest.approx(Decimal(62))
+    assert "baseline 30% per vCPU" in surplus.name
+    # t4g.small on Graviton: the arm64 rate, $0.04.
+    arm = estimate(_ec2_unlimited("t4g.small"), "ecs-ec2", us_east_1, BUSY, ONE_TASK)
+    [surplus] = [i for i in arm.items if i.kind == "EC2 CPU credits"]
+    assert cents(surplus.usd) == Decimal("8.32")  # 208 x $0.04
+    # Less CPU than the baseline covers: a zero line, not a negative one.
+    quiet = dataclasses.replace(BUSY, requests_per_month=3_600_000)  # 50 vCPU-hours
+    idle = estimate(_ec2_unlimited("t3.small"), "ecs-ec2", us_east_1, quiet, ONE_TASK)
+    assert [i.usd for i in idle.items if i.kind == "EC2 CPU credits"] == [Decimal(0)]
+
+
+def test_unlimited_credits_of_a_type_without_a_known_baseline_are_not_priced(
+    us_east_1: RegionPrices,
+) -> None:
+    found = estimate(_ec2_unlimited("m5.large"), "ecs-ec2", us_east_1, BUSY, ONE_TASK)
+    assert not [i for i in found.items if i.kind == "EC2 CPU credits"]
+    assert found.warnings == [
+        "m5.large runs in unlimited CPU-credit mode and its baseline is not known here: "
+        "surplus CPU credits are not priced"
+    ]
+    assert "cpu_vcpu_hours" not in found.sizing
