@@ -56,12 +56,81 @@ def test_command_line_strings_are_converted() -> None:
     assert loaded.network.nat_gateways == 2
 
 
+def test_optional_and_boolean_values_in_any_case() -> None:
+    loaded = config(
+        owner="platform-team", lambdaReservedConcurrency=" NONE ", fargateSpot=" False ",
+        containerInsights="TRUE", certificateArn="  ",
+    )  # fmt: skip
+    assert loaded.owner == "platform-team"
+    assert loaded.lambda_.reserved_concurrency is None
+    assert (loaded.fargate.spot, loaded.container_insights) == (False, True)
+    assert loaded.certificate_arn is None
+    assert config(owner="").owner is None
+    assert config(lambdaReservedConcurrency="").lambda_.reserved_concurrency is None
+    assert config(lambdaReservedConcurrency="7").lambda_.reserved_concurrency == 7
+    assert config(fargateSpot=True).fargate.spot is True
+
+
+def test_launch_types_by_set_or_list_in_the_registry_order() -> None:
+    assert config(launchTypes="default").launch_types == ("ecs-ec2", "fargate", "lambda")
+    every = config(launchTypes="all").launch_types
+    assert every[:3] == ("ecs-ec2", "fargate", "lambda") and len(every) == 6
+    assert config(launchTypes=" lambda , fargate").launch_types == ("fargate", "lambda")
+    assert config(launchTypes="express").launch_types == ("express",)
+
+
+def test_a_task_may_fill_its_instance_exactly() -> None:
+    # t3.small: 2 vCPU = 2048 cpu units, 2 GiB of which ECS leaves 90%: 1843 MiB.
+    loaded = config(ec2TaskCpu=2048, ec2TaskMemory=1843)
+    assert (loaded.ecs_ec2.task_cpu, loaded.ecs_ec2.task_memory_mib) == (2048, 1843)
+
+
+def test_opt_in_launch_types_read_each_of_their_keys() -> None:
+    loaded = config(
+        ecsMiApp="node", ecsMiInstanceType="m6i.xlarge", ecsMiTaskCpu="4096",
+        ecsMiTaskMemory="14745", ecsMiStorageGiB="40", ecsMiMinTasks="2", ecsMiMaxTasks="5",
+        expressApp="node", expressCpu="512", expressMemory="1024", expressMinTasks="3",
+        expressMaxTasks="3", lmiInstanceType="r7g.large", lmiMemory="4096",
+        lmiMemoryPerVcpu="8", lmiMaxConcurrency="32", lmiMinEnvironments="6",
+        lmiMaxEnvironments="6", lmiMaxVcpus="24", lmiTimeoutSeconds="60",
+        scalingMetric="requests", scalingTarget="500",
+    ).opt_in  # fmt: skip
+    requests = ("requests", 500)
+    mi = loaded.ecs_managed_instances
+    # m6i.xlarge: 4 vCPU, 16 GiB; the task may have all of its CPU and 90% of its memory.
+    assert (mi.app, mi.instance_type, mi.task_cpu, mi.task_memory_mib, mi.storage_gib) == (
+        "node", "m6i.xlarge", 4096, 14745, 40,
+    )  # fmt: skip
+    assert (mi.scaling.min_count, mi.scaling.max_count) == (2, 5)
+    assert (mi.scaling.metric, mi.scaling.target) == requests
+    express = loaded.express
+    assert (express.app, express.cpu, express.memory_mib) == ("node", 512, 1024)
+    assert (express.scaling.min_count, express.scaling.max_count) == (3, 3)
+    assert (express.scaling.metric, express.scaling.target) == requests
+    lmi = loaded.lambda_managed_instances
+    assert (lmi.instance_type, lmi.memory_mib, lmi.memory_per_vcpu_gib) == ("r7g.large", 4096, 8)
+    assert (lmi.max_concurrency, lmi.min_environments, lmi.max_environments) == (32, 6, 6)
+    assert (lmi.max_vcpus, lmi.timeout_seconds) == (24, 60)
+    # The C family too, and the smallest sizes allowed.
+    smallest = config(lmiInstanceType="c7g.large", lmiMemory="2048", lmiMaxVcpus="12").opt_in
+    assert smallest.lambda_managed_instances.instance_type == "c7g.large"
+    assert smallest.lambda_managed_instances.memory_mib == 2048
+
+
 @pytest.mark.parametrize(
     ("overrides", "key", "allowed"),
     [
-        ({"fargateCpu": 256, "fargateMemory": 4096}, "fargateMemory", "512, 1024, 2048"),
+        (
+            {"fargateCpu": 256, "fargateMemory": 4096},
+            "fargateMemory",
+            "with fargateCpu 256: 512, 1024, 2048",
+        ),
         ({"fargateCpu": 300}, "fargateCpu", "256, 512, 1024, 2048, 4096, 8192, 16384"),
-        ({"fargateCpu": "1024", "fargateMemory": "1024"}, "fargateMemory", "2048, 3072"),
+        (
+            {"fargateCpu": "1024", "fargateMemory": "1024"},
+            "fargateMemory",
+            "with fargateCpu 1024: 2048, 3072",
+        ),
         ({"lambdaMemory": 64}, "lambdaMemory", "128..10240"),
         ({"lambdaMemory": 10241}, "lambdaMemory", "128..10240"),
         ({"lambdaMemory": "lots"}, "lambdaMemory", "a whole number (128..10240)"),
@@ -85,21 +154,66 @@ def test_command_line_strings_are_converted() -> None:
         ({"fargateMinTasks": 0}, "fargateMinTasks", ">= 1"),
         ({"ecrKeepImages": 0}, "ecrKeepImages", "1..1000"),
         ({"lambdaReservedConcurrency": -5}, "lambdaReservedConcurrency", "1..10000"),
-        ({"logRetentionDays": 31}, "logRetentionDays", "14, 30, 60"),
+        ({"logRetentionDays": 31}, "logRetentionDays", "1, 3, 5, 7, 14, 30, 60"),
         ({"scalingMetric": "memory"}, "scalingMetric", "cpu, requests"),
         ({"scalingTarget": 150}, "scalingTarget", "1..100 (percent CPU)"),
-        ({"ec2InstanceType": "big"}, "ec2InstanceType", "t3.small or t4g.small"),
+        ({"ec2InstanceType": "big"}, "ec2InstanceType", "an EC2 instance type such as t3.small"),
         ({"ec2CpuCredits": "burst"}, "ec2CpuCredits", "standard, unlimited"),
         ({"fargateSpot": "yes"}, "fargateSpot", "true or false"),
         ({"containerInsights": 1}, "containerInsights", "true or false"),
-        ({"imageTag": "-bad"}, "imageTag", "an ECR tag"),
-        ({"imageTag": "cdk-1234"}, "imageTag", "reserved for the images `cdk deploy` builds"),
-        ({"certificateArn": "arn:aws:iam::1:cert"}, "certificateArn", "an ACM certificate ARN"),
+        ({"imageTag": "-bad"}, "imageTag", "empty (build from source) or an ECR tag"),
+        ({"imageTag": "cdk-1234"}, "imageTag", "a tag not starting with 'cdk-' (reserved"),
+        (
+            {"certificateArn": "arn:aws:iam::1:cert"},
+            "certificateArn",
+            "empty (HTTP only) or an ACM certificate ARN",
+        ),
         ({"stage": ""}, "stage", "a non-empty string"),
         ({"stage": "a" * 129}, "stage", "1-128 letters"),
-        ({"ec2TaskMemory": None}, "ec2TaskMemory", "set it in cdk.json or with -c key=value"),
+        ({"ec2TaskMemory": None}, "ec2TaskMemory", "a value: set it in cdk.json or with -c"),
         ({"ec2TaskMemory": 2048}, "ec2TaskMemory", "at most 1843 MiB on t3.small (2 GiB"),
         ({"ec2TaskCpu": 4096}, "ec2TaskCpu", "at most 2048 on t3.small (2 vCPU)"),
+        # The opt-in launch types (-c launchTypes=...), read whether selected or not.
+        ({"ecsMiInstanceType": "t9.huge"}, "ecsMiInstanceType", "a type the price table lists: "),
+        ({"ecsMiTaskCpu": 127}, "ecsMiTaskCpu", "128..10240"),
+        ({"ecsMiTaskCpu": 10241}, "ecsMiTaskCpu", "128..10240"),
+        ({"ecsMiTaskMemory": 127}, "ecsMiTaskMemory", "128..1048576"),
+        ({"ecsMiTaskMemory": 1_048_577}, "ecsMiTaskMemory", "128..1048576"),
+        ({"ecsMiTaskCpu": 4096}, "ecsMiTaskCpu", "at most 2048 on m7g.large (2 vCPU)"),
+        ({"ecsMiTaskMemory": 7373}, "ecsMiTaskMemory", "at most 7372 MiB on m7g.large (8 GiB"),
+        ({"ecsMiApp": "ruby"}, "ecsMiApp", "node, python"),
+        ({"ecsMiStorageGiB": 29}, "ecsMiStorageGiB", "30..16384"),
+        ({"ecsMiStorageGiB": 16385}, "ecsMiStorageGiB", "30..16384"),
+        ({"ecsMiMinTasks": 5, "ecsMiMaxTasks": 4}, "ecsMiMinTasks", "at most ecsMiMaxTasks (4)"),
+        ({"expressCpu": 256, "expressMemory": 4096}, "expressMemory", "with expressCpu 256: 512"),
+        ({"expressCpu": 300}, "expressCpu", "256, 512, 1024"),
+        ({"expressApp": "go"}, "expressApp", "node, python"),
+        ({"expressMinTasks": 2, "expressMaxTasks": 1}, "expressMinTasks", "at most express"),
+        ({"lmiInstanceType": "t3.large"}, "lmiInstanceType", "a C, M or R instance of size large"),
+        ({"lmiInstanceType": "m7g.medium"}, "lmiInstanceType", "a C, M or R instance of size"),
+        ({"lmiInstanceType": "m7g"}, "lmiInstanceType", "a C, M or R instance"),
+        ({"lmiMinEnvironments": 0}, "lmiMinEnvironments", "1..15000"),
+        ({"lmiMaxEnvironments": 15001}, "lmiMaxEnvironments", "1..15000"),
+        ({"lmiMinEnvironments": 7}, "lmiMinEnvironments", "at most lmiMaxEnvironments (6)"),
+        ({"lmiMemory": 2047}, "lmiMemory", "2048..32768"),
+        ({"lmiMemory": 32769}, "lmiMemory", "2048..32768"),
+        ({"lmiMemoryPerVcpu": 3}, "lmiMemoryPerVcpu", "2, 4, 8"),
+        ({"lmiMaxConcurrency": 0}, "lmiMaxConcurrency", "1..1600"),
+        ({"lmiMaxConcurrency": 1601}, "lmiMaxConcurrency", "1..1600"),
+        ({"lmiMaxVcpus": 11}, "lmiMaxVcpus", "12..15000"),
+        ({"lmiMaxVcpus": 15001}, "lmiMaxVcpus", "12..15000"),
+        ({"lmiTimeoutSeconds": 0}, "lmiTimeoutSeconds", "1..900"),
+        ({"lmiTimeoutSeconds": 901}, "lmiTimeoutSeconds", "1..900"),
+        (
+            {"launchTypes": "fargate,ec2"},
+            "launchTypes",
+            "default or all, or a comma-separated "
+            "list of ecs-ec2, fargate, lambda, ecs-managed-instances, express, "
+            "lambda-managed-instances",
+        ),
+        ({"certificateArn": 5}, "certificateArn", "a string, or empty for none"),
+        ({"owner": "a<b"}, "owner", "1-128 letters, digits, spaces and _ . : / = + - @"),
+        ({"logRetentionDays": "x"}, "logRetentionDays", "1, 3, 5, 7, 14, 30, 60"),
     ],
 )
 def test_bad_value_names_key_value_and_allowed(
@@ -108,10 +222,12 @@ def test_bad_value_names_key_value_and_allowed(
     with pytest.raises(ConfigError) as error:
         config(**overrides)
     assert error.value.key == key
-    message = str(error.value)
-    assert message.startswith(f"config key '{key}' has value ")
-    assert repr(error.value.value) in message
-    assert allowed in message
+    # The value as given (a number from a string counts as that number).
+    assert str(error.value.value) == str(overrides.get(key, error.value.value))
+    assert error.value.allowed.startswith(allowed)
+    assert str(error.value) == (
+        f"config key '{key}' has value {error.value.value!r}; allowed: {error.value.allowed}"
+    )
 
 
 @pytest.mark.parametrize(
