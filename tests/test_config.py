@@ -174,7 +174,11 @@ def test_opt_in_launch_types_read_each_of_their_keys() -> None:
         ({"ec2TaskMemory": 2048}, "ec2TaskMemory", "at most 1843 MiB on t3.small (2 GiB"),
         ({"ec2TaskCpu": 4096}, "ec2TaskCpu", "at most 2048 on t3.small (2 vCPU)"),
         # The opt-in launch types (-c launchTypes=...), read whether selected or not.
-        ({"ecsMiInstanceType": "t9.huge"}, "ecsMiInstanceType", "a type the price table lists: "),
+        (
+            {"ecsMiInstanceType": "t9.huge"},
+            "ecsMiInstanceType",
+            "a type stacks/instance_types.yaml lists: ",
+        ),
         ({"ecsMiTaskCpu": 127}, "ecsMiTaskCpu", "128..10240"),
         ({"ecsMiTaskCpu": 10241}, "ecsMiTaskCpu", "128..10240"),
         ({"ecsMiTaskMemory": 127}, "ecsMiTaskMemory", "128..1048576"),
