@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 
 # The cfn-lint console script installed beside this interpreter (the package has no __main__).
@@ -18,6 +21,9 @@ CFN_LINT_IGNORES: dict[str, str] = {
 }
 # cfn-lint's exit code is a bit mask: 1 it failed to run, 2 errors, 4 warnings, 8 informational.
 _FAILED_TO_RUN, _ERRORS = 1, 2
+# The last verdict, kept beside the templates it judged: `launchlab demo --reuse` (and any
+# second look at the same assembly) skips a lint of several seconds when nothing changed.
+CFN_LINT_CACHE = ".launchlab-cfn-lint.json"
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class Verdict:
     passed: bool
     detail: str
     findings: tuple[str, ...] = ()  # the checker's own lines, where it prints any
+    cached: bool = False  # the same inputs were judged before; this is that verdict
 
 
 def cdk_nag(outdir: Path) -> Verdict:
@@ -47,14 +54,51 @@ def cdk_nag(outdir: Path) -> Verdict:
 
 
 def cfn_lint(outdir: Path) -> Verdict:
-    """Run cfn-lint over every template; errors fail, warnings (but the accepted) are counted."""
-    templates = sorted(str(p) for p in outdir.glob("*.template.json"))
+    """Run cfn-lint over every template; errors fail, warnings (but the accepted) are counted.
+
+    A verdict is a function of the templates, the cfn-lint version and the accepted findings,
+    so it is kept in ``outdir`` under a digest of those and reused while they stay the same."""
+    templates = sorted(outdir.glob("*.template.json"))
+    key = _cfn_lint_key(outdir, templates)
+    cache = outdir / CFN_LINT_CACHE
+    try:
+        kept = json.loads(cache.read_text())
+        if kept["key"] == key:
+            verdict = kept["verdict"]
+            return Verdict(**{**verdict, "findings": tuple(verdict["findings"]), "cached": True})
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none kept yet, or unreadable: lint
+    verdict = _run_cfn_lint(templates)
+    if verdict.detail.startswith("cfn-lint did not run"):
+        return verdict  # an installation problem, not a property of these templates
+    partial = cache.with_name(f"{cache.name}.{os.getpid()}")
+    try:
+        partial.write_text(json.dumps({"key": key, "verdict": asdict(verdict)}))
+        partial.replace(cache)  # atomic: a reader sees the old verdict or the new, never half
+    except OSError:
+        partial.unlink(missing_ok=True)  # a read-only assembly: nothing kept, nothing lost
+    return verdict
+
+
+def _cfn_lint_key(outdir: Path, templates: list[Path]) -> str:
+    """A digest of everything the verdict depends on (findings name the templates' paths)."""
+    digest = hashlib.sha256()
+    digest.update(metadata.version("cfn-lint").encode())
+    digest.update(json.dumps(sorted(CFN_LINT_IGNORES)).encode())
+    digest.update(str(outdir.resolve()).encode())
+    for template in templates:
+        digest.update(template.name.encode() + b"\0" + template.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _run_cfn_lint(templates: list[Path]) -> Verdict:
     result = subprocess.run(
-        [CFN_LINT, "--format", "parseable", "--ignore-checks", *CFN_LINT_IGNORES, "--", *templates],
+        [CFN_LINT, "--format", "parseable", "--ignore-checks", *CFN_LINT_IGNORES, "--",
+         *map(str, templates)],
         capture_output=True,
         text=True,
         check=False,
-    )
+    )  # fmt: skip
     lines = result.stdout.splitlines()
     errors = sum(1 for line in lines if ":E" in line)
     warnings = sum(1 for line in lines if ":W" in line)

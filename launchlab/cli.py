@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the synth if --cdk-out holds one newer than every source and the toolkit "
         "made it without -c (one you made with `.venv/bin/npx cdk synth -c ...` looks just as "
         "fresh); "
-        "cdk-nag's report and cfn-lint are still read and run",
+        "cdk-nag's report is still read, and cfn-lint still judges the templates (its "
+        "verdict on unchanged templates is kept in --cdk-out)",
     )  # fmt: skip
     demo_parser.add_argument(
         "--docker", action="store_true",

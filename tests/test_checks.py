@@ -501,3 +501,27 @@ def test_checkov_skips_of_cdk_helpers_by_resource_type() -> None:
         "checkov skip for LaunchlabFargate/AppLogs/Resource: no such construct; remove or update "
         "the skip"
     )
+
+
+def test_cfn_lint_verdict_is_kept_until_a_template_changes(tmp_path: Path) -> None:
+    """`demo --reuse` skips a lint of the same templates; any change lints again."""
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Delay": 5}}}}
+    broken = tmp_path / "Broken.template.json"
+    broken.write_text(json.dumps(template))
+    first = checks.cfn_lint(tmp_path)
+    assert not first.cached and (tmp_path / checks.CFN_LINT_CACHE).exists()
+    again = checks.cfn_lint(tmp_path)
+    assert again.cached
+    assert (again.passed, again.detail, again.findings) == (
+        first.passed, first.detail, first.findings
+    )  # fmt: skip
+    # The assembly copied elsewhere, kept verdict and all: findings name paths, so lint again.
+    elsewhere = shutil.copytree(tmp_path, tmp_path.parent / f"{tmp_path.name}-copy")
+    moved = checks.cfn_lint(elsewhere)
+    assert not moved.cached and moved.findings[0].startswith(str(elsewhere / broken.name))
+    template["Resources"]["Queue"]["Properties"] = {"DelaySeconds": 5}
+    broken.write_text(json.dumps(template))
+    fixed = checks.cfn_lint(tmp_path)
+    assert not fixed.cached and fixed.passed and fixed.findings == ()
+    (tmp_path / "Second.template.json").write_text(json.dumps(template))
+    assert checks.cfn_lint(tmp_path).detail == "2 templates: 0 errors, 0 warnings"
