@@ -436,6 +436,8 @@ def _decision_region(report: Report) -> tuple[float, float]:
     return 0.0, 1.25 * max(here, *near)
 
 
+# Where the two panels sit in the figure (fractions of it), room for titles and tick labels.
+CHART_MARGINS = {"left": 0.07, "right": 0.985, "bottom": 0.12, "top": 0.87, "wspace": 0.16}
 LABEL_GAP_PX = 8  # the least room between two labels, so neighbours never read as one
 
 
@@ -552,8 +554,11 @@ def chart_figure(report: Report) -> Any:
             f"({usd(v.monthly_usd[v.cheapest])}/month)",
             fontsize=12,
         )
-        figure.tight_layout()
-        figure.canvas.draw()  # settles limits and positions, so the labels measure true
+        # Fixed margins, not tight_layout(): these are what it settles on for every preset,
+        # and its measuring pass took about a third of the chart's time.
+        figure.subplots_adjust(**CHART_MARGINS)
+        for axes in (whole, near):
+            axes.autoscale_view()  # settle the limits, so the labels measure true
         _place_labels(whole, labels, 0.98)
         _place_labels(near, near_labels, 0.98)
     except BaseException:
