@@ -234,8 +234,21 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
         monkeypatch.setenv(key, value)
     # ECS services created from now on report this many running tasks (moto's knob).
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "1")
+    # No catalogue of public AMIs: moto loads it into every region's EC2 on first use after
+    # each reset (about 1.5 s of CPU a test); a test that needs an image registers one.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     monkeypatch.setenv("COLUMNS", "400")  # rich wraps at 80 columns when not on a terminal
     return moto_server
+
+
+def an_image(architecture: str = "x86_64") -> str:
+    """An AMI to launch instances from, registered in the current moto account and region."""
+    ec2 = boto3.client("ec2")
+    image = ec2.register_image(
+        Name=f"launchlab-test-{architecture}", Architecture=architecture,
+        RootDeviceName="/dev/xvda",
+    )  # fmt: skip
+    return str(image["ImageId"])
 
 
 def start_apps(log_dir: Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from launchlab.aws.down import ECS_MANAGED_TAG
 from launchlab.cli import main
 from stacks import names
 from tests import moto_server as fixtures
-from tests.moto_server import MotoServer
+from tests.moto_server import MotoServer, an_image
 
 aws = fixtures.aws
 moto_server = fixtures.moto_server
@@ -54,7 +54,7 @@ def _what_express_and_the_providers_leave(vpc: str, subnet: str, suffix: str) ->
         TagSpecifications=[{"ResourceType": "security-group", "Tags": ECS_MANAGED}],
     )  # fmt: skip
     ec2.run_instances(
-        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="m7g.large",
+        ImageId=an_image("arm64"), MinCount=1, MaxCount=1, InstanceType="m7g.large",
         SubnetId=subnet,
         TagSpecifications=[{"ResourceType": "instance", "Tags": ECS_MANAGED}],
     )  # fmt: skip

@@ -22,7 +22,7 @@ from launchlab.aws.up import ECS_SERVICE, ECS_SERVICE_LINKED_ROLE
 from launchlab.cli import main
 from stacks import names
 from tests import moto_server as fixtures
-from tests.moto_server import MotoServer, calls, write_fake_cdk
+from tests.moto_server import MotoServer, an_image, calls, write_fake_cdk
 
 aws = fixtures.aws
 moto_server = fixtures.moto_server
@@ -46,7 +46,7 @@ def _group_held_by_ecs_hook() -> str:
     """What LaunchlabEcsEc2 leaves when its capacity provider is gone before its group: a
     tagged group with a running instance and ECS's draining hook on termination."""
     ec2 = boto3.client("ec2")
-    image = ec2.describe_images()["Images"][0]["ImageId"]
+    image = an_image()
     template = ec2.create_launch_template(
         LaunchTemplateName="LaunchlabEcsEc2-Template",
         LaunchTemplateData={"ImageId": image, "InstanceType": "t3.small"},

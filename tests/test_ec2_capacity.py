@@ -28,7 +28,7 @@ from stacks.constructs import asg_teardown_handler as handler_module
 from stacks.constructs.asg_teardown import RESOURCE_TYPE
 from tests import moto_server as fixtures
 from tests.conftest import HASH_64, Synthesized, _shared, cdk_context
-from tests.moto_server import MotoServer
+from tests.moto_server import MotoServer, an_image
 
 aws = fixtures.aws
 moto_server = fixtures.moto_server
@@ -140,7 +140,7 @@ class _Context:
 def _group_with_draining_hook(name: str) -> None:
     """An Auto Scaling group with one instance and ECS's draining hook, as ECS leaves it."""
     ec2 = boto3.client("ec2")
-    image = ec2.describe_images()["Images"][0]["ImageId"]
+    image = an_image()
     ec2.create_launch_template(
         LaunchTemplateName=f"{name}-template",
         LaunchTemplateData={"ImageId": image, "InstanceType": "t3.small"},
