@@ -152,19 +152,29 @@ CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 
 @pytest.mark.slow
 def test_checkov_fails_nothing_and_skips_exactly_what_would_fail(
-    synth: Synthesized, variant: Synthesized, tmp_path: Path
+    synth: Synthesized,
+    variant: Synthesized,
+    opt_in_synth: Synthesized,
+    opt_in_variant: Synthesized,
+    tmp_path: Path,
 ) -> None:
     """checkov (CloudFormation framework) beside cdk-nag and cfn-lint: every finding is fixed
     or skipped in the resource's metadata with a reason (stacks/checkov_skips.py). Copies of
     the templates with every skip stripped must fail exactly the skipped checks: a skip that
-    would fail nothing hides the next real finding. One checkov run over all four template
-    sets (its start-up is most of its time); checkov 3.3.30 given several --directory flags
-    reports the first directory again for each of the others, so they share one parent."""
+    would fail nothing hides the next real finding. The default launch types and the opt-in
+    ones, each at cdk.json's defaults and away from them. One checkov run over all eight
+    template sets (its start-up is most of its time); checkov 3.3.30 given several --directory
+    flags reports the first directory again for each of the others, so they share one parent."""
     assert CHECKOV.exists(), "checkov is installed by `make setup` into .venv-tools"
     skips: dict[str, set[tuple[str, str, str]]] = {}
-    for which, synthesized in (("default", synth), ("variant", variant)):
+    sets = {"default": synth, "variant": variant, "opt-in": opt_in_synth}
+    sets["opt-in-variant"] = opt_in_variant
+    for which, synthesized in sets.items():
         (tmp_path / which).mkdir()
-        (tmp_path / f"{which}-stripped").mkdir()
+        # "stripped-" first: checkov 3.3.30's CKV_AWS_45 runs its secret detectors over the
+        # parser's __file__ key among a function's variables, and takes a path ending in
+        # "opt-in-stripped/..." for a secret (a false finding about the path, not the template).
+        (tmp_path / f"stripped-{which}").mkdir()
         skips[which] = set()
         for name, template in synthesized.templates.items():
             shutil.copy(synthesized.outdir / f"{name}.template.json", tmp_path / which)
@@ -172,7 +182,7 @@ def test_checkov_fails_nothing_and_skips_exactly_what_would_fail(
             for logical_id, resource in stripped["Resources"].items():
                 for entry in resource.get("Metadata", {}).pop("checkov", {}).get("skip", []):
                     skips[which].add((name, logical_id, entry["id"]))
-            (tmp_path / f"{which}-stripped" / f"{name}.template.json").write_text(
+            (tmp_path / f"stripped-{which}" / f"{name}.template.json").write_text(
                 json.dumps(stripped)
             )
     result = subprocess.run(
@@ -198,14 +208,16 @@ def test_checkov_fails_nothing_and_skips_exactly_what_would_fail(
         by_set("skipped_checks"),
         by_set("passed_checks"),
     )
-    assert set(passed) == {"default", "variant", "default-stripped", "variant-stripped"}
-    for which in ("default", "variant"):
+    assert set(passed) == {*sets, *(f"stripped-{which}" for which in sets)}
+    for which in sets:
         assert failed.get(which, set()) == set()
-        assert len(passed[which]) >= 100  # the checks really ran over all five templates
+        assert len(passed[which]) >= 100  # the checks really ran over every template
         assert skipped[which] == skips[which]
-        assert failed[f"{which}-stripped"] - skips[which] == set(), "fails, yet not skipped"
-        assert skips[which] - failed[f"{which}-stripped"] == set(), "skipped, yet passes"
-    assert (len(skips["default"]), len(skips["variant"])) == (38, 24)
+        assert failed[f"stripped-{which}"] - skips[which] == set(), "fails, yet not skipped"
+        assert skips[which] - failed[f"stripped-{which}"] == set(), "skipped, yet passes"
+    assert {which: len(found) for which, found in skips.items()} == {
+        "default": 38, "variant": 24, "opt-in": 29, "opt-in-variant": 25,
+    }  # fmt: skip
     for finding in results["skipped_checks"]:
         comment = finding["check_result"].get("suppress_comment", "")
         assert len(comment) > 60, (finding["check_id"], finding["resource"], comment)

@@ -1,7 +1,8 @@
 """The three opt-in launch types (issue 11): ECS Managed Instances, ECS Express Mode and Lambda
 Managed Instances, each built on a bare ``cdk.Stack``, and in the real app selected with
-``-c launchTypes=...`` beside the network and registry stacks, with cdk-nag, cfn-lint and
-checkov over the result.
+``-c launchTypes=...`` beside the network and registry stacks, with cdk-nag and cfn-lint
+over the result (checkov scans them with the default app's templates, in one run:
+tests/test_checks.py).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from stacks.lambda_managed_instances_stack import (
 from stacks.registry_stack import ImageRef
 from stacks.workloads import CONTAINER_PORT, HEALTH_PATH
 from tests.conftest import OPT_IN_STACKS, Synthesized, cdk_context
-from tests.test_checks import CHECKOV
 
 
 def config(**overrides: Any) -> LaunchlabConfig:
@@ -448,32 +448,6 @@ def test_cfn_lint_finds_nothing(which: str, request: pytest.FixtureRequest) -> N
     verdict = checks.cfn_lint(synthesized.outdir)
     assert verdict.findings == (), "\n".join(verdict.findings)
     assert verdict.detail == "5 templates: 0 errors, 0 warnings"
-
-
-@pytest.mark.slow
-def test_checkov_fails_nothing_in_the_new_stacks(
-    opt_in_synth: Synthesized, opt_in_variant: Synthesized, tmp_path: Path
-) -> None:
-    for name, synthesized in (("default", opt_in_synth), ("variant", opt_in_variant)):
-        target = tmp_path / name
-        target.mkdir()
-        for stack in OPT_IN_STACKS:
-            (target / f"{stack}.template.json").write_text(json.dumps(synthesized.template(stack)))
-    result = subprocess.run(
-        [str(CHECKOV), "--directory", str(tmp_path), "--framework", "cloudformation",
-         "--output", "json", "--skip-download"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    report = json.loads(result.stdout)
-    failed = [
-        (f["check_id"], f["file_path"], f["resource"]) for f in report["results"]["failed_checks"]
-    ]
-    assert failed == []
-    assert report["summary"]["passed"] >= 200
-    skipped = report["results"]["skipped_checks"]
-    assert {f["file_path"].split("/")[-1].split(".")[0] for f in skipped} == set(OPT_IN_STACKS)
-    for finding in skipped:
-        assert len(finding["check_result"].get("suppress_comment", "")) > 60
 
 
 def test_default_and_variant_differ_where_the_config_says(
