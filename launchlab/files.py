@@ -10,11 +10,14 @@ import yaml
 
 from launchlab.errors import LaunchlabError
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def read_yaml(path: Path, what: str) -> Any:
     """The YAML document in ``path`` (``what`` it should be, for the message)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader where PyYAML has it: the price table loads in ~0.03 s, not 0.25.
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as error:
         raise LaunchlabError(f"cannot read {what} {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
@@ -23,6 +26,8 @@ def read_yaml(path: Path, what: str) -> Any:
             f"{error.start}; {what} is a YAML file"
         ) from None
     except yaml.YAMLError as error:
+        if "increasing flow level" in str(error):  # libyaml's depth limit
+            raise LaunchlabError(f"{path} nests too deeply to be {what}") from None
         raise LaunchlabError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
     except RecursionError:
         raise LaunchlabError(f"{path} nests too deeply to be {what}") from None
