@@ -274,8 +274,16 @@ def world(moto_claim: Claim) -> World:
 
 
 @pytest.fixture
-def in_world(world: World) -> World:
+def in_world(world: World, moto_claim: Claim) -> World:
     use_account(world.account.id, world.account.url)
+    # Every moto server in this process shares moto's one state, so the `aws` fixture's reset
+    # (tests/moto_server.py) wipes a world built here by an earlier test: build it again.
+    vpcs = world.account.client("ec2").describe_vpcs()["Vpcs"]
+    if world.ids["vpc"] not in {vpc["VpcId"] for vpc in vpcs}:
+        rebuilt = _build_world(world.account)
+        moto_claim.worlds["down"] = rebuilt
+        world.ids.clear()
+        world.ids.update(rebuilt)
     return world
 
 
