@@ -7,7 +7,10 @@ Both go through the pinned CLI the same way (same working directory, so the same
 context and feature flags; fresh output directories), alternating, in this one process, so
 the ratio cancels out the machine's speed. Then it counts the round trips to the jsii kernel
 that building and synthesizing the app take in-process: a figure the machine's load does not
-change. Prints figures; passes or fails nothing.
+change. Last, each app's phases in a fresh interpreter without the CLI (importing aws_cdk,
+cdk_nag and the app's modules, building, synthesizing; the example's script builds and
+synthesizes in one step, shown as its build), and what the CLI adds on top. Prints figures;
+passes or fails nothing.
 
     .venv/bin/python bench/synth.py [--rounds 5]
 """
@@ -90,7 +93,55 @@ def main() -> int:
     for label, overrides in (("default config", {}), ("launchTypes=all", {"launchTypes": "all"})):
         building, synthesizing = round_trips(overrides)
         print(f"jsii round trips in-process, {label}: {building} building, {synthesizing} synth")
+    ours = [_phases("app") for _ in range(args.rounds)]
+    theirs = [_phases("example") for _ in range(args.rounds)]
+    for label, runs in (("launchlab app", ours), ("fargate example", theirs)):
+        medians = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+        parts = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in medians.items())
+        print(f"in-process, fresh interpreter ({label}): {parts}")
+    cli = statistics.median(app_times) - statistics.median(run["total"] for run in ours)
+    print(f"the CLI's share of a launchlab synth (CLI median - in-process median): {cli:.2f} s")
     return 0
+
+
+# Each phase of one synth in a fresh interpreter (no CLI): what each app costs on its own.
+_PHASES = """
+import json, sys, tempfile, time
+start = time.perf_counter()
+sys.path.insert(0, {root!r})
+from stacks.toolchain import use_project_node
+use_project_node()
+import aws_cdk
+imported = time.perf_counter()
+if {which!r} == "app":
+    import cdk_nag
+    nag = time.perf_counter()
+    from stacks.launchlab_app import create_app
+    loaded = time.perf_counter()
+    context = json.load(open({root!r} + "/cdk.json"))["context"]
+    app, _ = create_app(context=context, outdir=tempfile.mkdtemp(prefix="bench-synth-"))
+    built = time.perf_counter()
+    app.synth()
+else:
+    import os, runpy
+    os.environ["CDK_OUTDIR"] = tempfile.mkdtemp(prefix="bench-synth-")
+    nag = loaded = time.perf_counter()
+    runpy.run_path({example!r}, run_name="__main__")  # builds and synthesizes
+    built = time.perf_counter()
+done = time.perf_counter()
+print(json.dumps({{"import aws_cdk": imported - start, "import cdk_nag": nag - imported,
+    "import the app": loaded - nag, "build": built - loaded, "synth": done - built,
+    "total": done - start}}))
+"""
+
+
+def _phases(which: str) -> dict[str, float]:
+    code = _PHASES.format(root=str(ROOT), which=which, example=str(BASELINE_APP))
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    phases: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return phases
 
 
 def round_trips(overrides: dict[str, str]) -> tuple[int, int]:
