@@ -21,13 +21,16 @@ from launchlab.assembly import Assembly
 from launchlab.cli import main
 from launchlab.errors import LaunchlabError
 from launchlab.report import refresh
-from launchlab.report.cost import Assumptions, cents, estimate, lcu, task_capacity
+from launchlab.report.cost import Assumptions, LineItem, cents, estimate, lcu, task_capacity
 from launchlab.report.inventory import (
     Function,
     Instances,
     Inventory,
     LaunchType,
+    LoadBalancer,
+    LogGroup,
     Network,
+    Repository,
     Scaling,
     Tasks,
     read_inventory,
@@ -755,3 +758,270 @@ def test_unlimited_credits_of_a_type_without_a_known_baseline_are_not_priced(
         "surplus CPU credits are not priced"
     ]
     assert "cpu_vcpu_hours" not in found.sizing
+
+
+# --- Each rule on a small inventory, by hand ---------------------------------------------------
+# Quick (no synth, no CLI): what `make mutate` runs for the cost model. us-east-1 list prices
+# (launchlab/prices/aws.yaml), a 730-hour month.
+
+
+def _function(front_door: str, *, reserved: int | None = None, timeout: int = 10) -> Inventory:
+    function = Function(512, "x86_64", timeout, reserved, front_door)
+    return only(LaunchType("lambda", ("L",), 1, False, function=function))
+
+
+def _named(found: Any, name: str) -> LineItem:
+    [line] = [i for i in found.items if i.name == name]
+    return line  # type: ignore[no-any-return]
+
+
+def test_lambda_behind_an_http_api_line_by_line(us_east_1: RegionPrices) -> None:
+    # 2M requests of 100 ms at 512 MB: 100,000 GB-s, inside the 400,000 free; 1M requests
+    # past the free million at $0.20/M; 600 KB each: two 512 KB HTTP API meters, 4M at $1/M;
+    # 1,144.4 GB out, 100 free, at $0.09.
+    profile = TrafficProfile("api", 2_000_000, 100, 600)
+    found = estimate(_function("http-api"), "lambda", us_east_1, profile, FREE)
+    duration = _named(found, "Lambda duration (512 MB x86_64)")
+    assert (duration.quantity, duration.usd, duration.kind) == (0, 0, "Lambda duration")
+    assert duration.note == "100,000 GB-s, after the monthly free tier"
+    requests = _named(found, "Lambda requests")
+    assert (requests.quantity, cents(requests.usd)) == (Decimal(1_000_000), Decimal("0.20"))
+    assert (requests.note, requests.kind) == ("after the monthly free tier", "Lambda requests")
+    api = _named(found, "API Gateway HTTP API requests")
+    assert (api.quantity, cents(api.usd)) == (Decimal(4_000_000), Decimal("4.00"))
+    assert api.unit == "request" and api.kind == "API Gateway HTTP API requests"
+    out = _named(found, "Data transfer out to the internet")
+    assert out.note == "1,144.4 GB, first 100 GB free" and out.kind == "Data transfer out"
+    assert cents(out.usd) == Decimal("94.00")  # 1,044.41 GB x $0.09
+    assert not [i for i in found.items if i.name == "Function URL"]
+    assert found.sizing["gb_seconds"] == 100_000.0
+    assert found.sizing["peak_concurrency"] == pytest.approx(2_000_000 / 2_628_000 * 0.1)
+    assert found.warnings == []
+    # Without the free tier: 100,000 GB-s x $0.0000166667, 2M x $0.20/M, all 1,144.4 GB.
+    paid = estimate(_function("http-api"), "lambda", us_east_1, profile, Assumptions(False))
+    duration = _named(paid, "Lambda duration (512 MB x86_64)")
+    assert cents(duration.usd) == Decimal("1.67")
+    assert duration.note == "100,000 GB-s, no free tier"
+    assert _named(paid, "Lambda requests").note == "no free tier"
+    assert cents(_named(paid, "Lambda requests").usd) == Decimal("0.40")
+    assert _named(paid, "Data transfer out to the internet").note == "1,144.4 GB"
+    assert cents(_named(paid, "Data transfer out to the internet").usd) == Decimal("103.00")
+
+
+def test_lambda_behind_a_function_url_pays_nothing_for_it(us_east_1: RegionPrices) -> None:
+    profile = TrafficProfile("url", 2_000_000, 100, 1)
+    found = estimate(_function("function-url"), "lambda", us_east_1, profile, FREE)
+    url = LineItem(
+        "Function URL", Decimal(2_000_000), "request", Decimal(0), note="no charge",
+        kind="Function URL",
+    )  # fmt: skip
+    assert [i for i in found.items if i.kind == "Function URL"] == [url]
+    assert not [i for i in found.items if i.name.startswith("API Gateway")]
+    # Just past the free tier: 400,002 GB-s billed as 2, not as 0 or 3.
+    busier = dataclasses.replace(profile, requests_per_month=8_000_040)
+    found = estimate(_function("function-url"), "lambda", us_east_1, busier, FREE)
+    assert _named(found, "Lambda duration (512 MB x86_64)").quantity == Decimal(2)
+
+
+def test_lambda_warnings_name_the_limit_the_load_hits(us_east_1: RegionPrices) -> None:
+    # 10M requests of 1 s: 3.8 in flight on average; 5 billion: 1,903.
+    steady = TrafficProfile("s", 10_000_000, 1000, 1)
+    capped = estimate(_function("function-url", reserved=2), "lambda", us_east_1, steady, FREE)
+    assert capped.warnings == [
+        "peak concurrency 3.8 exceeds the reserved concurrency of 2: requests would be "
+        "throttled (429)"
+    ]
+    roomy = estimate(_function("function-url", reserved=4), "lambda", us_east_1, steady, FREE)
+    assert roomy.warnings == []
+    flood = dataclasses.replace(steady, requests_per_month=5_000_000_000)
+    quota = estimate(_function("function-url"), "lambda", us_east_1, flood, FREE)
+    assert quota.warnings == [
+        "peak concurrency 1903 exceeds the default account quota of 1000: request a quota increase"
+    ]
+    # 45 s requests: past an HTTP API's 30 s cap whatever the function's timeout.
+    slow = TrafficProfile("slow", 1000, 45_000, 1)
+    api = estimate(_function("http-api", timeout=60), "lambda", us_east_1, slow, FREE)
+    assert api.warnings == ["requests of 45000 ms exceed the 30 s limit"]
+    url = estimate(_function("function-url", timeout=60), "lambda", us_east_1, slow, FREE)
+    assert url.warnings == []
+    short = estimate(_function("function-url", timeout=40), "lambda", us_east_1, slow, FREE)
+    assert short.warnings == ["requests of 45000 ms exceed the 40 s limit"]
+
+
+def _fargate(tasks: Tasks) -> Inventory:
+    return only(LaunchType("fargate", ("F",), 1, False, tasks=tasks))
+
+
+def test_fargate_spot_arm_with_storage_and_a_public_ip_line_by_line(
+    us_east_1: RegionPrices,
+) -> None:
+    # One 0.5 vCPU / 1 GB task for 730 h, Spot on Graviton: 365 vCPU-h x $0.00996372,
+    # 730 GB-h x $0.00109414; 50 GiB of storage, 30 past the free 20: 21,900 GB-h x
+    # $0.000111; its public IPv4 730 h x $0.005.
+    tasks = Tasks(512, 1024, "arm64", True, 1, 2, True, 50, Scaling("cpu", 60, 60), 60)
+    found = estimate(_fargate(tasks), "fargate", us_east_1, NO_TRAFFIC, FREE)
+    label = "0.5 vCPU / 1 GB arm64 Spot"
+    vcpu = _named(found, f"Fargate vCPU ({label})")
+    assert (vcpu.quantity, cents(vcpu.usd), vcpu.kind) == (365, Decimal("3.64"), "Fargate vCPU")
+    assert vcpu.price == us_east_1["fargate_spot.vcpu_hour.arm64"]
+    memory = _named(found, f"Fargate memory ({label})")
+    assert (memory.quantity, cents(memory.usd)) == (730, Decimal("0.80"))
+    assert memory.kind == "Fargate memory"
+    assert memory.price == us_east_1["fargate_spot.gb_hour.arm64"]
+    storage = _named(found, "Fargate ephemeral storage over 20 GB")
+    assert (storage.quantity, cents(storage.usd)) == (21_900, Decimal("2.43"))
+    address = _named(found, "Public IPv4 (Fargate tasks)")
+    assert (address.quantity, cents(address.usd)) == (730, Decimal("3.65"))
+    assert address.kind == "Public IPv4"
+    assert found.sizing["task_hours"] == 730.0
+    # On-demand x86, 20 GiB, no public IP: only the two compute lines.
+    plain = dataclasses.replace(tasks, architecture="x86_64", spot=False, public_ip=False,
+                                ephemeral_gib=20)  # fmt: skip
+    found = estimate(_fargate(plain), "fargate", us_east_1, NO_TRAFFIC, FREE)
+    assert [i.name for i in found.items if i.name.startswith(("Fargate", "Public"))] == [
+        "Fargate vCPU (0.5 vCPU / 1 GB x86_64)",
+        "Fargate memory (0.5 vCPU / 1 GB x86_64)",
+    ]
+    assert (
+        _named(found, "Fargate vCPU (0.5 vCPU / 1 GB x86_64)").price
+        == (us_east_1["fargate.vcpu_hour.x86_64"])
+    )
+
+
+def _ec2(tasks: Tasks, instances: Instances) -> Inventory:
+    return only(LaunchType("ecs-ec2", ("E",), 1, False, instances=instances, tasks=tasks))
+
+
+TASK_1024 = Tasks(1024, 1024, "x86_64", False, 1, 4, False, 20, Scaling("cpu", 60, 60), 60)
+
+
+def test_ecs_on_ec2_instances_volumes_and_addresses_line_by_line(us_east_1: RegionPrices) -> None:
+    # A 1 vCPU / 1 GiB task on t3.small (2 vCPU, 2 GiB, 90% of it for tasks: one fits by
+    # memory): one instance, 730 h x $0.0208; a 30 GiB gp2 root volume priced as gp3,
+    # 30 GB-month x $0.08; the instance's public IPv4, 730 h x $0.005.
+    instances = Instances("t3.small", 1, 2, 30, "gp2", True, "standard")
+    found = estimate(_ec2(TASK_1024, instances), "ecs-ec2", us_east_1, NO_TRAFFIC, FREE)
+    ec2 = _named(found, "EC2 t3.small (2 vCPU, 2 GiB, 1 tasks each)")
+    assert (ec2.quantity, cents(ec2.usd), ec2.kind) == (730, Decimal("15.18"), "EC2 instances")
+    volume = _named(found, "EBS gp2 root volumes (30 GiB each)")
+    assert (volume.quantity, cents(volume.usd), volume.kind) == (30, Decimal("2.40"), "EBS volumes")
+    address = _named(found, "Public IPv4 (EC2 instances)")
+    assert (cents(address.usd), address.kind) == (Decimal("3.65"), "Public IPv4")
+    assert found.warnings == ["EBS gp2 priced at the gp3 rate"]
+    assert (found.sizing["tasks_per_instance"], found.sizing["instances_by_level"]) == (1, [1])
+    assert found.sizing["instance_hours"] == 730.0
+    assert not [i for i in found.items if i.kind == "EC2 CPU credits"]  # standard mode
+    # Half the memory: two tasks fit by memory and by CPU.
+    small = dataclasses.replace(TASK_1024, memory_mib=512)
+    found = estimate(_ec2(small, instances), "ecs-ec2", us_east_1, NO_TRAFFIC, FREE)
+    assert found.sizing["tasks_per_instance"] == 2
+
+
+def test_ecs_on_ec2_warns_when_the_load_outgrows_the_template(us_east_1: RegionPrices) -> None:
+    # One request a second per task, 100 a second: 100 tasks, one per instance.
+    instances = Instances("t3.small", 1, 2, 30, "gp3", False, "standard")
+    busy = TrafficProfile("busy", 262_800_000, 100, 1)
+    found = estimate(
+        _ec2(TASK_1024, instances), "ecs-ec2", us_east_1, busy, Assumptions(task_capacity_rps=1)
+    )
+    assert found.warnings == [
+        "the load needs 100 tasks but the template allows at most 4: priced at 100; raise the "
+        "max task count to serve it",
+        "the tasks need 100 instances but the Auto Scaling group allows at most 2: priced at 100",
+    ]
+    assert found.sizing["instances_by_level"] == [100]
+    big = dataclasses.replace(TASK_1024, cpu_units=4096)
+    with pytest.raises(LaunchlabError) as error:
+        estimate(_ec2(big, instances), "ecs-ec2", us_east_1, NO_TRAFFIC, FREE)
+    assert str(error.value) == (
+        "a task of 4096 cpu / 1024 MiB does not fit on t3.small (2 vCPU, 2 GiB)"
+    )
+
+
+def test_task_capacity_says_where_it_comes_from() -> None:
+    profile = TrafficProfile("t", 1000, 200, 1)
+    assert task_capacity(TASK_1024, profile, Assumptions(task_capacity_rps=5)) == (
+        5, "set with --task-capacity-rps",
+    )  # fmt: skip
+    by_requests = dataclasses.replace(TASK_1024, scaling=Scaling("requests", 600, 60))
+    assert task_capacity(by_requests, profile, FREE) == (
+        10.0, "the template scales at 600 requests/task/minute",
+    )  # fmt: skip
+    # 1 vCPU x 1000 / (200 ms x 0.25) x 50% = 10 req/s.
+    at_half = dataclasses.replace(TASK_1024, scaling=Scaling("cpu", 50, 60))
+    assert task_capacity(at_half, profile, FREE) == (
+        10.0,
+        "1 vCPU x 1000/(200 ms x 0.25 CPU share) x 50% CPU target = 10 req/s per task "
+        "(--cpu-share, --task-capacity-rps to change)",
+    )
+    # Scaled on memory: the CPU alone would allow 100% of it.
+    by_memory = dataclasses.replace(TASK_1024, cpu_units=2048, scaling=Scaling("memory", 50, 60))
+    rps, why = task_capacity(by_memory, profile, FREE)
+    assert rps == 40.0 and "2 vCPU x 1000/" in why and "x 100% CPU target = 40 req/s" in why
+    with pytest.raises(LaunchlabError, match=r"^--task-capacity-rps must be greater than 0$"):
+        estimate(
+            _fargate(TASK_1024), "fargate", load_table().region("us-east-1"), profile,
+            Assumptions(task_capacity_rps=0),
+        )  # fmt: skip
+
+
+def test_the_vpc_logs_balancer_and_registry_line_by_line(us_east_1: RegionPrices) -> None:
+    # 10M requests a month; an app log group kept 30 days, a function's never expiring, an
+    # access log kept 14, one of another role; a NAT gateway with its Elastic IP, 4 AZs of
+    # interface endpoints; an internet-facing ALB in 2 AZs; a repository keeping 10 images.
+    groups = (
+        LogGroup("AppLogs", "S", 30, "app"),
+        LogGroup("FnLogs", "S", None, "function"),
+        LogGroup("Access", "S", 14, "access"),
+        LogGroup("Other", "S", 7, "other"),
+    )
+    unit = LaunchType(
+        "fargate", ("F",), 1, True, tasks=TASK_1024, log_groups=groups,
+        load_balancers=(LoadBalancer("Alb", 2, 60, 0),),
+        repositories=(Repository("Repo", "launchlab/app", None),),
+    )  # fmt: skip
+    inventory = Inventory(Network(1, 1, 4, 2), (), (), 0, {"fargate": unit})
+    profile = TrafficProfile("logs", 10_000_000, 100, 0)
+    found = estimate(inventory, "fargate", us_east_1, profile, Assumptions(task_capacity_rps=100))
+    usd = {i.name: cents(i.usd) for i in found.items}
+    # app: 10M x 200 B = 1.8626 GB at $0.50, kept 30/365 of a year: 1.8371 GB-month at $0.03.
+    assert usd["CloudWatch Logs ingestion (app)"] == Decimal("0.93")
+    assert usd["CloudWatch Logs storage (app, 30 days kept)"] == Decimal("0.06")
+    # function: 200 + 500 B a request = 6.5193 GB, kept 12 months.
+    assert usd["CloudWatch Logs ingestion (function)"] == Decimal("3.26")
+    assert usd["CloudWatch Logs storage (function, no days kept)"] == Decimal("2.35")
+    # access: 250 B = 2.3283 GB, 14 days.
+    assert usd["CloudWatch Logs ingestion (access)"] == Decimal("1.16")
+    assert usd["CloudWatch Logs storage (access, 14 days kept)"] == Decimal("0.03")
+    assert not [name for name in usd if "(other" in name]
+    assert found.warnings == ["log group FnLogs never expires: storage grows"]
+    # The VPC: NAT 730 h x $0.045, the logs it carries (10.71 GB) at $0.045, its address,
+    # 4 x 730 endpoint-hours at $0.01.
+    assert usd["NAT gateway hours (shared VPC)"] == Decimal("32.85")
+    assert usd["NAT gateway data (logs)"] == Decimal("0.48")
+    assert usd["Public IPv4 (NAT, 1 Elastic IPs)"] == Decimal("3.65")
+    assert usd["Interface VPC endpoints (per AZ)"] == Decimal("29.20")
+    shared = {i.name for i in found.items if i.shared}
+    assert shared == {
+        "NAT gateway hours (shared VPC)", "Public IPv4 (NAT, 1 Elastic IPs)",
+        "Interface VPC endpoints (per AZ)", "ECR storage (launchlab/app, 10 images)",
+    }  # fmt: skip
+    kinds = {i.name: i.kind for i in found.items}
+    assert kinds["NAT gateway data (logs)"] == "NAT gateway data"
+    assert kinds["CloudWatch Logs storage (app, 30 days kept)"] == "CloudWatch Logs storage"
+    assert kinds["CloudWatch Logs ingestion (app)"] == "CloudWatch Logs ingestion"
+    assert kinds["Public IPv4 (NAT, 1 Elastic IPs)"] == "Public IPv4"
+    assert kinds["Interface VPC endpoints (per AZ)"] == "Interface VPC endpoints"
+    # The ALB: 730 h x $0.0225 and its 2 addresses; the registry: 10 images x 0.1 GB.
+    assert usd["ALB hours"] == Decimal("16.43")
+    assert usd["Public IPv4 (ALB, 2 AZs)"] == Decimal("7.30")
+    assert kinds["Public IPv4 (ALB, 2 AZs)"] == "Public IPv4"
+    ecr = _named(found, "ECR storage (launchlab/app, 10 images)")
+    assert (ecr.quantity, ecr.kind, ecr.unit) == (Decimal("1.0"), "ECR storage", "GB-month")
+    # Outside the VPC (uses_vpc false): none of its costs.
+    alone = dataclasses.replace(unit, uses_vpc=False)
+    found = estimate(
+        Inventory(Network(1, 1, 4, 2), (), (), 0, {"fargate": alone}), "fargate", us_east_1,
+        profile, Assumptions(task_capacity_rps=100),
+    )  # fmt: skip
+    assert not [i for i in found.items if i.shared and not i.name.startswith("ECR")]
