@@ -79,6 +79,26 @@ def test_launch_types_by_set_or_list_in_the_registry_order() -> None:
     assert config(launchTypes="express").launch_types == ("express",)
 
 
+def test_values_at_the_edge_of_what_is_allowed_are_accepted_and_kept() -> None:
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
+    loaded = config(
+        scalingTarget="100", ec2MinInstances="2", ec2MaxInstances="2", ec2TaskCpu="128",
+        ec2TaskMemory="128", ec2RootVolumeGiB="16384", lambdaFrontDoor="http-api",
+        lambdaTimeoutSeconds="30", certificateArn=arn, imageTag="v1.2.3",
+    )  # fmt: skip
+    assert loaded.ecs_ec2.scaling.target == 100
+    assert (loaded.ecs_ec2.min_instances, loaded.ecs_ec2.max_instances) == (2, 2)
+    assert (loaded.ecs_ec2.task_cpu, loaded.ecs_ec2.task_memory_mib) == (128, 128)
+    assert loaded.ecs_ec2.root_volume_gib == 16384
+    assert loaded.lambda_.timeout_seconds == 30
+    assert (loaded.certificate_arn, loaded.registry.image_tag) == (arn, "v1.2.3")
+    # A function URL has no 30 s cap; requests-per-target targets go past 100.
+    roomy = config(lambdaTimeoutSeconds="60", scalingMetric="requests", scalingTarget="1")
+    assert roomy.lambda_.timeout_seconds == 60 and roomy.fargate.scaling.target == 1
+    highest = config(ec2TaskCpu="2048", ec2RootVolumeGiB="30", ec2MaxInstances="1")
+    assert (highest.ecs_ec2.task_cpu, highest.ecs_ec2.max_instances) == (2048, 1)
+
+
 def test_a_task_may_fill_its_instance_exactly() -> None:
     # t3.small: 2 vCPU = 2048 cpu units, 2 GiB of which ECS leaves 90%: 1843 MiB.
     loaded = config(ec2TaskCpu=2048, ec2TaskMemory=1843)
@@ -138,7 +158,7 @@ def test_opt_in_launch_types_read_each_of_their_keys() -> None:
         (
             {"lambdaFrontDoor": "http-api", "lambdaTimeoutSeconds": 60},
             "lambdaTimeoutSeconds",
-            "1..30 with lambdaFrontDoor=http-api",
+            "1..30 with lambdaFrontDoor=http-api (API Gateway's integration timeout)",
         ),
         ({"lambdaFrontDoor": "alb"}, "lambdaFrontDoor", "function-url, http-api"),
         ({"lambdaArchitecture": "arm"}, "lambdaArchitecture", "x86_64, arm64"),
@@ -156,23 +176,50 @@ def test_opt_in_launch_types_read_each_of_their_keys() -> None:
         ({"lambdaReservedConcurrency": -5}, "lambdaReservedConcurrency", "1..10000"),
         ({"logRetentionDays": 31}, "logRetentionDays", "1, 3, 5, 7, 14, 30, 60"),
         ({"scalingMetric": "memory"}, "scalingMetric", "cpu, requests"),
-        ({"scalingTarget": 150}, "scalingTarget", "1..100 (percent CPU)"),
+        ({"scalingTarget": 101}, "scalingTarget", "1..100 (percent CPU) when scalingMetric=cpu"),
         ({"ec2InstanceType": "big"}, "ec2InstanceType", "an EC2 instance type such as t3.small"),
         ({"ec2CpuCredits": "burst"}, "ec2CpuCredits", "standard, unlimited"),
         ({"fargateSpot": "yes"}, "fargateSpot", "true or false"),
         ({"containerInsights": 1}, "containerInsights", "true or false"),
-        ({"imageTag": "-bad"}, "imageTag", "empty (build from source) or an ECR tag"),
-        ({"imageTag": "cdk-1234"}, "imageTag", "a tag not starting with 'cdk-' (reserved"),
+        (
+            {"imageTag": "-bad"},
+            "imageTag",
+            "empty (build from source) or an ECR tag: 1-128 of A-Z a-z 0-9 _ . - not starting "
+            "with . or -",
+        ),
+        (
+            {"imageTag": "cdk-1234"},
+            "imageTag",
+            "a tag not starting with 'cdk-' (reserved for the images `cdk deploy` builds)",
+        ),
         (
             {"certificateArn": "arn:aws:iam::1:cert"},
             "certificateArn",
-            "empty (HTTP only) or an ACM certificate ARN",
+            "empty (HTTP only) or an ACM certificate ARN "
+            "arn:aws:acm:<region>:<account>:certificate/<id>",
         ),
         ({"stage": ""}, "stage", "a non-empty string"),
         ({"stage": "a" * 129}, "stage", "1-128 letters"),
         ({"ec2TaskMemory": None}, "ec2TaskMemory", "a value: set it in cdk.json or with -c"),
-        ({"ec2TaskMemory": 2048}, "ec2TaskMemory", "at most 1843 MiB on t3.small (2 GiB"),
-        ({"ec2TaskCpu": 4096}, "ec2TaskCpu", "at most 2048 on t3.small (2 vCPU)"),
+        (
+            {"ec2TaskMemory": 1844},
+            "ec2TaskMemory",
+            "at most 1843 MiB on t3.small (2 GiB, of which ECS keeps about a tenth for the OS "
+            "and its agent)",
+        ),
+        ({"ec2TaskCpu": 2049}, "ec2TaskCpu", "at most 2048 on t3.small (2 vCPU)"),
+        ({"fargateCpu": "lots"}, "fargateCpu", "a whole number (any whole number)"),
+        ({"scalingTarget": 0}, "scalingTarget", ">= 1"),
+        ({"ec2MaxTasks": 0}, "ec2MaxTasks", ">= 1"),
+        ({"ec2MaxInstances": 0}, "ec2MaxInstances", ">= 1"),
+        ({"ec2TaskCpu": 127}, "ec2TaskCpu", "128..10240"),
+        ({"ec2TaskCpu": 10241}, "ec2TaskCpu", "128..10240"),
+        ({"ec2TaskMemory": 127}, "ec2TaskMemory", "128..1048576"),
+        ({"ec2TaskMemory": 1_048_577}, "ec2TaskMemory", "128..1048576"),
+        ({"ec2RootVolumeGiB": 29}, "ec2RootVolumeGiB", "30..16384"),
+        ({"ec2RootVolumeGiB": 16385}, "ec2RootVolumeGiB", "30..16384"),
+        # A control character is not white space to int(): refused in one line, not a traceback.
+        ({"natGateways": "\x1f1"}, "natGateways", "a whole number (0..2)"),
         # The opt-in launch types (-c launchTypes=...), read whether selected or not.
         (
             {"ecsMiInstanceType": "t9.huge"},
