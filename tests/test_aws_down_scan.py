@@ -506,14 +506,13 @@ def _fake_cdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exits: str) -> Pa
     return record
 
 
-def _group_with_an_instance(account: Account) -> str:
+def _group_with_an_instance(account: Account, name: str = "LaunchlabEcsEc2-Capacity") -> str:
     ec2 = account.client("ec2")
     template = ec2.create_launch_template(
-        LaunchTemplateName="LaunchlabEcsEc2-Template",
+        LaunchTemplateName=f"{name}-Template",
         LaunchTemplateData={"ImageId": IMAGE, "InstanceType": "t3.small"},
     )["LaunchTemplate"]["LaunchTemplateId"]
     subnet = next(s for s in ec2.describe_subnets()["Subnets"] if s.get("DefaultForAz"))
-    name = "LaunchlabEcsEc2-Capacity-ABC"
     account.client("autoscaling").create_auto_scaling_group(
         AutoScalingGroupName=name,
         LaunchTemplate={"LaunchTemplateId": template, "Version": "$Latest"},
@@ -553,20 +552,39 @@ def test_down_scan_only_destroys_nothing(
     ]
 
 
-def test_down_force_deletes_a_group_a_failed_destroy_left_then_destroys_again(
+def test_down_force_deletes_the_groups_a_failed_destroy_left_then_destroys_again(
     moto_account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = _fake_cdk(tmp_path, monkeypatch, "1,0")
-    name = _group_with_an_instance(moto_account)
+    first = _group_with_an_instance(moto_account)
+    second = _group_with_an_instance(moto_account, "LaunchlabEcsMi-Capacity")
     console, out = _console()
     assert down(moto_account.sandbox(), {}, console) == 0
     assert calls(record) == [["destroy", "--all", "--force"]] * 2
     autoscaling = moto_account.client("autoscaling")
     assert autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"] == []
     text = out.getvalue()
-    assert f"force-deleted Auto Scaling group(s) {name}; running cdk destroy again\n" in text
-    # The group's instance went with it (the tagging API still lists it: a note).
+    assert (
+        f"force-deleted Auto Scaling group(s) {first}, {second}; running cdk destroy again\n"
+    ) in text
+    # The groups' instances went with them (the tagging API still lists them: a note).
     assert text.endswith(f"nothing of launchlab is left in {REGION}\n")
+
+
+def test_down_fails_in_one_line_when_the_second_destroy_fails_too(
+    moto_account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = _fake_cdk(tmp_path, monkeypatch, "1,1")
+    _group_with_an_instance(moto_account)
+    console, _ = _console()
+    with pytest.raises(LaunchlabError) as failed:
+        down(moto_account.sandbox(), {}, console)
+    assert str(failed.value) == (
+        "cdk destroy failed (exit 1): read the CloudFormation error above, then run "
+        "`.venv/bin/launchlab down` again; `.venv/bin/launchlab down --scan-only` lists what "
+        "is left"
+    )
+    assert len(calls(record)) == 2
 
 
 def test_down_fails_with_the_destroy_error_when_no_group_was_in_the_way(
@@ -604,43 +622,56 @@ def _group(name: str, *instances: tuple[str, str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def test_release_completes_the_termination_hooks_of_held_instances_only() -> None:
-    autoscaling = boto3.Session(
+def _offline(service: str) -> Any:
+    return boto3.Session(
         aws_access_key_id="x", aws_secret_access_key="x", region_name=REGION
-    ).client("autoscaling")
-    name = "LaunchlabEcsEc2-Capacity"
+    ).client(service)
+
+
+PROJECT_FILTER = {"Filters": [{"Name": f"tag:{names.TAG_PROJECT}", "Values": [names.PROJECT]}]}
+DRAIN_HOOK = "ecs-managed-draining-termination-hook"
+
+
+def test_release_completes_the_termination_hooks_of_held_instances_only() -> None:
+    autoscaling = _offline("autoscaling")
+    name, other = "LaunchlabEcsEc2-Capacity", "LaunchlabEcsMi-Capacity"
+    groups = [
+        _group("LaunchlabEcsEc2-Quiet", ("i-other", "InService")),  # nothing held: skipped
+        _group(name, ("i-held1", HELD), ("i-serving", "InService"), ("i-held2", HELD),
+               ("i-held3", HELD)),
+        {**_group(other, ("i-held4", HELD))},
+        {k: v for k, v in _group("LaunchlabEmpty").items() if k != "Instances"},  # AWS may omit
+    ]  # fmt: skip
+    action = {"LifecycleHookName": DRAIN_HOOK, "LifecycleActionResult": "CONTINUE"}
     with Stubber(autoscaling) as stub:
         stub.add_response(
-            "describe_auto_scaling_groups",
-            {"AutoScalingGroups": [
-                _group(name, ("i-held1", HELD), ("i-serving", "InService"), ("i-held2", HELD)),
-                _group("LaunchlabEcsEc2-Quiet", ("i-other", "InService")),
-            ]},
-            {"Filters": [{"Name": f"tag:{names.TAG_PROJECT}", "Values": [names.PROJECT]}]},
-        )  # fmt: skip
+            "describe_auto_scaling_groups", {"AutoScalingGroups": groups}, PROJECT_FILTER
+        )
         stub.add_response(
             "describe_lifecycle_hooks",
             {"LifecycleHooks": [
                 {"LifecycleHookName": "warm-up",
                  "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING"},
-                {"LifecycleHookName": "ecs-managed-draining-termination-hook",
-                 "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING"},
+                {"LifecycleHookName": DRAIN_HOOK, "LifecycleTransition": TERMINATING},
             ]},
             {"AutoScalingGroupName": name},
         )  # fmt: skip
-        action = {
-            "AutoScalingGroupName": name,
-            "LifecycleHookName": "ecs-managed-draining-termination-hook",
-            "LifecycleActionResult": "CONTINUE",
-        }
-        stub.add_response("complete_lifecycle_action", {}, {**action, "InstanceId": "i-held1"})
+        stub.add_response(
+            "complete_lifecycle_action", {},
+            {**action, "AutoScalingGroupName": name, "InstanceId": "i-held1"},
+        )  # fmt: skip
         # Released meanwhile (or another hook's): AWS answers ValidationError, "No active
-        # Lifecycle Action found".
+        # Lifecycle Action found"; the next instance is still released.
         stub.add_client_error(
             "complete_lifecycle_action", "ValidationError", "No active Lifecycle Action found",
-            expected_params={**action, "InstanceId": "i-held2"},
+            expected_params={**action, "AutoScalingGroupName": name, "InstanceId": "i-held2"},
         )  # fmt: skip
-        assert release_held_instances(autoscaling) == [f"{name}/i-held1"]
+        stub.add_response(
+            "complete_lifecycle_action", {},
+            {**action, "AutoScalingGroupName": name, "InstanceId": "i-held3"},
+        )  # fmt: skip
+        stub.add_response("describe_lifecycle_hooks", {}, {"AutoScalingGroupName": other})
+        assert release_held_instances(autoscaling) == [f"{name}/i-held1", f"{name}/i-held3"]
         stub.assert_no_pending_responses()
         # Any other refusal is not swallowed.
         stub.add_response(
@@ -653,6 +684,55 @@ def test_release_completes_the_termination_hooks_of_held_instances_only() -> Non
         stub.add_client_error("complete_lifecycle_action", "AccessDenied", "not allowed")
         with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
             release_held_instances(autoscaling)
+
+
+def test_force_delete_takes_each_group_with_its_instances() -> None:
+    # moto deletes a group's instances with it, ForceDelete or not; AWS needs ForceDelete.
+    autoscaling = _offline("autoscaling")
+    groups = {"AutoScalingGroups": [_group("LaunchlabA"), _group("LaunchlabB")]}
+    with Stubber(autoscaling) as stub:
+        stub.add_response("describe_auto_scaling_groups", groups, PROJECT_FILTER)  # release
+        stub.add_response("describe_auto_scaling_groups", groups, PROJECT_FILTER)
+        for name in ("LaunchlabA", "LaunchlabB"):
+            stub.add_response(
+                "delete_auto_scaling_group", {},
+                {"AutoScalingGroupName": name, "ForceDelete": True},
+            )  # fmt: skip
+        assert down_module.force_delete_groups(autoscaling) == ["LaunchlabA", "LaunchlabB"]
+        stub.assert_no_pending_responses()
+
+
+def test_elb_tags_are_asked_20_arns_at_a_time() -> None:
+    # DescribeTags takes at most 20 ARNs (moto takes any number); an answer may leave out a
+    # resource's Tags, or the whole list.
+    elbv2 = _offline("elbv2")
+    arns = [
+        f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/tg{n}/{n:016x}"
+        for n in range(21)
+    ]
+    tagged = [{"Key": "AmazonECSManaged", "Value": "true"}]
+    with Stubber(elbv2) as stub:
+        stub.add_response(
+            "describe_tags",
+            {"TagDescriptions": [
+                {"ResourceArn": arns[0], "Tags": tagged},
+                *({"ResourceArn": arn} for arn in arns[1:20]),
+            ]},
+            {"ResourceArns": arns[:20]},
+        )  # fmt: skip
+        stub.add_response(
+            "describe_tags",
+            {"TagDescriptions": [{"ResourceArn": arns[20], "Tags": tagged}]},
+            {"ResourceArns": arns[20:]},
+        )
+        found = down_module._elb_tags(elbv2, arns)
+        stub.assert_no_pending_responses()
+        assert found == {arn: [] for arn in arns[1:20]} | {
+            arns[0]: tagged,
+            arns[20]: tagged,
+        }
+        stub.add_response("describe_tags", {}, {"ResourceArns": arns[:1]})
+        assert down_module._elb_tags(elbv2, arns[:1]) == {}
 
 
 def test_an_instance_a_service_manages_says_which() -> None:
