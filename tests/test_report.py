@@ -21,7 +21,15 @@ from launchlab.assembly import Assembly
 from launchlab.cli import main
 from launchlab.errors import LaunchlabError
 from launchlab.report import refresh
-from launchlab.report.cost import Assumptions, LineItem, cents, estimate, lcu, task_capacity
+from launchlab.report.cost import (
+    Assumptions,
+    Estimate,
+    LineItem,
+    cents,
+    estimate,
+    lcu,
+    task_capacity,
+)
 from launchlab.report.inventory import (
     Function,
     Instances,
@@ -1025,3 +1033,79 @@ def test_the_vpc_logs_balancer_and_registry_line_by_line(us_east_1: RegionPrices
         profile, Assumptions(task_capacity_rps=100),
     )  # fmt: skip
     assert not [i for i in found.items if i.shared and not i.name.startswith("ECR")]
+
+
+def test_the_edges_of_each_rule(us_east_1: RegionPrices) -> None:
+    # Fewer requests than the free million: no billed requests (not one).
+    few = estimate(_function("function-url"), "lambda", us_east_1, NO_TRAFFIC, FREE)
+    assert _named(few, "Lambda requests").quantity == 0
+    # A 1 KB payload is one HTTP API meter a request.
+    small = TrafficProfile("small", 2_000_000, 100, 1)
+    api = estimate(_function("http-api"), "lambda", us_east_1, small, FREE)
+    assert _named(api, "API Gateway HTTP API requests").quantity == 2_000_000
+    # One request a second of 2 s: 2 in flight, exactly the reserved 2: no warning; 1,000 in
+    # flight is the quota, not past it; 30 s requests fit an HTTP API, 30.001 s do not.
+    one_rps = TrafficProfile("1/s", 2_628_000, 2000, 1)
+    exact = estimate(_function("function-url", reserved=2), "lambda", us_east_1, one_rps, FREE)
+    assert exact.warnings == []
+    quota = dataclasses.replace(one_rps, requests_per_month=1_314_000_000)
+    assert estimate(_function("function-url"), "lambda", us_east_1, quota, FREE).warnings == []
+    thirty = TrafficProfile("30s", 1000, 30_000, 1)
+    assert estimate(_function("http-api", timeout=60), "lambda", us_east_1, thirty, FREE)\
+        .warnings == []  # fmt: skip
+    over = dataclasses.replace(thirty, avg_duration_ms=30_030)
+    assert estimate(_function("http-api", timeout=60), "lambda", us_east_1, over, FREE)\
+        .warnings == ["requests of 30030 ms exceed the 30 s limit"]  # fmt: skip
+    # Two tasks at 1 request a second when a task serves half of one.
+    half = Assumptions(task_capacity_rps=0.5)
+    found = estimate(_fargate(TASK_1024), "fargate", us_east_1, one_rps, half)
+    assert found.sizing["tasks_by_level"] == [2]
+    # Exactly as many instances as the group allows: no warning.
+    instances = Instances("t3.small", 1, 1, 30, "gp3", False, "standard")
+    full = estimate(_ec2(TASK_1024, instances), "ecs-ec2", us_east_1, NO_TRAFFIC, FREE)
+    assert full.warnings == [] and full.sizing["instances_by_level"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "fit"),
+    [
+        # t3.small: 2048 cpu units; 2 GiB x 1024 x 0.9 = 1843.2 MiB for tasks.
+        (683, 256, 2),  # 2048 / 683 = 2.998: two, not three
+        (256, 615, 2),  # 1843.2 / 615 = 2.997: two, not three
+        (512, 512, 3),
+        (1024, 256, 2),
+    ],
+)
+def test_tasks_per_instance_by_cpu_and_memory(
+    us_east_1: RegionPrices, cpu: int, memory: int, fit: int
+) -> None:
+    tasks = dataclasses.replace(TASK_1024, cpu_units=cpu, memory_mib=memory)
+    instances = Instances("t3.small", 1, 2, 30, "gp3", False, "standard")
+    found = estimate(_ec2(tasks, instances), "ecs-ec2", us_east_1, NO_TRAFFIC, FREE)
+    assert found.sizing["tasks_per_instance"] == fit
+
+
+def test_two_nat_gateways_and_elastic_ips(us_east_1: RegionPrices) -> None:
+    groups = (LogGroup("AppLogs", "S", 30, "app"), LogGroup("Other", "S", 7, "other"))
+    unit = LaunchType("fargate", ("F",), 1, True, tasks=TASK_1024, log_groups=groups)
+    inventory = Inventory(Network(2, 2, 0, 2), (), (), 0, {"fargate": unit})
+    profile = TrafficProfile("logs", 10_000_000, 100, 0)
+    found = estimate(inventory, "fargate", us_east_1, profile, Assumptions(task_capacity_rps=100))
+    nat = _named(found, "NAT gateway hours (shared VPC)")
+    assert (nat.quantity, cents(nat.usd), nat.kind) == (1460, Decimal("65.70"), "NAT gateway hours")
+    assert _named(found, "Public IPv4 (NAT, 2 Elastic IPs)").quantity == 1460
+    # Only the app's 200 B a request go out through NAT; the other group's role writes none.
+    data = _named(found, "NAT gateway data (logs)")
+    assert data.quantity == Decimal(10_000_000 * 200) / 1024**3
+    assert (data.note, nat.note) == ("", "")
+    assert not [i for i in found.items if i.name.startswith("Interface VPC endpoints")]
+
+
+def test_a_quantity_given_as_a_float_is_kept_as_written(us_east_1: RegionPrices) -> None:
+    found = Estimate("x", NO_TRAFFIC)
+    found.add("Some GB", 0.1, us_east_1["logs.ingest_gb"])
+    [line] = found.items
+    assert (line.quantity, line.usd, line.unit, line.kind) == (
+        Decimal("0.1"), Decimal("0.050"), "GB", "Some GB",
+    )  # fmt: skip
+    assert (line.note, line.shared) == ("", False)
