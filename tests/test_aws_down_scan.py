@@ -177,6 +177,10 @@ def _build_world(account: Account) -> dict[str, Any]:
         "Other-logs",
     ):
         logs.create_log_group(logGroupName=name)
+    # Tagged too: the tagging API's ARN has no ":*", the direct look's has; one leftover.
+    logs.create_log_group(
+        logGroupName="LaunchlabLambda-Tagged", tags={names.TAG_PROJECT: names.PROJECT}
+    )
     # 1.5 MiB stored (moto counts the messages' bytes).
     logs.create_log_stream(logGroupName="LaunchlabFargate-AppLogs", logStreamName="app")
     logs.put_log_events(
@@ -345,13 +349,14 @@ def _expected_leftovers(ids: dict[str, Any]) -> list[tuple[str, str, str, str, s
          "ecs-gateway-tg-1 (AmazonECSManaged: created by ECS)"),
         ("elasticloadbalancing:targetgroup", ids["target_group_plain"], here, free, "plain-tg"),
     ]  # fmt: skip
-    for name, stored, usd in (
-        ("/aws/ecs/containerinsights/LaunchlabEcsEc2-Cluster/performance", "0.0", free),
-        ("/aws/lambda/LaunchlabLambda-Function", "0.0", free),
-        ("LaunchlabFargate-AppLogs", "1.5", "0.0000000602"),
+    for name, by, stored, usd in (
+        ("/aws/ecs/containerinsights/LaunchlabEcsEc2-Cluster/performance", "name", "0.0", free),
+        ("/aws/lambda/LaunchlabLambda-Function", "name", "0.0", free),
+        ("LaunchlabFargate-AppLogs", "name", "1.5", "0.0000000602"),
+        ("LaunchlabLambda-Tagged", "tagging API + name", "0.0", free),
     ):
         group = arn.format("logs", f"log-group:{name}:*")
-        found.append(("logs:log-group", group, "name", usd, f"{name}: {stored} MiB stored"))
+        found.append(("logs:log-group", group, by, usd, f"{name}: {stored} MiB stored"))
     return sorted(found, key=lambda row: (row[0], row[1]))
 
 
@@ -443,6 +448,7 @@ def test_the_tagging_api_look_prices_what_it_can_tell_from_the_arn(in_world: Wor
         ("elasticloadbalancing:loadbalancer", ids["alb"], Decimal("0.0225")),
         ("elasticloadbalancing:loadbalancer", ids["internal_alb"], Decimal("0.0225")),
         ("logs:log-group", ids["gone_log_group"], free),
+        ("logs:log-group", arn.format("logs", "log-group:LaunchlabLambda-Tagged"), free),
     ]  # fmt: skip
     found = down_module._tagged(in_world.account.sandbox(), PRICES)
     assert sorted(
@@ -491,6 +497,10 @@ def test_the_report_lists_each_leftover_and_what_they_cost_an_hour(
         "$0.1654/hour: delete them (listed above), or run `.venv/bin/launchlab down` again once "
         "a stuck stack deletion is fixed\n"
     )
+    # On an 80-column terminal long ARNs fold onto more lines instead of being cut short.
+    narrow = Console(file=io.StringIO(), width=80)
+    report_leftovers(in_world.account.sandbox(), narrow)
+    assert "…" not in narrow.file.getvalue()  # type: ignore[attr-defined]
 
 
 def test_an_account_without_leftovers_reports_nothing_left(moto_account: Account) -> None:
