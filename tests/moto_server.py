@@ -360,6 +360,12 @@ class Claim:
     worlds: dict[str, Any] = field(default_factory=dict)
 
 
+def claim_file(url: str) -> Path:
+    """Where the sessions of one `make mutate` run lock the server at ``url`` and note what
+    it holds; tests/mutate.py removes it before the server starts (a port may come again)."""
+    return Path(tempfile.gettempdir()) / f"launchlab-moto-{url.rsplit(':', 1)[1]}.json"
+
+
 @pytest.fixture(scope="session")
 def moto_claim() -> Iterable[Claim]:
     """One of MOTO_URLS that no other session holds, or a server of this session's own."""
@@ -372,8 +378,7 @@ def moto_claim() -> Iterable[Claim]:
         return
     while True:
         for url in urls:
-            port = url.rsplit(":", 1)[1]
-            lock = (Path(tempfile.gettempdir()) / f"launchlab-moto-{port}.json").open("a+")
+            lock = claim_file(url).open("a+")
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

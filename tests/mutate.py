@@ -1,20 +1,32 @@
 """`make mutate`: mutation testing (mutmut, configured in pyproject.toml) of the cost model,
 `down`, the checks wiring and the config; prints the score per module and every survivor.
 
-Two passes, because of where the code runs:
+Its budget is 30 minutes for some 3,700 mutants on 2 cores, so well under a second of a
+worker per mutant, and everything here serves that:
 
-1. The toolkit (launchlab/...): its mutants cannot change a synthesized app, so every test
-   session reads one synth kept in mutants/.synth (tests/conftest.py SYNTH_CACHE).
-2. stacks/...: each mutant's session synthesizes again. mutmut credits a function to the tests
-   that ran it, and a function that runs inside the session's one synth is credited to the
-   first test that asked for it only; so every stacks/ function is also given the tests that
-   read the whole synthesized app (the snapshots and the nag exact-set checks).
+- One `mutmut run` (in a child process: that process must import nothing of the project
+  before mutmut puts mutants/ first on the path). After mutmut's stats run, which records the
+  tests that called each function, `choose_tests` keeps per function only the tests that call
+  it directly and quickly (FAST_TESTS): a stacks/ function also runs inside the session's one
+  synth, which mutmut credits to whichever test asked for the synth first.
+- The toolkit's tests read one synth kept in mutants/.synth (tests/conftest.py SYNTH_CACHE):
+  no toolkit mutant can change a synthesized app. The nag and checkov passes are tested on
+  small stacks of their own (test_checks.py), the config by test_config.py: no mutant
+  synthesizes the app.
+- One moto server for the whole run, started here (tests/moto_server.py MOTO_URL); each `down`
+  test has an account of its own on it, so the two workers never see each other's resources.
+- Each mutant's pytest is forked from a server that collected the tests once. After that
+  collection the server makes the boto3 clients the `down` tests use (tests/moto_server.py
+  prime_clients) and freezes the garbage collector's view of what is loaded (gc.freeze), so a
+  forked session neither rebuilds clients nor walks the whole heap at its end.
 
 Not part of `make test`. Figures and the survivors' explanations: BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import gc
 import json
 import os
 import subprocess
@@ -22,53 +34,87 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from stacks import names  # noqa: E402
-
 MUTANTS = ROOT / "mutants"
-MUTMUT = str(Path(sys.executable).parent / "mutmut")
 CHILDREN = os.environ.get("MUTATE_CHILDREN", "2")
-CONFIG_TESTS = "tests/test_config.py::"
-# The tests that read the whole synthesized app, default and variant.
-SYNTH_READERS = [
-    *(f"tests/test_snapshots.py::test_stack_snapshot[{s}]" for s in names.DEFAULT_STACKS),
-    *(f"tests/test_snapshots.py::test_variant_stack_snapshot[{s}]" for s in names.DEFAULT_STACKS),
-    "tests/test_checks.py::test_nag_acknowledges_exactly_what_it_suppressed[synth]",
-    "tests/test_checks.py::test_nag_acknowledges_exactly_what_it_suppressed[variant]",
-    "tests/test_checks.py::test_cdk_nag_reports_no_unsuppressed_finding[synth]",
-    "tests/test_checks.py::test_cdk_nag_reports_no_unsuppressed_finding[variant]",
-]
+
+# Per mutated module, the tests that may run for its mutants: those that call its functions
+# directly and take well under a second. A test of the whole app (a snapshot, the report CLI,
+# a deploy to moto) would also kill mutants, but at seconds each.
+FAST_TESTS: dict[str, tuple[str, ...]] = {
+    "launchlab.report.cost.": ("tests/test_report.py::*",),
+    "launchlab.aws.down.": ("tests/test_aws_down_scan.py::*",),
+    "launchlab.checks.": ("tests/test_checks.py::*",),
+    "stacks.nag_suppressions.": ("tests/test_checks.py::test_nag_suppressions_*",),
+    "stacks.checkov_skips.": (
+        "tests/test_checks.py::test_checkov_skips_*",
+        "tests/test_checks.py::test_a_suppression_or_skip_for_a_missing_construct_fails_by_name",
+    ),
+    "stacks.config.": ("tests/test_config.py::*",),
+}
 
 
-def mutmut(*args: str, env: dict[str, str] | None = None) -> None:
+def choose_tests(by_function: dict[str, Any]) -> None:
+    """Keep, per mutated function, only the tests FAST_TESTS allows for its module."""
+    for function in by_function:
+        allowed = next(
+            (patterns for prefix, patterns in FAST_TESTS.items() if function.startswith(prefix)),
+            (),
+        )
+        by_function[function] = {
+            test
+            for test in by_function[function]
+            if any(fnmatch.fnmatchcase(test, pattern) for pattern in allowed)
+        }
+
+
+def run_mutmut(args: list[str]) -> None:
+    """`mutmut run ARGS` with choose_tests after the stats run and a primed, frozen fork
+    server. mutmut 3.8.1's own functions are wrapped (it is pinned): it has no hook for either."""
+    import mutmut.__main__ as mutmut_main
+    from mutmut.runners.harness import PytestRunner
+    from mutmut.state import state
+    from mutmut.stats import save_stats
+
     started = time.monotonic()
-    result = subprocess.run(
-        [MUTMUT, *args], cwd=ROOT, env={**os.environ, **(env or {})}, check=False,
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    print(f"mutmut {' '.join(args)}: exit {result.returncode}, {time.monotonic() - started:.0f} s")
+    collect = mutmut_main.collect_or_load_stats
 
+    def collect_then_choose(*positional: Any, **keywords: Any) -> None:
+        collect(*positional, **keywords)
+        choose_tests(state().tests_by_mangled_function_name)
+        save_stats()
+        print(f"\nmutate: stats ready after {time.monotonic() - started:.0f} s", flush=True)
 
-def credit_synth_readers() -> None:
-    """The nag and checkov passes run only inside a synth: give them every test that reads
-    the synthesized app. The config has tests of its own (tests/test_config.py), which run in
-    milliseconds; a synth per config mutant (~700 of them) would take an hour."""
-    stats_path = MUTANTS / "mutmut-stats.json"
-    stats = json.loads(stats_path.read_text())
-    by_function = stats["tests_by_mangled_function_name"]
-    for function, tests in by_function.items():
-        if function.startswith(("stacks.nag_suppressions.", "stacks.checkov_skips.")):
-            by_function[function] = sorted({*tests, *SYNTH_READERS})
-        elif function.startswith("stacks.config."):
-            by_function[function] = sorted(t for t in tests if t.startswith(CONFIG_TESTS))
-    stats_path.write_text(json.dumps(stats, indent=4))
+    warm_up = PytestRunner.warm_up
+
+    def warm_up_then_freeze(self: PytestRunner) -> None:
+        warm_up(self)
+        moto = sys.modules.get("tests.moto_server")
+        if moto is not None:
+            moto.prime_clients()
+        gc.freeze()
+
+    run_tests = PytestRunner.run_tests
+
+    def run_quick_tests_first(self: PytestRunner, *, mutant_name: str | None, tests: Any) -> int:
+        # pytest runs them in this order and stops at the first failure (-x).
+        duration = state().duration_by_test
+        quick_first = sorted(tests, key=lambda test: (duration.get(test, 0.0), test))
+        return run_tests(self, mutant_name=mutant_name, tests=quick_first)
+
+    mutmut_main.collect_or_load_stats = collect_then_choose  # type: ignore[assignment]
+    PytestRunner.warm_up = warm_up_then_freeze  # type: ignore[method-assign]
+    PytestRunner.run_tests = run_quick_tests_first  # type: ignore[method-assign]
+    mutmut_main.cli.main(["run", *args], standalone_mode=False)
 
 
 def scores() -> dict[str, Counter[str]]:
     """Each mutated module's mutants by status (mutmut's names), from its .meta file."""
-    status = {0: "survived", 1: "killed", 3: "killed", 33: "no tests", 34: "skipped"}
+    status: dict[int | None, str] = {
+        0: "survived", 1: "killed", 3: "killed", 33: "no tests", 34: "skipped", None: "not run"
+    }  # fmt: skip
     found: dict[str, Counter[str]] = {}
     for meta in sorted(MUTANTS.rglob("*.py.meta")):
         module = str(meta.relative_to(MUTANTS)).removesuffix(".meta")
@@ -84,36 +130,79 @@ def survivors() -> list[str]:
     names = []
     for meta in sorted(MUTANTS.rglob("*.py.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
-        names += [name for name, code in codes.items() if code not in (1, 3)]
+        names += [name for name, code in codes.items() if code not in (1, 3, None)]
     return names
 
 
+def _wait_for(url: str) -> None:
+    import httpx
+
+    for _ in range(300):
+        try:
+            httpx.get(f"{url}/moto-api/data.json", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"no moto server at {url}")
+
+
 def main(patterns: list[str]) -> int:
-    """``patterns``: mutmut names to run (e.g. ``launchlab.report.cost*``); default all."""
+    """``patterns``: mutmut names to run again (e.g. ``launchlab.report.cost*``) after a full
+    run; default all."""
+    from launchlab.processes import free_port
+    from tests.moto_server import MOTO_URLS, claim_file
+
     started = time.monotonic()
-    toolkit = [p for p in patterns if p.startswith("launchlab")] if patterns else ["launchlab.*"]
-    infrastructure = [p for p in patterns if p.startswith("stacks")] if patterns else ["stacks.*"]
-    if toolkit:
-        synth_cache = str(MUTANTS / ".synth")
-        mutmut("run", "--max-children", CHILDREN, *toolkit,
-               env={"LAUNCHLAB_TEST_SYNTH_CACHE": synth_cache})  # fmt: skip
-    if infrastructure:
-        if not (MUTANTS / "mutmut-stats.json").exists():
-            print("mutate: stacks/ patterns need a full run first: make mutate", file=sys.stderr)
-            return 2
-        credit_synth_readers()
-        mutmut("run", "--max-children", CHILDREN, *infrastructure)
+    MUTANTS.mkdir(exist_ok=True)
+    ports = [free_port() for _ in range(int(CHILDREN))]
+    server = str(Path(sys.executable).parent / "moto_server")
+    moto = [
+        subprocess.Popen(
+            [server, "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    for url in urls:
+        claim_file(url).unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "LAUNCHLAB_TEST_SYNTH_CACHE": str(MUTANTS / ".synth"),
+        MOTO_URLS: ",".join(urls),
+    }
+    try:
+        for url in urls:
+            _wait_for(url)
+        with (MUTANTS / "mutmut-run.log").open("w") as log:
+            result = subprocess.run(
+                [sys.executable, __file__, "--run-mutmut", "--max-children", CHILDREN, *patterns],
+                cwd=ROOT, env=env, check=False, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+    finally:
+        for server in moto:
+            server.terminate()
+            server.wait()
+    print(f"mutmut run: exit {result.returncode}")
     print(f"\nmutation score per module ({time.monotonic() - started:.0f} s in all)")
     for module, counts in scores().items():
         total = sum(counts.values())
         detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        print(f"  {module}: {counts['killed'] / total:.0%} killed of {total} ({detail})")
+        print(f"  {module}: {counts['killed'] / total:.1%} killed of {total} ({detail})")
+    print(f"(the mutmut run's own output: {MUTANTS / 'mutmut-run.log'})")
     left = survivors()
     print(f"\n{len(left)} not killed (`.venv/bin/mutmut show NAME` prints the change):")
     for name in left:
         print(f"  {name}")
-    return 0
+    return result.returncode
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--run-mutmut"]:
+        # No project import before mutmut's: stacks/ and launchlab/ must come from mutants/.
+        sys.path.remove(str(Path(__file__).resolve().parent))
+        run_mutmut(sys.argv[2:])
+        sys.exit(0)
+    sys.path.insert(0, str(ROOT))
     sys.exit(main(sys.argv[1:]))
