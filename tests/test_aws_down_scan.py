@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +35,7 @@ from launchlab.aws.down import (
     report_leftovers,
     scan,
 )
+from launchlab.aws.sandbox import Sandbox
 from launchlab.errors import LaunchlabError
 from stacks import names
 from tests import moto_server as fixtures
@@ -155,14 +156,15 @@ def _build_world(account: Account) -> dict[str, Any]:
         "repositoryArn"
     ]
     ecr.create_repository(repositoryName="other/app")
-    # moto 5.2.5 gives an image the size its manifest gives its config: 3.5 MiB here.
+    ecr.create_repository(repositoryName="a-team/app")  # listed before ours
+    # moto 5.2.5 gives an image the size its manifest gives its config: 3.5501 MiB here.
     layers = [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
                "size": 1000, "digest": "sha256:" + "b" * 64}]  # fmt: skip
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
         "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                   "size": 7 * MIB // 2, "digest": "sha256:" + "a" * 64},
+                   "size": 3_722_544, "digest": "sha256:" + "a" * 64},
         "layers": layers,
     }  # fmt: skip
     ecr.put_image(
@@ -338,8 +340,9 @@ def _expected_leftovers(ids: dict[str, Any]) -> list[tuple[str, str, str, str, s
          "8 GiB io1, available (priced as gp3: no io1 price)"),
         ("ec2:volume", ids["gp3_volume"], both, "0.0032876712", "30 GiB gp3, available"),
         ("ec2:vpc", arn.format("ec2", f"vpc/{ids['vpc']}"), "tagging API", free, ""),
-        ("ecr:repository", ids["repository"], "name", "0.0000004682",
-         "launchlab/node-app: 1 image(s), 3.5 MiB"),
+        # 3,722,544 B / 1024**3 x $0.10 / 730
+        ("ecr:repository", ids["repository"], "name", "0.0000004749",
+         "launchlab/node-app: 1 image(s), 3.6 MiB"),
         ("ecs:task-definition", ids["task_definition"], "tagging API", free, ""),
         ("elasticloadbalancing:loadbalancer", ids["alb"], f"{both} + {here}", "0.0325000000",
          "Launchl-Alb-1 (internet-facing)"),
@@ -761,3 +764,29 @@ def test_an_instance_a_service_manages_says_which() -> None:
     )  # fmt: skip
     unmanaged = {**instance, "Operator": {"Managed": False}}
     assert down_module._instance_leftover(unmanaged, PRICES, "x").detail == "m7g.large, running"
+
+
+@dataclass(frozen=True)
+class _StubbedSandbox(Sandbox):
+    """A Sandbox whose clients answer from a botocore Stubber."""
+
+    clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return self.clients[service]
+
+
+def test_a_group_with_instances_held_by_a_lifecycle_hook_says_how_many() -> None:
+    autoscaling = _offline("autoscaling")
+    held = {
+        **_group("LaunchlabEcsEc2-Capacity", ("i-1", HELD), ("i-2", "InService"), ("i-3", HELD)),
+        "AutoScalingGroupARN": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
+        "0f0e0d0c-1111-2222-3333-444455556666:autoScalingGroupName/LaunchlabEcsEc2-Capacity",
+    }
+    sandbox = _StubbedSandbox(boto3.Session(), REGION, {"autoscaling": autoscaling})
+    with Stubber(autoscaling) as stub:
+        stub.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [held]})
+        [found] = down_module._groups(sandbox)
+    assert found.detail == (
+        "LaunchlabEcsEc2-Capacity: 3 instance(s), 2 held in Terminating:Wait by a lifecycle hook"
+    )
