@@ -1109,3 +1109,28 @@ def test_a_quantity_given_as_a_float_is_kept_as_written(us_east_1: RegionPrices)
         Decimal("0.1"), Decimal("0.050"), "GB", "Some GB",
     )  # fmt: skip
     assert (line.note, line.shared) == ("", False)
+
+
+def test_an_estimate_says_what_it_priced_and_on_what_capacity(us_east_1: RegionPrices) -> None:
+    one_rps = TrafficProfile("1/s", 2_628_000, 100, 1)
+    # A quarter of a request a second per task, 1 a second: exactly the 4 tasks allowed.
+    found = estimate(_fargate(TASK_1024), "fargate", us_east_1, one_rps,
+                     Assumptions(task_capacity_rps=0.25))  # fmt: skip
+    assert found.launch_type == "fargate"
+    assert found.sizing["tasks_by_level"] == [4] and found.warnings == []
+    assert found.sizing["task_capacity_assumption"] == "set with --task-capacity-rps"
+    unit = LaunchType("fargate", ("LaunchlabFargate", "LaunchlabNetwork"), 1, False)
+    with pytest.raises(LaunchlabError) as missing:
+        estimate(only(unit), "fargate", us_east_1, one_rps, FREE)
+    assert str(missing.value) == (
+        "LaunchlabFargate, LaunchlabNetwork: the template has no ECS service to price"
+    )
+
+
+def test_alb_rule_evaluations_count_only_past_ten_rules() -> None:
+    # 100 requests a connection: new connections are 0.4/s (0.016 LCU) at 40 req/s; ten rules
+    # evaluate for free, so that dimension adds nothing either.
+    profile = TrafficProfile("keep-alive", 0, 1, 0)
+    per_connection = Assumptions(requests_per_connection=100)
+    assert lcu(40, profile, 10, per_connection) == pytest.approx(0.016)
+    assert lcu(40, profile, 11, per_connection) == pytest.approx(0.04)  # 40 evaluations/s
