@@ -135,6 +135,17 @@ def test_cfn_lint_reports_no_error(which: str, request: pytest.FixtureRequest) -
     assert verdict.detail == "5 templates: 0 errors, 0 warnings"
 
 
+def test_cfn_lint_that_cannot_run_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # cfn-lint exits 1 when it fails to run (a broken install, say); stands in for one here.
+    broken = tmp_path / "cfn-lint"
+    broken.write_text("#!/bin/sh\necho 'No module named cfnlint' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(checks, "CFN_LINT", str(broken))
+    assert checks.cfn_lint(tmp_path) == checks.Verdict(
+        "cfn-lint", False, "cfn-lint did not run: No module named cfnlint"
+    )
+
+
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 
 
@@ -508,14 +519,18 @@ def test_cfn_lint_verdict_fails_on_an_error_lists_it_and_is_kept_until_a_templat
 ) -> None:
     """The verdict `launchlab demo` prints; `demo --reuse` skips a lint of the same templates,
     and any change lints again."""
-    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Delay": 5}}}}
+    template: dict[str, Any] = {
+        "Parameters": {"Unused": {"Type": "String"}},  # W2001, a warning
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Delay": 5}}},
+    }
     broken = tmp_path / "Broken.template.json"
     broken.write_text(json.dumps(template))
     first = checks.cfn_lint(tmp_path)
-    assert not first.passed
-    assert first.detail == "1 templates: 1 errors, 0 warnings"
-    (finding,) = first.findings
-    assert finding.startswith(f"{broken}:") and ":E3002:" in finding
+    assert (first.checker, first.passed) == ("cfn-lint", False)
+    assert first.detail == "1 templates: 1 errors, 1 warnings"
+    error, warning = sorted(first.findings, key=lambda line: ":W" in line)
+    assert error.startswith(f"{broken}:") and ":E3002:" in error
+    assert ":W2001:" in warning
     assert not first.cached and (tmp_path / checks.CFN_LINT_CACHE).exists()
     again = checks.cfn_lint(tmp_path)
     assert again.cached
@@ -527,6 +542,7 @@ def test_cfn_lint_verdict_fails_on_an_error_lists_it_and_is_kept_until_a_templat
     moved = checks.cfn_lint(elsewhere)
     assert not moved.cached and moved.findings[0].startswith(str(elsewhere / broken.name))
     template["Resources"]["Queue"]["Properties"] = {"DelaySeconds": 5}
+    del template["Parameters"]
     broken.write_text(json.dumps(template))
     fixed = checks.cfn_lint(tmp_path)
     assert not fixed.cached and fixed.passed and fixed.findings == ()
