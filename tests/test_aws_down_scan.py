@@ -82,6 +82,10 @@ def _build_world(account: Account) -> dict[str, Any]:
         key=lambda s: s["AvailabilityZone"],
     )
     elbv2 = account.client("elbv2")
+    elbv2.create_load_balancer(  # not the project's, and listed before its ALBs
+        Name="Aaa-Other", Subnets=[s["SubnetId"] for s in default_subnets[:2]],
+        Scheme="internal", Type="application", Tags=[{"Key": "team", "Value": "other"}],
+    )  # fmt: skip
     ids["alb"] = elbv2.create_load_balancer(
         Name="Launchl-Alb-1", Subnets=[s["Subnet"]["SubnetId"] for s in subnets],
         Scheme="internet-facing", Type="application", Tags=PROJECT,
@@ -100,6 +104,10 @@ def _build_world(account: Account) -> dict[str, Any]:
             Name=name, Subnets=[s["SubnetId"] for s in default_subnets[:2]],
             Scheme="internal", Type="application", Tags=tags,
         )  # fmt: skip
+    ids["express_alb"] = elbv2.create_load_balancer(
+        Name="ecs-express-gateway-alb-1", Subnets=[s["Subnet"]["SubnetId"] for s in subnets],
+        Scheme="internet-facing", Type="application", Tags=ECS_MANAGED,
+    )["LoadBalancers"][0]["LoadBalancerArn"]  # fmt: skip
     ids["target_group"] = elbv2.create_target_group(
         Name="ecs-gateway-tg-1", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip",
         Tags=ECS_MANAGED,
@@ -111,6 +119,7 @@ def _build_world(account: Account) -> dict[str, Any]:
         GroupName="LaunchlabFargate-Sg", Description="tasks", VpcId=vpc,
         TagSpecifications=_tags("security-group", PROJECT),
     )["GroupId"]  # fmt: skip
+    ec2.create_security_group(GroupName="someone-elses", Description="default VPC")
     ids["express_group"] = ec2.create_security_group(
         GroupName="ecs-express-gateway-alb-1", Description="Express ALB", VpcId=vpc,
         TagSpecifications=_tags("security-group", ECS_MANAGED),
@@ -183,12 +192,12 @@ def _build_world(account: Account) -> dict[str, Any]:
     logs.create_log_group(
         logGroupName="LaunchlabLambda-Tagged", tags={names.TAG_PROJECT: names.PROJECT}
     )
-    # 1.5 MiB stored (moto counts the messages' bytes).
+    # 1.75 MiB stored (moto counts the messages' bytes).
     logs.create_log_stream(logGroupName="LaunchlabFargate-AppLogs", logStreamName="app")
     logs.put_log_events(
         logGroupName="LaunchlabFargate-AppLogs", logStreamName="app",
         logEvents=[{"timestamp": int(time.time() * 1000) + n, "message": "x" * (MIB // 4)}
-                   for n in range(6)],
+                   for n in range(7)],
     )  # fmt: skip
     # The tagging API's lag after a deletion, as down sees it: a tagged log group that no
     # direct look covers.
@@ -222,6 +231,7 @@ def _build_world(account: Account) -> dict[str, Any]:
     handle = {"Type": "AWS::CloudFormation::WaitConditionHandle"}
     body = json.dumps({"Resources": {"Handle": handle}})
     cloudformation.create_stack(StackName=names.NETWORK_STACK, TemplateBody=body)
+    cloudformation.create_stack(StackName=names.LAMBDA_STACK, TemplateBody=body)
     cloudformation.create_stack(StackName="SomeoneElses", TemplateBody=body)
     cloudformation.create_stack(StackName=names.FARGATE_STACK, TemplateBody=body)
     cloudformation.delete_stack(StackName=names.FARGATE_STACK)
@@ -248,6 +258,7 @@ def _build_world(account: Account) -> dict[str, Any]:
     alarm = cloudwatch.describe_alarms(AlarmNamePrefix="LaunchlabExpress")["MetricAlarms"][0]
     ids["alarm"] = alarm["AlarmArn"]
     acm = account.client("acm")
+    acm.request_certificate(DomainName="api.example.com")  # not Express's, listed first
     ids["certificate"] = acm.request_certificate(
         DomainName=f"ls-1a2b.ecs.{REGION}.on.aws", Tags=ECS_MANAGED
     )["CertificateArn"]
@@ -314,6 +325,7 @@ def _expected_leftovers(ids: dict[str, Any]) -> list[tuple[str, str, str, str, s
          f"ls-1a2b.ecs.{REGION}.on.aws (public certificates are free)"),
         ("autoscaling:autoScalingGroup", ids["group"], "tag filter", free,
          "LaunchlabEcsEc2-Capacity: 1 instance(s)"),
+        ("cloudformation:stack", names.LAMBDA_STACK, "name", free, "CREATE_COMPLETE"),
         ("cloudformation:stack", names.NETWORK_STACK, "name", free, "CREATE_COMPLETE"),
         ("cloudwatch:alarm", ids["alarm"], "cluster name", free,
          "LaunchlabExpress-Cluster-Xyz-rollback on LaunchlabExpress-Cluster-Xyz "
@@ -348,6 +360,8 @@ def _expected_leftovers(ids: dict[str, Any]) -> list[tuple[str, str, str, str, s
          "Launchl-Alb-1 (internet-facing)"),
         ("elasticloadbalancing:loadbalancer", ids["internal_alb"], both, "0.0225000000",
          "Launchl-Internal (internal)"),
+        ("elasticloadbalancing:loadbalancer", ids["express_alb"], here, "0.0325000000",
+         "ecs-express-gateway-alb-1 (internet-facing) (AmazonECSManaged: created by ECS)"),
         ("elasticloadbalancing:targetgroup", ids["target_group"], here, free,
          "ecs-gateway-tg-1 (AmazonECSManaged: created by ECS)"),
         ("elasticloadbalancing:targetgroup", ids["target_group_plain"], here, free, "plain-tg"),
@@ -355,7 +369,7 @@ def _expected_leftovers(ids: dict[str, Any]) -> list[tuple[str, str, str, str, s
     for name, by, stored, usd in (
         ("/aws/ecs/containerinsights/LaunchlabEcsEc2-Cluster/performance", "name", "0.0", free),
         ("/aws/lambda/LaunchlabLambda-Function", "name", "0.0", free),
-        ("LaunchlabFargate-AppLogs", "name", "1.5", "0.0000000602"),
+        ("LaunchlabFargate-AppLogs", "name", "1.8", "0.0000000702"),
         ("LaunchlabLambda-Tagged", "tagging API + name", "0.0", free),
     ):
         group = arn.format("logs", f"log-group:{name}:*")
@@ -492,12 +506,12 @@ def test_the_report_lists_each_leftover_and_what_they_cost_an_hour(
         for kind, identifier, by, usd, detail in expected
     ]
     assert text.endswith(f"prices: {PRICES.source}\n")
-    # Public IPv4 8 x $0.005 (2 Elastic IPs, 2 ENIs with one each, the ALB's 2, the t3.micro's,
-    # the NAT gateway's); ALBs 2 x $0.0225; NAT $0.045; t3.small $0.0208, t3.micro $0.0104;
-    # EBS, ECR and logs $0.0041649119: $0.1653649119.
+    # Public IPv4 10 x $0.005 (2 Elastic IPs, 2 ENIs with one each, 2 ALBs' 2, the t3.micro's,
+    # the NAT gateway's); ALBs 3 x $0.0225; NAT $0.045; t3.small $0.0208, t3.micro $0.0104;
+    # EBS, ECR and logs $0.0041649286: $0.1978649286.
     assert capsys.readouterr().err == (
         f"launchlab: {len(expected)} resource(s) of launchlab remain in {REGION}, costing about "
-        "$0.1654/hour: delete them (listed above), or run `.venv/bin/launchlab down` again once "
+        "$0.1979/hour: delete them (listed above), or run `.venv/bin/launchlab down` again once "
         "a stuck stack deletion is fixed\n"
     )
     # On an 80-column terminal long ARNs fold onto more lines instead of being cut short.
