@@ -161,11 +161,11 @@ def _build_world(account: Account) -> dict[str, Any]:
     ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=100, VolumeType="gp3")  # not ours
 
     ecr = account.client("ecr")
+    ecr.create_repository(repositoryName="a-team/app")  # listed before ours
     ids["repository"] = ecr.create_repository(repositoryName="launchlab/node-app")["repository"][
         "repositoryArn"
     ]
     ecr.create_repository(repositoryName="other/app")
-    ecr.create_repository(repositoryName="a-team/app")  # listed before ours
     # moto 5.2.5 gives an image the size its manifest gives its config: 3.5501 MiB here.
     layers = [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
                "size": 1000, "digest": "sha256:" + "b" * 64}]  # fmt: skip
