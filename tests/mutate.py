@@ -46,7 +46,13 @@ CHILDREN = os.environ.get("MUTATE_CHILDREN", "2")
 FAST_TESTS: dict[str, tuple[str, ...]] = {
     "launchlab.report.cost.": ("tests/test_report.py::*",),
     "launchlab.aws.down.": ("tests/test_aws_down_scan.py::*",),
-    "launchlab.checks.": ("tests/test_checks.py::*",),
+    # Not the lint of the session's synth: its verdict is kept beside the templates, in the
+    # synth every session shares, where one mutant's verdict would be read by the next.
+    "launchlab.checks.": (
+        "tests/test_checks.py::test_nag_verdict_*",
+        "tests/test_checks.py::test_cfn_lint_verdict_*",
+        "tests/test_checks.py::test_cfn_lint_that_cannot_run_says_so",
+    ),
     "stacks.nag_suppressions.": ("tests/test_checks.py::test_nag_suppressions_*",),
     "stacks.checkov_skips.": (
         "tests/test_checks.py::test_checkov_skips_*",
