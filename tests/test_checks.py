@@ -520,17 +520,19 @@ def test_cfn_lint_verdict_fails_on_an_error_lists_it_and_is_kept_until_a_templat
     """The verdict `launchlab demo` prints; `demo --reuse` skips a lint of the same templates,
     and any change lints again."""
     template: dict[str, Any] = {
-        "Parameters": {"Unused": {"Type": "String"}},  # W2001, a warning
+        # Two unused parameters: W2001 twice (as many warnings as errors would hide a count
+        # of the wrong lines).
+        "Parameters": {"Unused": {"Type": "String"}, "Spare": {"Type": "String"}},
         "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Delay": 5}}},
     }
     broken = tmp_path / "Broken.template.json"
     broken.write_text(json.dumps(template))
     first = checks.cfn_lint(tmp_path)
     assert (first.checker, first.passed) == ("cfn-lint", False)
-    assert first.detail == "1 templates: 1 errors, 1 warnings"
-    error, warning = sorted(first.findings, key=lambda line: ":W" in line)
+    assert first.detail == "1 templates: 1 errors, 2 warnings"
+    error, *warnings = sorted(first.findings, key=lambda line: ":W" in line)
     assert error.startswith(f"{broken}:") and ":E3002:" in error
-    assert ":W2001:" in warning
+    assert len(warnings) == 2 and all(":W2001:" in warning for warning in warnings)
     assert not first.cached and (tmp_path / checks.CFN_LINT_CACHE).exists()
     again = checks.cfn_lint(tmp_path)
     assert again.cached
