@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -75,8 +76,9 @@ def cfn_lint(outdir: Path) -> Verdict:
     try:
         partial.write_text(json.dumps({"key": key, "verdict": asdict(verdict)}))
         partial.replace(cache)  # atomic: a reader sees the old verdict or the new, never half
-    except OSError:
-        partial.unlink(missing_ok=True)  # a read-only assembly: nothing kept, nothing lost
+    except OSError:  # a read-only assembly, say: nothing kept, nothing lost
+        with contextlib.suppress(OSError):
+            partial.unlink()
     return verdict
 
 

@@ -4,6 +4,7 @@ suppressions' own hygiene."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -144,6 +145,48 @@ def test_cfn_lint_that_cannot_run_says_so(tmp_path: Path, monkeypatch: pytest.Mo
     assert checks.cfn_lint(tmp_path) == checks.Verdict(
         "cfn-lint", False, "cfn-lint did not run: No module named cfnlint"
     )
+    # A broken install says nothing of the templates: no verdict is kept for them.
+    assert not (tmp_path / checks.CFN_LINT_CACHE).exists()
+
+
+def _stand_in_cfn_lint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> Path:
+    """A cfn-lint that runs ``script`` and counts its runs in the file it returns."""
+    runs = tmp_path / "runs"
+    stand_in = tmp_path / "cfn-lint"
+    stand_in.write_text(f"#!/bin/sh\necho run >> {runs}\n{script}\n")
+    stand_in.chmod(0o755)
+    monkeypatch.setattr(checks, "CFN_LINT", str(stand_in))
+    return runs
+
+
+def test_cfn_lint_exit_code_with_errors_fails_even_without_a_finding_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stand_in_cfn_lint(tmp_path, monkeypatch, "exit 2")  # errors, in a format we cannot read
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "A.template.json").write_text("{}")
+    verdict = checks.cfn_lint(tmp_path / "out")
+    assert (verdict.passed, verdict.detail) == (False, "1 templates: 0 errors, 0 warnings")
+
+
+def test_cfn_lint_is_run_again_when_the_accepted_findings_change_or_nothing_was_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _stand_in_cfn_lint(tmp_path, monkeypatch, "exit 0")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "A.template.json").write_text("{}")
+    assert checks.cfn_lint(out).passed and checks.cfn_lint(out).cached
+    monkeypatch.setattr(checks, "CFN_LINT_IGNORES", {})
+    assert not checks.cfn_lint(out).cached
+    assert runs.read_text().count("run") == 2
+    # Where the verdict cannot be kept (here its file's name is taken by a directory), the
+    # verdict still comes back, and the next look lints again.
+    (out / checks.CFN_LINT_CACHE).unlink()
+    (out / f"{checks.CFN_LINT_CACHE}.{os.getpid()}").mkdir()
+    assert checks.cfn_lint(out).passed
+    assert not checks.cfn_lint(out).cached
+    assert runs.read_text().count("run") == 4
 
 
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
