@@ -159,7 +159,7 @@ def _stand_in_cfn_lint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: 
     return runs
 
 
-def test_cfn_lint_exit_code_with_errors_fails_even_without_a_finding_line(
+def test_cfn_lint_verdict_fails_on_the_error_exit_bit_without_a_finding_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _stand_in_cfn_lint(tmp_path, monkeypatch, "exit 2")  # errors, in a format we cannot read
@@ -169,7 +169,7 @@ def test_cfn_lint_exit_code_with_errors_fails_even_without_a_finding_line(
     assert (verdict.passed, verdict.detail) == (False, "1 templates: 0 errors, 0 warnings")
 
 
-def test_cfn_lint_is_run_again_when_the_accepted_findings_change_or_nothing_was_kept(
+def test_cfn_lint_verdict_is_linted_again_when_the_accepted_findings_change_or_unkept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runs = _stand_in_cfn_lint(tmp_path, monkeypatch, "exit 0")
