@@ -57,8 +57,9 @@ def cdk_nag(outdir: Path) -> Verdict:
 def cfn_lint(outdir: Path) -> Verdict:
     """Run cfn-lint over every template; errors fail, warnings (but the accepted) are counted.
 
-    A verdict is a function of the templates, the cfn-lint version and the accepted findings,
-    so it is kept in ``outdir`` under a digest of those and reused while they stay the same."""
+    A verdict is a function of the templates, where they are (findings name their paths), the
+    cfn-lint version and the accepted findings, so it is kept in ``outdir`` under a digest of
+    those and reused while they stay the same; a cfn-lint that did not run keeps nothing."""
     templates = sorted(outdir.glob("*.template.json"))
     key = _cfn_lint_key(outdir, templates)
     cache = outdir / CFN_LINT_CACHE
