@@ -598,6 +598,13 @@ def test_down_force_deletes_the_groups_a_failed_destroy_left_then_destroys_again
     assert text.endswith(f"nothing of launchlab is left in {REGION}\n")
 
 
+# What `down` says when `cdk destroy` fails (exit 1) and forcing the groups cannot help.
+DESTROY_FAILED = (
+    "cdk destroy failed (exit 1): read the CloudFormation error above, then run "
+    "`.venv/bin/launchlab down` again; `.venv/bin/launchlab down --scan-only` lists what is left"
+)
+
+
 def test_down_fails_in_one_line_when_the_second_destroy_fails_too(
     moto_account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -606,11 +613,7 @@ def test_down_fails_in_one_line_when_the_second_destroy_fails_too(
     console, _ = _console()
     with pytest.raises(LaunchlabError) as failed:
         down(moto_account.sandbox(), {}, console)
-    assert str(failed.value) == (
-        "cdk destroy failed (exit 1): read the CloudFormation error above, then run "
-        "`.venv/bin/launchlab down` again; `.venv/bin/launchlab down --scan-only` lists what "
-        "is left"
-    )
+    assert str(failed.value) == DESTROY_FAILED
     assert len(calls(record)) == 2
 
 
@@ -621,11 +624,7 @@ def test_down_fails_with_the_destroy_error_when_no_group_was_in_the_way(
     console, _ = _console()
     with pytest.raises(LaunchlabError) as failed:
         down(moto_account.sandbox(), {}, console)
-    assert str(failed.value) == (
-        "cdk destroy failed (exit 1): read the CloudFormation error above, then run "
-        "`.venv/bin/launchlab down` again; `.venv/bin/launchlab down --scan-only` lists what "
-        "is left"
-    )
+    assert str(failed.value) == DESTROY_FAILED
     assert len(calls(record)) == 1
 
 
