@@ -35,7 +35,8 @@ def test_defaults_in_cdk_json() -> None:
 
 def test_the_config_reads_every_key_of_cdk_json_and_nothing_else() -> None:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    settings = {key for key in context if not key.startswith("@")}
+    # The CDK's own keys: feature flags, and the CLI's telemetry switch.
+    settings = {key for key in context if not key.startswith("@") and key != "cli-telemetry"}
     read: list[str] = []
 
     def recording_get(key: str) -> object:
@@ -302,8 +303,18 @@ def test_every_key_cdk_json_and_the_cli_pass_is_accepted() -> None:
 
 @pytest.mark.slow
 def test_bad_value_fails_cdk_synth_with_one_clear_line(tmp_path: Path) -> None:
-    """Through the real CLI: exit non-zero, the reason on stderr, no traceback."""
-    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    """Through the real CLI: exit non-zero, the reason on stderr, no traceback. And nothing
+    for CDK's telemetry: from CLI 2.1100.0 every command, a failed one too, writes its events
+    to $TMPDIR/cdk-telemetry-*.json and leaves a detached sender behind to post them to AWS
+    (https://docs.aws.amazon.com/cdk/v2/guide/cli-telemetry.html); cdk.json's
+    "cli-telemetry": false turns that off for every CLI run in this project."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "TMPDIR": str(tmp),
+    }
     result = subprocess.run(
         [
             str(ROOT / "node_modules" / ".bin" / "cdk"),
@@ -331,3 +342,4 @@ def test_bad_value_fails_cdk_synth_with_one_clear_line(tmp_path: Path) -> None:
     ) in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "cdk.out" / "manifest.json").exists()
+    assert sorted(path.name for path in tmp.glob("cdk-telemetry-*")) == []
