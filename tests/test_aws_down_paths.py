@@ -11,13 +11,15 @@ after a failed destroy can, and is tested.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from launchlab.aws.down import HELD
+from launchlab.aws.costs import hourly_prices
+from launchlab.aws.down import HELD, _eni_leftover
 from launchlab.aws.up import ECS_SERVICE, ECS_SERVICE_LINKED_ROLE
 from launchlab.cli import main
 from stacks import names
@@ -199,6 +201,98 @@ def test_each_leftover_is_priced_alb_with_its_public_ipv4_and_an_elastic_ip(
     assert captured.err.startswith(
         "launchlab: 2 resource(s) of launchlab remain in us-east-1, costing about $0.0375/hour"
     )
+
+
+def test_each_public_ipv4_is_billed_once_whoever_holds_it(
+    aws: MotoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An instance's public IP is on its ENI too, and an Elastic IP on whatever it is
+    associated with: each address bills once (its Elastic IP's row, else the instance's)."""
+    ec2 = boto3.client("ec2")
+    subnet = _default_subnets()[0]["SubnetId"]  # a default subnet: public IPs at launch
+
+    def launch() -> dict[str, Any]:
+        instance = ec2.run_instances(
+            ImageId=an_image(), MinCount=1, MaxCount=1, InstanceType="t3.small",
+            SubnetId=subnet, TagSpecifications=[{"ResourceType": "instance", "Tags": TAGS}],
+        )["Instances"][0]  # fmt: skip
+        # As a launch template's network-interface tags do (moto 5.2.5 drops them at launch).
+        ec2.create_tags(
+            Resources=[instance["NetworkInterfaces"][0]["NetworkInterfaceId"]], Tags=TAGS
+        )
+        return dict(instance)
+
+    plain, with_eip = launch(), launch()
+    address = ec2.allocate_address(
+        Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": TAGS}]
+    )
+    ec2.associate_address(AllocationId=address["AllocationId"], InstanceId=with_eip["InstanceId"])
+    described = {
+        i["InstanceId"]: i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
+    }
+    plain_ip = described[plain["InstanceId"]]["PublicIpAddress"]
+    assert described[with_eip["InstanceId"]]["PublicIpAddress"] == address["PublicIp"]
+    assert main(["down", "--scan-only"]) == 1
+    captured = capsys.readouterr()
+    rows = {row[1]: row for row in _rows(captured.out)}
+    import sys
+
+    print(captured.out, file=sys.__stderr__)
+    eni = {
+        i["InstanceId"]: i["NetworkInterfaces"][0]["NetworkInterfaceId"] for i in (plain, with_eip)
+    }
+    # us-east-1: t3.small $0.0208/h, public IPv4 $0.005/h.
+    assert (rows[plain["InstanceId"]][3], rows[plain["InstanceId"]][4]) == (
+        "0.0258",
+        "t3.small, running",
+    )
+    assert (rows[eni[plain["InstanceId"]]][3], rows[eni[plain["InstanceId"]]][4]) == (
+        "0.0000",
+        f"in-use, public IP {plain_ip} (billed on {plain['InstanceId']})",
+    )
+    assert (rows[with_eip["InstanceId"]][3], rows[with_eip["InstanceId"]][4]) == (
+        "0.0208",
+        f"t3.small, running (billed on {address['AllocationId']})",
+    )
+    assert rows[eni[with_eip["InstanceId"]]][3] == "0.0000"
+    assert (rows[address["AllocationId"]][3], rows[address["AllocationId"]][4]) == (
+        "0.0050",
+        f"{address['PublicIp']}, associated",
+    )
+    # Two instances, two addresses: 2 x $0.0208 + 2 x $0.005.
+    assert captured.err.startswith(
+        "launchlab: 5 resource(s) of launchlab remain in us-east-1, costing about $0.0516/hour"
+    )
+
+
+def test_a_deleted_nat_gateway_is_not_a_leftover(
+    aws: MotoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ec2 = boto3.client("ec2")
+    gateway = ec2.create_nat_gateway(
+        SubnetId=_default_subnets()[0]["SubnetId"],
+        AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"],
+        TagSpecifications=[{"ResourceType": "natgateway", "Tags": TAGS}],
+    )["NatGateway"]["NatGatewayId"]
+    ec2.delete_nat_gateway(NatGatewayId=gateway)
+    [described] = ec2.describe_nat_gateways(NatGatewayIds=[gateway])["NatGateways"]
+    assert described["State"] == "deleted"  # still listed, as EC2 does for a while
+    assert main(["down", "--scan-only"]) == 0
+    assert capsys.readouterr().out.endswith("nothing of launchlab is left in us-east-1\n")
+
+
+def test_a_load_balancer_node_leaves_its_address_to_the_load_balancer() -> None:
+    # What EC2 lists for an ALB's node in a zone (moto makes none): "ELB app/<name>/<id>".
+    node = {
+        "NetworkInterfaceId": "eni-0123456789abcdef0", "Status": "in-use",
+        "Description": "ELB app/Launchl-Alb-1/50dc6c495c0c9188",
+        "Association": {"PublicIp": "198.51.100.7", "IpOwnerId": "amazon-elb"},
+    }  # fmt: skip
+    found = _eni_leftover(node, hourly_prices("us-east-1"), "in the project VPC")
+    assert (found.usd_per_hour, found.public_ip) == (0, "")
+    assert found.detail == "in-use, public IP 198.51.100.7 (billed on its load balancer)"
+    other = _eni_leftover({**node, "Description": "left by ECS"}, hourly_prices("us-east-1"), "x")
+    assert (other.usd_per_hour, other.public_ip) == (Decimal("0.005"), "198.51.100.7")
 
 
 # ---- item 3: the ECS service-linked role before the first deploy --------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +56,7 @@ _LOOKED_AT = {
     "ec2:instance",
     "autoscaling:autoScalingGroup",
     "ec2:elastic-ip",
+    "ec2:natgateway",
     "ec2:security-group",
     "elasticloadbalancing:targetgroup",
 }
@@ -88,6 +89,8 @@ class Leftover:
     found_by: str
     usd_per_hour: Decimal
     detail: str = ""
+    # The public IPv4 address whose hourly charge usd_per_hour includes, if any.
+    public_ip: str = ""
 
 
 def _key(identifier: str) -> str:
@@ -117,6 +120,7 @@ def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
             _instances(sandbox, prices),
             _groups(sandbox),
             _elastic_ips(sandbox, prices),
+            _nat_gateways(sandbox, prices),
             _in_project_vpcs(sandbox, prices),
             _express_outside_the_vpc(sandbox),
         ):
@@ -126,9 +130,7 @@ def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
                 by = item.found_by
                 if previous and previous.found_by != item.found_by:
                     by = f"{previous.found_by} + {item.found_by}"
-                found[_key(item.identifier)] = Leftover(
-                    item.kind, item.identifier, by, item.usd_per_hour, item.detail
-                )
+                found[_key(item.identifier)] = replace(item, found_by=by)
         # Deleting a stack deregisters its task definitions (INACTIVE), which keep their tags.
         ecs = sandbox.client("ecs")
         for key, item in list(found.items()):
@@ -136,12 +138,47 @@ def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
                 described = ecs.describe_task_definition(taskDefinition=item.identifier)
                 if described["taskDefinition"].get("status") == "INACTIVE":
                     del found[key]
+    found = _bill_each_address_once(found, prices)
     leftovers: list[Leftover] = []
     unconfirmed: list[Leftover] = []
     for key, item in found.items():
         stale = item.kind in _LOOKED_AT and key not in confirmed
         (unconfirmed if stale else leftovers).append(item)
     return sorted(leftovers, key=_order), sorted(unconfirmed, key=_order)
+
+
+# Who carries a public IPv4 address's charge when several leftovers hold it: its Elastic IP
+# (billed whether associated or not), else the NAT gateway or instance using it, else the
+# ENI. AWS bills each address once, per hour (aws.amazon.com/vpc/pricing, "Public IPv4
+# Address").
+_ADDRESS_BILLED_ON = ("ec2:elastic-ip", "ec2:natgateway", "ec2:instance", "ec2:network-interface")
+
+
+def _bill_each_address_once(
+    found: Mapping[str, Leftover], prices: RegionPrices
+) -> dict[str, Leftover]:
+    """An Elastic IP on an instance or an ENI, or an instance's public IP on its ENI, shows
+    up on every leftover that holds it: keep the address's charge on one of them."""
+    holders = sorted(
+        (item for item in found.values() if item.public_ip),
+        key=lambda item: _ADDRESS_BILLED_ON.index(item.kind),
+    )
+    billed_on: dict[str, Leftover] = {}
+    for item in holders:
+        billed_on.setdefault(item.public_ip, item)
+    ipv4 = prices.per_hour("vpc.public_ipv4_hour")
+    kept = {}
+    for key, item in found.items():
+        owner = billed_on.get(item.public_ip)
+        if owner is not None and owner is not item:
+            item = replace(
+                item,
+                usd_per_hour=item.usd_per_hour - ipv4,
+                detail=f"{item.detail} (billed on {owner.identifier})",
+                public_ip="",
+            )
+        kept[key] = item
+    return kept
 
 
 def _order(item: Leftover) -> tuple[str, str]:
@@ -256,14 +293,22 @@ def _network_interfaces(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Left
 
 
 def _eni_leftover(eni: Mapping[str, Any], prices: RegionPrices, found_by: str) -> Leftover:
-    public = eni.get("Association", {}).get("PublicIp")
-    cost = prices.per_hour("vpc.public_ipv4_hour") if public else Decimal(0)
+    public = str(eni.get("Association", {}).get("PublicIp") or "")
+    detail = f"{eni.get('Status')}{', public IP ' + public if public else ''}"
+    # A load balancer's node ("ELB app/<name>/<id>", AWS re:Post knowledge-center
+    # elb-find-load-balancer-ip): the load balancer's row prices its addresses, one per zone.
+    if public and str(eni.get("Description", "")).startswith("ELB "):
+        return Leftover(
+            "ec2:network-interface", str(eni["NetworkInterfaceId"]), found_by, Decimal(0),
+            f"{detail} (billed on its load balancer)",
+        )  # fmt: skip
     return Leftover(
         "ec2:network-interface",
         str(eni["NetworkInterfaceId"]),
         found_by,
-        cost,
-        f"{eni.get('Status')}{', public IP ' + str(public) if public else ''}",
+        prices.per_hour("vpc.public_ipv4_hour") if public else Decimal(0),
+        detail,
+        public,
     )
 
 
@@ -316,7 +361,8 @@ def _instance_leftover(
     kind = str(instance.get("InstanceType"))
     hourly = prices.instance_per_hour(kind)
     cost = hourly if hourly is not None and state != "stopped" else Decimal(0)
-    if instance.get("PublicIpAddress"):
+    public = str(instance.get("PublicIpAddress") or "")
+    if public:
         cost += prices.per_hour("vpc.public_ipv4_hour")
     unpriced = " (no price for this type)" if hourly is None else ""
     # Lambda's (scaler.lambda.amazonaws.com) or ECS's: a capacity provider's instance.
@@ -324,7 +370,7 @@ def _instance_leftover(
     managed = f", managed by {operator.get('Principal')}" if operator.get("Managed") else ""
     return Leftover(
         "ec2:instance", str(instance["InstanceId"]), found_by, cost,
-        f"{kind}, {state}{managed}{unpriced}",
+        f"{kind}, {state}{managed}{unpriced}", public,
     )  # fmt: skip
 
 
@@ -339,7 +385,26 @@ def _elastic_ips(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
             "tag filter",
             prices.per_hour("vpc.public_ipv4_hour"),
             f"{address.get('PublicIp')}, {'associated' if attached else 'not associated'}",
+            str(address.get("PublicIp") or ""),
         )
+
+
+def _nat_gateways(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
+    client = sandbox.client("ec2")
+    for gateway in _pages(client, "describe_nat_gateways", "NatGateways", Filter=[TAG_FILTER]):
+        state = str(gateway.get("State"))
+        # Listed after its deletion, State "deleted": "terminated and no longer processing
+        # traffic" (EC2 API reference, NatGateway).
+        if state == "deleted":
+            continue
+        addresses = gateway.get("NatGatewayAddresses", [])
+        public = next((str(a["PublicIp"]) for a in addresses if a.get("PublicIp")), "")
+        yield Leftover(
+            "ec2:natgateway", str(gateway["NatGatewayId"]), "tag filter",
+            prices.per_hour("vpc.nat_hour")
+            + (prices.per_hour("vpc.public_ipv4_hour") if public else Decimal(0)),
+            f"{state}{', public IP ' + public if public else ''}", public,
+        )  # fmt: skip
 
 
 def _project_groups(client: Any) -> Iterator[dict[str, Any]]:
