@@ -487,14 +487,8 @@ def _launch_types(ctx: _Context) -> tuple[str, ...]:
 
 def _fargate_task_size(ctx: _Context, cpu_key: str, memory_key: str) -> tuple[int, int]:
     """A Fargate task size (cpu units, memory MiB) AWS accepts."""
-    cpu = ctx.integer(cpu_key)
-    if cpu not in FARGATE_TASK_SIZES:
-        raise ConfigError(cpu_key, cpu, _listing(FARGATE_TASK_SIZES))
-    memory = ctx.integer(memory_key)
-    if memory not in FARGATE_TASK_SIZES[cpu]:
-        raise ConfigError(
-            memory_key, memory, f"with {cpu_key} {cpu}: {_listing(FARGATE_TASK_SIZES[cpu])}"
-        )
+    cpu = ctx.integer_choice(cpu_key, tuple(FARGATE_TASK_SIZES))
+    memory = ctx.integer_choice(memory_key, FARGATE_TASK_SIZES[cpu], f"with {cpu_key} {cpu}: ")
     return cpu, memory
 
 
@@ -553,11 +547,14 @@ class _Context:
             return None
         return self.integer(key, minimum, maximum)
 
-    def integer_choice(self, key: str, allowed: tuple[int, ...]) -> int:
+    def integer_choice(self, key: str, allowed: tuple[int, ...], given: str = "") -> int:
+        """One of ``allowed``; ``given`` says what the list depends on ("with fargateCpu 256: ")."""
         value = self._raw(key)
         number = _as_int(value)
         if number not in allowed:
-            raise ConfigError(key, value, _listing(allowed))
+            # -c values are strings: a number is shown as one, as cdk.json would hold it.
+            shown = value if number is None else number
+            raise ConfigError(key, shown, f"{given}{_listing(allowed)}")
         return number
 
     def choice(self, key: str, allowed: tuple[str, ...]) -> str:
