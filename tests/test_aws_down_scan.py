@@ -534,7 +534,11 @@ def test_the_report_lists_each_leftover_and_what_they_cost_an_hour(
     # On an 80-column terminal long ARNs fold onto more lines instead of being cut short.
     narrow = Console(file=io.StringIO(), width=80)
     report_leftovers(in_world.account.sandbox(), narrow)
-    assert "…" not in narrow.file.getvalue()  # type: ignore[attr-defined]
+    folded = narrow.file.getvalue()  # type: ignore[attr-defined]
+    assert "…" not in folded
+    # Each resource whole, in order: the resource column's pieces, line after line.
+    pieces = "".join(row[1] for row in _rows(folded))
+    assert pieces == "".join(identifier for _, identifier, *_ in expected)
 
 
 def test_an_account_without_leftovers_reports_nothing_left(moto_account: Account) -> None:
