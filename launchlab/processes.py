@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import httpx
-
 # In-flight requests get this long after SIGTERM before SIGKILL (ECS's stopTimeout is 30 s).
 SHUTDOWN_SECONDS = 15.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -195,6 +193,8 @@ class NotReady(Exception):
 
 def wait_ready(url: str, processes: Sequence[subprocess.Popen[bytes]], *, seconds: float) -> None:
     """Until ``url`` answers 200; NotReady if one of ``processes`` exits or time runs out."""
+    import httpx  # 0.1 s: every CLI command imports this module, few of them wait on a URL
+
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for process in processes:

@@ -17,8 +17,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 FACTS_FILE = Path(__file__).resolve().with_name("instance_types.yaml")
 # How messages name the file: the path a reader of the repository would open.
 FACTS_NAME = "stacks/instance_types.yaml"
@@ -45,6 +43,8 @@ class InstanceFacts:
 @functools.cache
 def load(path: Path = FACTS_FILE) -> Mapping[str, InstanceFacts]:
     """instance type -> its facts, read and checked once per process."""
+    import yaml  # here, not above: `launchlab --help` imports this module and never reads YAML
+
     # libyaml's loader where PyYAML was built with it: every synth reads this file, and the
     # pure-Python loader takes several times as long for the same result.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
