@@ -17,9 +17,7 @@ from typing import Any
 import httpx
 
 from launchlab import processes
-
-MAX_REQUESTS = 100_000
-MAX_SECONDS = 300.0
+from launchlab.limits import LOAD_MAX_REQUESTS, LOAD_MAX_SECONDS
 
 
 @dataclass(frozen=True)
@@ -62,10 +60,10 @@ def run_load(
 ) -> LoadResult:
     """Send ``requests`` GETs to ``url + path`` over ``concurrency`` connections, stopping at
     ``seconds`` whatever is left. Errors are non-2xx answers and failed connections."""
-    if not 1 <= requests <= MAX_REQUESTS:
-        raise ValueError(f"requests must be 1..{MAX_REQUESTS}, got {requests}")
-    if not 0 < seconds <= MAX_SECONDS:
-        raise ValueError(f"seconds must be in (0, {MAX_SECONDS}], got {seconds}")
+    if not 1 <= requests <= LOAD_MAX_REQUESTS:
+        raise ValueError(f"requests must be 1..{LOAD_MAX_REQUESTS}, got {requests}")
+    if not 0 < seconds <= LOAD_MAX_SECONDS:
+        raise ValueError(f"seconds must be in (0, {LOAD_MAX_SECONDS}], got {seconds}")
     concurrency = max(1, min(concurrency, requests))
     stop = _Stop()
     # Ctrl-C (or SIGTERM, SIGHUP) sets a flag every worker checks; asyncio.run then installs

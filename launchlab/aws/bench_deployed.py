@@ -12,20 +12,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from launchlab.assembly import ROOT
 from launchlab.aws.deployed import Endpoint, endpoints
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.errors import LaunchlabError
+from launchlab.limits import (
+    BENCH_MAX_CONCURRENCY,
+    BENCH_MAX_HOURS,
+    BENCH_MAX_REQUESTS,
+    BENCH_MAX_SECONDS,
+)
 from launchlab.load import LoadResult, run_load
 
-DEFAULT_OUT = ROOT / "reports" / "bench.json"
 SCHEMA = "launchlab-bench"
 SCHEMA_VERSION = 1
-# Hard caps: a sandbox bench must never turn into a bill or a load test of someone's account.
-MAX_REQUESTS = 5_000
-MAX_CONCURRENCY = 64
-MAX_SECONDS = 120.0
-MAX_HOURS = 72
 
 
 @dataclass(frozen=True)
@@ -37,9 +36,9 @@ class BenchSettings:
 
     def __post_init__(self) -> None:
         for flag, value, cap in (
-            ("--requests", self.requests, MAX_REQUESTS),
-            ("--concurrency", self.concurrency, MAX_CONCURRENCY),
-            ("--seconds", self.seconds, MAX_SECONDS),
+            ("--requests", self.requests, BENCH_MAX_REQUESTS),
+            ("--concurrency", self.concurrency, BENCH_MAX_CONCURRENCY),
+            ("--seconds", self.seconds, BENCH_MAX_SECONDS),
         ):
             if not 0 < value <= cap:
                 raise LaunchlabError(f"{flag} {value} is outside 1..{cap:g}: pick a smaller value")
@@ -99,8 +98,8 @@ def bench(
         "endpoints": results,
     }
     if cloudwatch_hours is not None:
-        if not 1 <= cloudwatch_hours <= MAX_HOURS:
-            raise LaunchlabError(f"--hours {cloudwatch_hours} is outside 1..{MAX_HOURS}")
+        if not 1 <= cloudwatch_hours <= BENCH_MAX_HOURS:
+            raise LaunchlabError(f"--hours {cloudwatch_hours} is outside 1..{BENCH_MAX_HOURS}")
         usage = cloudwatch_usage(sandbox, found, cloudwatch_hours)
         document["cloudwatch"] = usage
         console.print(f"CloudWatch, last {cloudwatch_hours} h: {json.dumps(usage['metrics'])}")

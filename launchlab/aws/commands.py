@@ -1,42 +1,67 @@
-"""The AWS-facing subcommands, registered on the main parser by one call from cli.py."""
+"""The AWS-facing subcommands, registered on the main parser by one call from cli.py.
+
+Each handler imports what it runs (boto3, httpx) when it runs: `--help` and a bad flag do
+not pay for them.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from launchlab import assembly
-from launchlab.aws import bench_deployed, down, up, verify_deployed
-from launchlab.aws.sandbox import open_sandbox, translated
+from launchlab.limits import (
+    BENCH_MAX_CONCURRENCY,
+    BENCH_MAX_HOURS,
+    BENCH_MAX_REQUESTS,
+    BENCH_MAX_SECONDS,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+BENCH_OUT = assembly.ROOT / "reports" / "bench.json"
 
 
-@translated
 def _up(args: argparse.Namespace, console: Console) -> int:
-    return up.up(open_sandbox(), Path(args.cdk_out), assembly.parse_context(args.context), console)
+    from launchlab.aws import up
+    from launchlab.aws.sandbox import aws_errors, open_sandbox
+
+    with aws_errors():
+        return up.up(
+            open_sandbox(), Path(args.cdk_out), assembly.parse_context(args.context), console
+        )
 
 
-@translated
 def _verify(args: argparse.Namespace, console: Console) -> int:
-    return verify_deployed.verify(open_sandbox(), console, timeout=args.timeout)
+    from launchlab.aws import verify_deployed
+    from launchlab.aws.sandbox import aws_errors, open_sandbox
+
+    with aws_errors():
+        return verify_deployed.verify(open_sandbox(), console, timeout=args.timeout)
 
 
-@translated
 def _bench(args: argparse.Namespace, console: Console) -> int:
-    settings = bench_deployed.BenchSettings(
-        requests=args.requests, concurrency=args.concurrency, seconds=args.seconds
-    )
-    hours = args.hours if args.cloudwatch else None
-    return bench_deployed.bench(open_sandbox(), settings, Path(args.out), console, hours)
+    from launchlab.aws import bench_deployed
+    from launchlab.aws.sandbox import aws_errors, open_sandbox
+
+    with aws_errors():
+        settings = bench_deployed.BenchSettings(
+            requests=args.requests, concurrency=args.concurrency, seconds=args.seconds
+        )
+        hours = args.hours if args.cloudwatch else None
+        return bench_deployed.bench(open_sandbox(), settings, Path(args.out), console, hours)
 
 
-@translated
 def _down(args: argparse.Namespace, console: Console) -> int:
-    return down.down(
-        open_sandbox(), assembly.parse_context(args.context), console, scan_only=args.scan_only
-    )
+    from launchlab.aws import down
+    from launchlab.aws.sandbox import aws_errors, open_sandbox
+
+    with aws_errors():
+        return down.down(
+            open_sandbox(), assembly.parse_context(args.context), console, scan_only=args.scan_only
+        )
 
 
 def _context_flag(parser: argparse.ArgumentParser) -> None:
@@ -78,18 +103,18 @@ def add_parsers(commands: Any) -> None:
     )
     parser.add_argument(
         "--requests", type=int, default=200,
-        help=f"per endpoint (at most {bench_deployed.MAX_REQUESTS})",
+        help=f"per endpoint (at most {BENCH_MAX_REQUESTS})",
     )  # fmt: skip
     parser.add_argument(
         "--concurrency", type=int, default=8,
-        help=f"connections at once (at most {bench_deployed.MAX_CONCURRENCY})",
+        help=f"connections at once (at most {BENCH_MAX_CONCURRENCY})",
     )  # fmt: skip
     parser.add_argument(
         "--seconds", type=float, default=30.0,
-        help=f"time limit per endpoint (at most {bench_deployed.MAX_SECONDS:g})",
+        help=f"time limit per endpoint (at most {BENCH_MAX_SECONDS:g})",
     )  # fmt: skip
     parser.add_argument(
-        "--out", default=str(bench_deployed.DEFAULT_OUT), metavar="FILE",
+        "--out", default=str(BENCH_OUT), metavar="FILE",
         help="where to write the figures (default reports/bench.json)",
     )  # fmt: skip
     parser.add_argument(
@@ -98,7 +123,7 @@ def add_parsers(commands: Any) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--hours", type=int, default=24,
-        help=f"with --cloudwatch: how far back (at most {bench_deployed.MAX_HOURS})",
+        help=f"with --cloudwatch: how far back (at most {BENCH_MAX_HOURS})",
     )  # fmt: skip
     parser.set_defaults(handler=_bench)
 

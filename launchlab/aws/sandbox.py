@@ -10,10 +10,10 @@ timeouts and retries, so no command can sit silent for minutes.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import boto3
 import botocore.exceptions
@@ -22,9 +22,6 @@ from botocore.config import Config
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from launchlab.errors import LaunchlabError
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # A sandbox user waits for a one-line failure, not for botocore's defaults (60 s per read,
 # several attempts: 121 s of silence against an endpoint that accepts and never answers). Every
@@ -216,18 +213,6 @@ def aws_errors(region: str | None = None) -> Iterator[None]:
         yield
     except _AWS_FAILURES as error:
         raise LaunchlabError(describe(error, region)) from None
-
-
-def translated(handler: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a command handler so no botocore exception escapes as a traceback."""
-
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with aws_errors():
-            return handler(*args, **kwargs)
-
-    run.__name__ = handler.__name__
-    run.__doc__ = handler.__doc__
-    return run
 
 
 def stack_outputs(sandbox: Sandbox, stack_name: str) -> Mapping[str, str]:
