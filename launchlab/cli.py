@@ -1,5 +1,10 @@
 """The ``launchlab`` command line. Every failure a user can cause ends in one line saying what
-is wrong and what to do next, and a non-zero exit; never a traceback."""
+is wrong and what to do next, and a non-zero exit; never a traceback.
+
+Users start it for every command and the tests start it dozens of times, so building the
+parser imports nothing heavy: each command's handler imports what it runs (boto3, httpx,
+numpy, matplotlib, rich) when it runs, and `--help` or a bad flag never pays for them.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,18 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
-
-from rich.console import Console
+from typing import TYPE_CHECKING, NoReturn
 
 from launchlab import assembly, processes
 from launchlab import report as report_command
 from launchlab.aws import commands as aws_commands
-from launchlab.demo import DemoOptions, run_demo
 from launchlab.errors import LaunchlabError
-from launchlab.load import MAX_REQUESTS, MAX_SECONDS
+from launchlab.limits import LOAD_MAX_CONCURRENCY, LOAD_MAX_REQUESTS, LOAD_MAX_SECONDS
 from stacks import launch_types
 from stacks.launch_types import DEFAULT_KEYS
 
-MAX_CONCURRENCY = 256
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class _BadFlag(Exception):
@@ -41,6 +44,8 @@ class _Parser(argparse.ArgumentParser):
 def demo(args: argparse.Namespace, console: Console) -> int:
     """The main job on this machine: synth and checks, the three workloads on 127.0.0.1,
     verify, bounded load, the report, and every process stopped again."""
+    from launchlab.demo import DemoOptions, run_demo
+
     options = DemoOptions(
         outdir=Path(args.cdk_out),
         report_dir=Path(args.out),
@@ -76,9 +81,9 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not 0 < value <= MAX_SECONDS:  # nan fails this too
+    if not 0 < value <= LOAD_MAX_SECONDS:  # nan fails this too
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds in (0, {MAX_SECONDS:g}]"
+            f"{text!r} is not a number of seconds in (0, {LOAD_MAX_SECONDS:g}]"
         )
     return value
 
@@ -119,16 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="build and run the real images (needs a Docker engine) instead of the processes",
     )  # fmt: skip
     demo_parser.add_argument(
-        "--requests", type=_bounded_int(1, MAX_REQUESTS), default=2000,
-        help=f"requests per workload in the load step, 1..{MAX_REQUESTS} (default 2000)",
+        "--requests", type=_bounded_int(1, LOAD_MAX_REQUESTS), default=2000,
+        help=f"requests per workload in the load step, 1..{LOAD_MAX_REQUESTS} (default 2000)",
     )  # fmt: skip
     demo_parser.add_argument(
-        "--concurrency", type=_bounded_int(1, MAX_CONCURRENCY), default=16,
-        help=f"connections per workload in the load step, 1..{MAX_CONCURRENCY} (default 16)",
+        "--concurrency", type=_bounded_int(1, LOAD_MAX_CONCURRENCY), default=16,
+        help=f"connections per workload in the load step, 1..{LOAD_MAX_CONCURRENCY} (default 16)",
     )  # fmt: skip
     demo_parser.add_argument(
         "--seconds", type=_seconds, default=30.0,
-        help=f"time limit per workload in the load step, 0 < S <= {MAX_SECONDS:g} (default 30)",
+        help="time limit per workload in the load step, "
+        f"0 < S <= {LOAD_MAX_SECONDS:g} (default 30)",
     )  # fmt: skip
     demo_parser.add_argument(
         "-c", "--context", action="append", default=[], metavar="KEY=VALUE",
@@ -142,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
+    from rich.console import Console
+
     # One line, however narrow the terminal: scripts and tests match on it.
     Console(stderr=True, soft_wrap=True).print(
         f"launchlab: {message}", highlight=False, markup=False
@@ -159,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(
             f"choose a command: {known} (`.venv/bin/launchlab --help` says what each does)"
         )
+    from rich.console import Console
+
     console = Console()
     try:
         with processes.stop_signals():
