@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from launchlab import assembly
 from launchlab.report.prices import DEFAULT_TABLE
 from launchlab.report.profile import PRESETS, SHAPES
+from stacks import launch_types
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,14 +28,20 @@ TRAFFIC_FLAGS = (
 )
 
 
+def _labels(*, default: bool) -> str:
+    return ", ".join(spec.label for spec in launch_types.REGISTRY if spec.default == default)
+
+
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     """Register ``report`` on the CLI's subcommands (``commands`` from add_subparsers)."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "report",
         help="what each launch type costs a month and demands of you, from the templates",
         description=(
-            "Price ECS on EC2, Fargate and Lambda for a traffic profile, from the sizes in the "
-            "synthesized templates and the project's price table; write Markdown, JSON and a chart."
+            "Price the launch types in the synthesized app for a traffic profile, from the sizes "
+            "in its templates and the project's price table; write Markdown, JSON and a chart. "
+            f"By default: {_labels(default=True)}; with -c launchTypes=... (keys, or all) also "
+            f"{_labels(default=False)}, deployed or not."
         ),
     )
     source = parser.add_argument_group("what to price")
