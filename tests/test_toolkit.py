@@ -17,7 +17,7 @@ import pytest
 from launchlab import assembly, checks, summary
 from launchlab.cli import build_parser, main
 from launchlab.errors import LaunchlabError
-from stacks import names
+from stacks import launch_types, names
 from tests import moto_server as fixtures
 from tests.conftest import ROOT, Synthesized, ctrl_c_as_in_a_terminal
 
@@ -335,6 +335,55 @@ def test_every_command_and_flag_says_what_it_does() -> None:
             assert action.help, f"launchlab {name} {action.option_strings}: no help"
     demo_help = commands.choices["demo"].format_help()
     assert "0 < S <= 300" in demo_help and "1..100000" in demo_help
+    # The report prices every launch type in the registry, opt-in ones too: its help says so.
+    report_help = " ".join(commands.choices["report"].format_help().split())
+    for spec in launch_types.REGISTRY:
+        assert spec.label in report_help, f"`launchlab report --help` leaves out {spec.label}"
+
+
+# Each costs 0.1-0.2 s to import. Users start the CLI for every command and the tests start it
+# dozens of times, so parsing flags must not import them: only the command that runs does.
+HEAVY_MODULES = ("boto3", "botocore", "httpx", "numpy", "matplotlib")
+START_THE_CLI = """
+import contextlib, io, json, sys
+from launchlab.cli import main
+
+heavy = set(json.loads(sys.argv[1]))
+runs = []
+for argv in json.loads(sys.argv[2]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as stop:
+            code = stop.code
+    loaded = sorted(heavy & {name.partition(".")[0] for name in sys.modules})
+    runs.append({"code": code, "out": out.getvalue(), "err": err.getvalue(), "heavy": loaded})
+print(json.dumps(runs))
+"""
+
+
+def test_help_and_a_bad_flag_import_nothing_heavy() -> None:
+    """A fresh interpreter, as a user's shell starts it: --help, a command's --help and a bad
+    flag each leave boto3, botocore, httpx, numpy and matplotlib unimported."""
+    argvs = [["--help"], ["up", "--help"], ["demo", "--requests", "0"]]
+    result = subprocess.run(
+        [sys.executable, "-c", START_THE_CLI, json.dumps(HEAVY_MODULES), json.dumps(argvs)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    top, up, bad_flag = json.loads(result.stdout)
+    for argv, run in zip(argvs, (top, up, bad_flag), strict=True):
+        assert run["heavy"] == [], f"launchlab {' '.join(argv)} imported {run['heavy']}"
+    # The real help, not a stub: argparse's wrapping depends on the terminal, words do not.
+    words = " ".join(top["out"].split())
+    assert top["code"] == 0 and words.startswith("usage: launchlab [-h] COMMAND ...")
+    assert "up cdk deploy --all, then print the endpoints and the idle cost per hour" in words
+    assert "report what each launch type costs a month and demands of you" in words
+    words = " ".join(up["out"].split())
+    assert up["code"] == 0 and words.startswith("usage: launchlab up [-h] [--cdk-out DIR]")
+    assert "--cdk-out DIR where to synthesize the app to before deploying" in words
+    assert (bad_flag["code"], bad_flag["out"]) == (2, "")
+    assert bad_flag["err"] == "launchlab: argument --requests: 0 is not in 1..100000\n"
 
 
 DEEP = "[" * 5000 + "]" * 5000
