@@ -824,3 +824,15 @@ def test_a_group_with_instances_held_by_a_lifecycle_hook_says_how_many() -> None
     assert found.detail == (
         "LaunchlabEcsEc2-Capacity: 3 instance(s), 2 held in Terminating:Wait by a lifecycle hook"
     )
+
+
+def test_a_scan_aws_refuses_says_so_in_one_line_naming_the_region() -> None:
+    tagging = _offline("resourcegroupstaggingapi")
+    sandbox = _StubbedSandbox(boto3.Session(), REGION, {"resourcegroupstaggingapi": tagging})
+    with Stubber(tagging) as stub, pytest.raises(LaunchlabError) as error:
+        stub.add_client_error("get_resources", "AccessDeniedException", "not allowed")
+        scan(sandbox)
+    assert str(error.value) == (
+        f"AWS denied GetResources in {REGION} (AccessDeniedException): use credentials allowed "
+        "to read the sandbox account"
+    )
