@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import functools
 import io
 import itertools
 import json
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
@@ -121,7 +124,8 @@ def prepare(
 def stage_file_assets(outdir: Path) -> None:
     """Upload the zipped file assets (custom resource handlers) where `cdk deploy` would."""
     s3 = boto3.client("s3")
-    bucket = f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    bucket = f"cdk-hnb659fds-assets-{account}-{REGION}"
     s3.create_bucket(Bucket=bucket)
     for manifest in outdir.glob("*.assets.json"):
         for asset in json.loads(manifest.read_text()).get("files", {}).values():
@@ -226,19 +230,59 @@ def moto_server() -> Iterable[MotoServer]:
 
 @pytest.fixture
 def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
-    """A clean moto account, and an environment where boto3 can reach nothing else."""
-    moto_server.reset()
+    """A clean moto account of this test's own, and an environment where boto3 can reach
+    nothing else. A new account rather than a reset: moto keeps accounts apart, and a reset
+    would wipe what this process built once for many tests (deployed_app, the down world)."""
+    _accounts_made[0] += 1
+    if _accounts_made[0] > RESET_AFTER:
+        moto_server.reset()  # memory; what is built once checks for itself and builds again
+        _accounts_made[0] = 1
+    use_env(monkeypatch, moto_server.url, new_account_id())
+    return moto_server
+
+
+_accounts_made = [0]
+
+
+def use_env(monkeypatch: pytest.MonkeyPatch, url: str, account_id: str) -> None:
+    """Every boto3 client made from now on in this test, the toolkit's too, acts in
+    ``account_id`` on the moto server at ``url``."""
     for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "LAUNCHLAB_CDK"):
         monkeypatch.delenv(key, raising=False)
-    for key, value in aws_env(moto_server.url).items():
+    for key, value in aws_env(url).items():
         monkeypatch.setenv(key, value)
+    # moto's in-process server (ThreadedMotoServer) reads this for every request, before the
+    # credentials; the CLI's own sessions cannot carry ACCOUNT_HEADER.
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", account_id)
     # ECS services created from now on report this many running tasks (moto's knob).
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "1")
-    # No catalogue of public AMIs: moto loads it into every region's EC2 on first use after
-    # each reset (about 1.5 s of CPU a test); a test that needs an image registers one.
+    # No catalogue of public AMIs: moto loads it into every region's EC2 on first use in each
+    # account (about 1.5 s of CPU a test); a test that needs an image registers one.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     monkeypatch.setenv("COLUMNS", "400")  # rich wraps at 80 columns when not on a terminal
-    return moto_server
+    # Each command opens a boto3 session of its own, which parses every service model it uses
+    # again (EC2's alone is 0.6 s of CPU); in tests they share one loader and parse it once.
+    monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
+
+
+def current_account() -> str:
+    """The account the running test acts in (see use_env)."""
+    return os.environ["MOTO_ACCOUNT_ID"]
+
+
+class _PathsOnce(list[str]):
+    """boto3 appends its data directory to the loader of every session it opens."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@functools.cache
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    loader = botocore.loaders.create_loader(search_path_string)
+    loader._search_paths = _PathsOnce(loader.search_paths)
+    return loader
 
 
 def an_image(architecture: str = "x86_64") -> str:

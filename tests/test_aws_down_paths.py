@@ -24,7 +24,7 @@ from launchlab.aws.up import ECS_SERVICE, ECS_SERVICE_LINKED_ROLE
 from launchlab.cli import main
 from stacks import names
 from tests import moto_server as fixtures
-from tests.moto_server import MotoServer, an_image, calls, write_fake_cdk
+from tests.moto_server import MotoServer, an_image, calls, current_account, write_fake_cdk
 
 aws = fixtures.aws
 moto_server = fixtures.moto_server
@@ -126,7 +126,9 @@ def test_the_scan_lists_a_group_left_behind(
     assert main(["down", "--scan-only"]) == 1
     rows = {row[0]: row for row in _rows(capsys.readouterr().out)}
     group = rows["autoscaling:autoScalingGroup"]
-    assert group[1].startswith("arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:")
+    assert group[1].startswith(
+        f"arn:aws:autoscaling:us-east-1:{current_account()}:autoScalingGroup:"
+    )
     assert group[1].endswith(f"/{name}")
     assert group[4] == f"{name}: 1 instance(s)"
     assert HELD not in group[4]  # moto never holds one (see the module's docstring)
@@ -146,7 +148,7 @@ def test_a_tagging_api_hit_no_direct_look_confirms_is_a_note_not_a_leftover(
     logs.create_log_group(
         logGroupName="/gone/LaunchlabFargate-AppLogs", tags={names.TAG_PROJECT: names.PROJECT}
     )
-    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/gone/LaunchlabFargate-AppLogs"
+    arn = f"arn:aws:logs:us-east-1:{current_account()}:log-group:/gone/LaunchlabFargate-AppLogs"
     assert main(["down", "--scan-only"]) == 0
     out = capsys.readouterr().out
     assert (

@@ -24,6 +24,7 @@ from tests.moto_server import (
     MotoServer,
     call_regions,
     calls,
+    current_account,
     deploy_app,
     start_apps,
     write_fake_cdk,
@@ -73,7 +74,7 @@ def test_up_deploys_every_stack_then_prints_endpoints_and_idle_cost(
     ]]  # fmt: skip
     assert call_regions(record) == ["us-east-1"]
     out = capsys.readouterr().out
-    assert "deploying every stack to account 123456789012 in us-east-1" in out
+    assert f"deploying every stack to account {current_account()} in us-east-1" in out
     assert "http://fargate-alb.example" in out
     assert "https://abc.lambda-url.us-east-1.on.aws/" in out
     # README's figure at the defaults: 2 ALBs, 6 public IPv4, 1 t3.small + 30 GiB gp3,
