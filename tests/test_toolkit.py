@@ -377,10 +377,15 @@ def test_help_and_a_bad_flag_import_nothing_heavy() -> None:
     # The real help, not a stub: argparse's wrapping depends on the terminal, words do not.
     words = " ".join(top["out"].split())
     assert top["code"] == 0 and words.startswith("usage: launchlab [-h] COMMAND ...")
-    assert "up cdk deploy --all, then print the endpoints and the idle cost per hour" in words
+    assert (
+        "up deploy every stack (cdk deploy --all), then print the endpoints and the idle cost "
+        "an hour" in words
+    )
     assert "report what each launch type costs a month and demands of you" in words
     words = " ".join(up["out"].split())
     assert up["code"] == 0 and words.startswith("usage: launchlab up [-h] [--cdk-out DIR]")
+    # The description is a sentence: "Deploy ...", not "Cdk deploy ...".
+    assert "Deploy every stack (cdk deploy --all), then print" in words
     assert "--cdk-out DIR where to synthesize the app to before deploying" in words
     assert (bad_flag["code"], bad_flag["out"]) == (2, "")
     assert bad_flag["err"] == "launchlab: argument --requests: 0 is not in 1..100000\n"

@@ -81,7 +81,9 @@ def _add(commands: Any, name: str, about: str) -> argparse.ArgumentParser:
 def add_parsers(commands: Any) -> None:
     """Add up, verify, bench and down to ``commands`` (the main parser's subparsers)."""
     parser = _add(
-        commands, "up", "cdk deploy --all, then print the endpoints and the idle cost per hour"
+        commands,
+        "up",
+        "deploy every stack (cdk deploy --all), then print the endpoints and the idle cost an hour",
     )
     parser.add_argument(
         "--cdk-out", default=str(assembly.DEFAULT_OUTDIR), metavar="DIR",
@@ -128,7 +130,9 @@ def add_parsers(commands: Any) -> None:
     parser.set_defaults(handler=_bench)
 
     parser = _add(
-        commands, "down", "cdk destroy --all --force, then list anything of the project still there"
+        commands,
+        "down",
+        "destroy every stack (cdk destroy --all --force), then list anything of the project left",
     )
     parser.add_argument(
         "--scan-only", action="store_true", help="skip the destroy; only look for leftovers"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from launchlab import assembly
 from launchlab.report.prices import DEFAULT_TABLE
-from launchlab.report.profile import PRESETS, SHAPES
+from launchlab.report.profile import DEFAULT_PRESET, PRESETS, SHAPES
 from stacks import launch_types
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "with a --region the table lacks, build its entry (any commercial region)",
     )
     traffic = parser.add_argument_group("traffic profile (preset, then --profile, then flags)")
-    traffic.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default hobby)")
+    traffic.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default {DEFAULT_PRESET})")
     traffic.add_argument("--profile", metavar="FILE", help="traffic profile YAML")
     for flag, field, metavar, about in TRAFFIC_FLAGS:
         traffic.add_argument(flag, dest=field, metavar=metavar, help=about)
