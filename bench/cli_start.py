@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from bench.synth import ROOT, _list, _rounds
+from bench.synth import ROOT, figures, rounds_flag
 
 COMMAND = [sys.executable, "-m", "launchlab", "--help"]
 BASELINE = [sys.executable, "-c", "pass"]
@@ -48,7 +48,7 @@ def timed(command: list[str]) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=_rounds, default=20)
+    parser.add_argument("--rounds", type=rounds_flag, default=20)
     args = parser.parse_args()
     timed(COMMAND)  # warm-up: the OS file cache, and the bytecode caches where they are written
     timed(BASELINE)
@@ -73,7 +73,7 @@ def main() -> int:
         ratios = [a[which] / b[which] for a, b in zip(ours, bare, strict=True) if b[which] > 0]
         print(
             f"ratio, {name} (median of per-round ratios): {statistics.median(ratios):.2f}x "
-            f"{_list(ratios, 'x')}"
+            f"{figures(ratios, 'x')}"
         )
     return 0
 

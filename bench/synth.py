@@ -52,7 +52,7 @@ def timed_synth(app_command: str | None, *context: str) -> float:
         return time.perf_counter() - start
 
 
-def _rounds(value: str) -> int:
+def rounds_flag(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"--rounds has value {value!r}; allowed: an integer >= 1")
     return int(value)
@@ -60,7 +60,7 @@ def _rounds(value: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=_rounds, default=5)
+    parser.add_argument("--rounds", type=rounds_flag, default=5)
     args = parser.parse_args()
     baseline_app = f"{sys.executable} {BASELINE_APP}"
     timed_synth(None)  # warm the OS file cache for both, so neither pays for the first read
@@ -73,21 +73,23 @@ def main() -> int:
     # Per-round ratios: each pair ran back to back, under the same load on a shared machine.
     ratios = [app / baseline for app, baseline in zip(app_times, baseline_times, strict=True)]
     ratio = statistics.median(ratios)
-    print(f"launchlab app synth:   median {statistics.median(app_times):.2f} s {_list(app_times)}")
+    print(
+        f"launchlab app synth:   median {statistics.median(app_times):.2f} s {figures(app_times)}"
+    )
     print(
         f"fargate example synth: median {statistics.median(baseline_times):.2f} s "
-        f"{_list(baseline_times)}"
+        f"{figures(baseline_times)}"
     )
     verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
     print(
-        f"ratio (median of per-round ratios): {ratio:.2f}x {_list(ratios, 'x')} "
+        f"ratio (median of per-round ratios): {ratio:.2f}x {figures(ratios, 'x')} "
         f"(target <= {TARGET_RATIO}x: {verdict})"
     )
     all_ratios = [every / app for every, app in zip(all_times, app_times, strict=True)]
     all_ratio = statistics.median(all_ratios)
     print(
-        f"launchTypes=all synth: median {statistics.median(all_times):.2f} s {_list(all_times)}; "
-        f"against the default: {all_ratio:.2f}x {_list(all_ratios, 'x')} "
+        f"launchTypes=all synth: median {statistics.median(all_times):.2f} s {figures(all_times)}; "
+        f"against the default: {all_ratio:.2f}x {figures(all_ratios, 'x')} "
         f"(target <= {ALL_TARGET_RATIO}x: {'met' if all_ratio <= ALL_TARGET_RATIO else 'MISSED'})"
     )
     for label, overrides in (("default config", {}), ("launchTypes=all", {"launchTypes": "all"})):
@@ -174,7 +176,7 @@ def round_trips(overrides: dict[str, str]) -> tuple[int, int]:
     return building, sent - before - building
 
 
-def _list(values: list[float], unit: str = "") -> str:
+def figures(values: list[float], unit: str = "") -> str:
     return "[" + ", ".join(f"{value:.2f}{unit}" for value in values) + "]"
 
 
