@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.loaders
@@ -34,6 +34,9 @@ from launchlab.aws.sandbox import Sandbox
 from launchlab.local import start_stand_in
 from launchlab.processes import free_port
 from stacks import names
+
+if TYPE_CHECKING:
+    from tests.conftest import Synthesized
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"  # moto's default account
@@ -310,6 +313,73 @@ def local_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterable[dict[str, s
     yield {stack: server.url for stack, server in servers.items()}
     for server in servers.values():
         server.stop()
+
+
+# ---- the default app deployed once per process, for the tests that only read it ------------
+#
+# A deploy is about 1 s of CPU; verify, bench, the CloudWatch read and down's scan only read
+# what it made, so they share one (a test that changes what is deployed, or needs it made
+# differently, deploys its own under `aws`). Each lives in an account of its own, which no
+# other test acts in; a test that reads it acts in that account (use_env).
+
+# Stands for an endpoint that is down: nothing listens on the discard port.
+DOWN_URL = "http://127.0.0.1:9"
+
+
+@dataclass
+class _Shared:
+    account: str
+    deployed: Deployed | None = None
+
+
+_shared_deployments: dict[tuple[str, tuple[tuple[str, str], ...]], _Shared] = {}
+
+
+def use_shared_deployment(
+    monkeypatch: pytest.MonkeyPatch,
+    moto_server: MotoServer,
+    synth: Synthesized,
+    endpoint_urls: Mapping[str, str],
+) -> Deployed:
+    """The default app with these endpoint URLs, deployed once per process; the calling test
+    acts in its account from now on and must only read it."""
+    key = (str(synth.outdir), tuple(sorted(endpoint_urls.items())))
+    shared = _shared_deployments.setdefault(key, _Shared(new_account_id()))
+    use_env(monkeypatch, moto_server.url, shared.account)
+    # The aws fixture resets moto now and then (RESET_AFTER), which takes this with it.
+    present = {s["StackName"] for s in boto3.client("cloudformation").describe_stacks()["Stacks"]}
+    if shared.deployed is None or not set(shared.deployed.stacks) <= present:
+        shared.deployed = deploy_app(synth.templates, synth.outdir, endpoint_urls)
+    return shared.deployed
+
+
+@pytest.fixture
+def deployed_app(
+    moto_server: MotoServer,
+    synth: Synthesized,
+    local_apps: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Deployed:
+    """The default app deployed in moto, each endpoint URL leading to its workload on
+    127.0.0.1 (local_apps); shared: read it, never change it."""
+    return use_shared_deployment(monkeypatch, moto_server, synth, local_apps)
+
+
+@pytest.fixture
+def miswired_app(
+    moto_server: MotoServer,
+    synth: Synthesized,
+    local_apps: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Deployed:
+    """The default app deployed in moto with Fargate's URL leading to the EC2 workload (the
+    wrong launch type) and Lambda's to nothing (DOWN_URL); shared: read it, never change it."""
+    urls = {
+        names.ECS_EC2_STACK: local_apps[names.ECS_EC2_STACK],
+        names.FARGATE_STACK: local_apps[names.ECS_EC2_STACK],
+        names.LAMBDA_STACK: DOWN_URL,
+    }
+    return use_shared_deployment(monkeypatch, moto_server, synth, urls)
 
 
 # ---- one account per test on a long-lived server (the fast `down` tests, `make mutate`) ------

@@ -13,11 +13,13 @@ from launchlab.cli import main
 from stacks import names
 from tests import moto_server as fixtures
 from tests.conftest import VARIANT_CONTEXT, Synthesized
-from tests.moto_server import MotoServer, deploy_app, free_port
+from tests.moto_server import DOWN_URL, Deployed, MotoServer, deploy_app
 
 # The shared fixtures, by the names the tests take them as.
 aws = fixtures.aws
+deployed_app = fixtures.deployed_app
 local_apps = fixtures.local_apps
+miswired_app = fixtures.miswired_app
 moto_server = fixtures.moto_server
 
 # What moto 5.2.5's CloudFormation cannot create, found by deploying the templates: these it
@@ -52,12 +54,10 @@ def test_moto_models_every_type_but_the_known_gaps(
 
 
 def test_default_app_deploys_into_moto_without_its_custom_resources(
-    aws: MotoServer, synth: Synthesized
+    deployed_app: Deployed,
 ) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # moto's "not supported" for MOTO_SKIPS
-        # The Function URL is not modelled, so the output naming it must point somewhere else.
-        deployed = deploy_app(synth.templates, synth.outdir, {names.LAMBDA_STACK: "http://x"})
+    # The Function URL is not modelled, so the output naming it points at a local app instead.
+    deployed = deployed_app
     removed = {stack: [r.split(" (")[1].rstrip(")") for r in items]
                for stack, items in deployed.removed.items()}  # fmt: skip
     assert removed == {
@@ -131,12 +131,8 @@ def _deploy(synth: Synthesized, urls: dict[str, str]) -> None:
 
 
 def test_verify_passes_against_the_real_apps(
-    aws: MotoServer,
-    synth: Synthesized,
-    local_apps: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
+    deployed_app: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _deploy(synth, local_apps)
     assert main(["verify"]) == 0
     out = capsys.readouterr().out
     assert "all 3 endpoints verified in us-east-1" in out
@@ -171,18 +167,9 @@ def test_verify_fails_while_ecs_services_are_not_steady(
 
 
 def test_verify_catches_an_endpoint_on_the_wrong_launch_type_and_one_that_is_down(
-    aws: MotoServer,
-    synth: Synthesized,
-    local_apps: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
+    miswired_app: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    down = f"http://127.0.0.1:{free_port()}"
-    urls = {
-        names.ECS_EC2_STACK: local_apps[names.ECS_EC2_STACK],
-        names.FARGATE_STACK: local_apps[names.ECS_EC2_STACK],  # the EC2 app behind Fargate's URL
-        names.LAMBDA_STACK: down,
-    }
-    _deploy(synth, urls)
+    # The EC2 app behind Fargate's URL, nothing behind Lambda's.
     assert main(["verify"]) == 1
     captured = capsys.readouterr()
     err = captured.err.splitlines()
@@ -192,7 +179,7 @@ def test_verify_catches_an_endpoint_on_the_wrong_launch_type_and_one_that_is_dow
         and "launch type ecs-ec2 (expected fargate)" in err[0]
     )
     assert err[1].startswith(
-        f"launchlab: LaunchlabLambda: endpoint {down} is not answering (ConnectError): "
+        f"launchlab: LaunchlabLambda: endpoint {DOWN_URL} is not answering (ConnectError): "
         "look at function LaunchlabLambda-Function"
     )
     assert "Traceback" not in captured.out + captured.err
@@ -209,13 +196,10 @@ def test_verify_says_which_stack_is_not_deployed(
 
 
 def test_verify_in_another_region_than_the_deployment(
-    aws: MotoServer,
-    synth: Synthesized,
-    local_apps: dict[str, str],
+    deployed_app: Deployed,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _deploy(synth, local_apps)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     assert main(["verify"]) == 2
@@ -239,15 +223,12 @@ def test_missing_credentials_is_one_line(
 
 
 def test_aws_region_alone_names_the_region_as_for_the_cdk_cli(
-    aws: MotoServer,
-    synth: Synthesized,
-    local_apps: dict[str, str],
+    deployed_app: Deployed,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """AWS_REGION is what the README exports and what the CDK CLI deploys to; botocore alone
     would ignore it (it reads AWS_DEFAULT_REGION) and look somewhere else."""
-    _deploy(synth, local_apps)
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     assert main(["verify"]) == 2

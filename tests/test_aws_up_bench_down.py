@@ -21,6 +21,8 @@ from stacks import names
 from tests import moto_server as fixtures
 from tests.conftest import Synthesized
 from tests.moto_server import (
+    DOWN_URL,
+    Deployed,
     MotoServer,
     call_regions,
     calls,
@@ -32,7 +34,9 @@ from tests.moto_server import (
 
 # The shared fixtures, by the names the tests take them as.
 aws = fixtures.aws
+deployed_app = fixtures.deployed_app
 local_apps = fixtures.local_apps
+miswired_app = fixtures.miswired_app
 moto_server = fixtures.moto_server
 
 TAGS = [{"Key": names.TAG_PROJECT, "Value": names.PROJECT}]
@@ -168,18 +172,15 @@ def test_bench_measures_every_endpoint_and_writes_json(
 
 
 def test_bench_reports_errors_from_an_endpoint_that_is_down(
-    aws: MotoServer,
-    synth: Synthesized,
-    local_apps: dict[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    miswired_app: Deployed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _deploy(synth, {**local_apps, names.FARGATE_STACK: "http://127.0.0.1:9"})
+    assert miswired_app.stacks[names.LAMBDA_STACK]["EndpointUrl"] == DOWN_URL
     out = tmp_path / "bench.json"
     assert main(["bench", "--requests", "5", "--seconds", "5", "--out", str(out)]) == 1
-    assert json.loads(out.read_text())["endpoints"][names.FARGATE_STACK]["errors"] == 5
+    errors = {s: e["errors"] for s, e in json.loads(out.read_text())["endpoints"].items()}
+    assert errors == {names.ECS_EC2_STACK: 0, names.FARGATE_STACK: 0, names.LAMBDA_STACK: 5}
     assert capsys.readouterr().err.startswith(
-        "launchlab: errors from LaunchlabFargate during the bench"
+        "launchlab: errors from LaunchlabLambda during the bench"
     )
 
 
@@ -198,13 +199,8 @@ def test_bench_caps_the_load(
     assert capsys.readouterr().err.startswith(f"launchlab: {message}")
 
 
-def test_bench_reads_usage_from_cloudwatch(
-    aws: MotoServer,
-    synth: Synthesized,
-    local_apps: dict[str, str],
-    tmp_path: Path,
-) -> None:
-    _deploy(synth, local_apps)
+def test_bench_reads_usage_from_cloudwatch(deployed_app: Deployed, tmp_path: Path) -> None:
+    # The only test that publishes metrics, in the shared deployment's account.
     cloudformation = boto3.client("cloudformation")
     alb_arn = next(
         r["PhysicalResourceId"]
@@ -316,13 +312,9 @@ def test_down_exits_zero_when_nothing_is_left(
 
 
 def test_down_after_a_real_deploy_finds_the_stacks_and_tagged_resources(
-    aws: MotoServer,
-    synth: Synthesized,
-    local_apps: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
+    deployed_app: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # What a destroy that never ran leaves: every stack and what it tagged.
-    _deploy(synth, local_apps)
     assert main(["down", "--scan-only"]) == 1
     captured = capsys.readouterr()
     rows = [line for line in captured.out.splitlines() if line.startswith("│")]
