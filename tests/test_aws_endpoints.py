@@ -1,9 +1,12 @@
-"""The AWS commands against endpoints that are not AWS, as a new user meets them: run through the
-real entry point (`python -m launchlab`), each must end in one line on stderr, exit 2, no
-traceback, and soon: a dead endpoint within the configured timeouts, a wrong one at once."""
+"""The AWS commands against endpoints that are not AWS, as a new user meets them: each must end
+in one line on stderr, exit 2, no traceback, and soon: a dead endpoint within the configured
+timeouts, a wrong one at once. In each test one command runs through the real entry point
+(`python -m launchlab`, a process of its own: about 1 s of CPU to start), the others call the
+function it runs (launchlab.cli.main) in this process."""
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -19,6 +22,7 @@ from typing import Protocol
 import pytest
 
 from launchlab.aws.sandbox import ATTEMPTS, READ_TIMEOUT_S
+from launchlab.cli import main
 from tests.moto_server import ROOT, aws_env
 
 COMMANDS = (["up"], ["verify"], ["bench"], ["down", "--scan-only"])
@@ -39,17 +43,23 @@ class Endpoint(Protocol):
     first_contact: float | None  # time.monotonic() when the command first reached it
 
 
-def _run(endpoint: Endpoint, command: list[str], extra: dict[str, str]) -> Run:
+def _environment(url: str) -> dict[str, str]:
+    """What a command runs with: this endpoint, no other AWS or launchlab setting of ours."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "LAUNCHLAB_"))
+        if not key.startswith(("AWS_", "LAUNCHLAB_", "MOTO_"))
     }
     # A cdk that cannot run: the boto3 checks before it must stop `up` (and `down`) first.
-    env |= aws_env(endpoint.url) | {"LAUNCHLAB_CDK": "/nonexistent/cdk", "COLUMNS": "400"}
+    return env | aws_env(url) | {"LAUNCHLAB_CDK": "/nonexistent/cdk", "COLUMNS": "400"}
+
+
+def _run(endpoint: Endpoint, command: list[str], extra: dict[str, str]) -> Run:
+    """``command`` through the real entry point, in a process of its own."""
     result = subprocess.run(
-        [sys.executable, "-m", "launchlab", *command],
-        cwd=ROOT, env=env | extra, capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "launchlab", *command], cwd=ROOT,
+        env=_environment(endpoint.url) | extra, capture_output=True, text=True, timeout=120,
+        check=False,
     )  # fmt: skip
     end = time.monotonic()
     # Timed from the first contact, not from the start: importing the toolkit takes seconds
@@ -58,11 +68,59 @@ def _run(endpoint: Endpoint, command: list[str], extra: dict[str, str]) -> Run:
     return Run(command, result.returncode, result.stdout, result.stderr, seconds)
 
 
-def _run_all(endpoints: list[Endpoint], **extra: str) -> list[Run]:
-    # Side by side, one endpoint each, so the dead endpoint costs one wait, not four.
-    with ThreadPoolExecutor(len(COMMANDS)) as pool:
-        pairs = zip(endpoints, COMMANDS, strict=True)
-        return list(pool.map(lambda pair: _run(*pair, extra), pairs))
+class _ThreadText(io.TextIOBase):
+    """sys.stdout or sys.stderr for commands called side by side in threads: what each
+    thread writes is kept apart."""
+
+    def __init__(self) -> None:
+        self._texts = threading.local()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not hasattr(self._texts, "buffer"):
+            self._texts.buffer = io.StringIO()
+        return int(self._texts.buffer.write(text))
+
+    def take(self) -> str:
+        """What this thread wrote since it last took it."""
+        buffer = getattr(self._texts, "buffer", io.StringIO())
+        self._texts.buffer = io.StringIO()
+        return buffer.getvalue()
+
+
+class InProcess:
+    """Calls launchlab.cli.main in this process, as ``python -m launchlab`` would, with this
+    process's environment pointed at one endpoint."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self._out, self._err = _ThreadText(), _ThreadText()
+
+    def point_at(self, url: str, **extra: str) -> None:
+        # Here, not at setup: pytest's capture takes sys.stdout and sys.stderr back when the
+        # test itself starts.
+        if sys.stderr is not self._err:
+            self._monkeypatch.setattr(sys, "stdout", self._out)
+            self._monkeypatch.setattr(sys, "stderr", self._err)
+        for key in list(os.environ):
+            if key.startswith(("AWS_", "LAUNCHLAB_", "MOTO_")):
+                self._monkeypatch.delenv(key)
+        for key, value in (_environment(url) | extra).items():
+            self._monkeypatch.setenv(key, value)
+
+    def call(self, command: list[str]) -> Run:
+        """One command; timed from its start (there is nothing to import)."""
+        start = time.monotonic()
+        code = main(command)
+        seconds = time.monotonic() - start
+        return Run(command, code, self._out.take(), self._err.take(), seconds)
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> InProcess:
+    return InProcess(monkeypatch)
 
 
 def _one_line(run: Run) -> str:
@@ -142,7 +200,8 @@ class WebServer(ThreadingHTTPServer):
 
 @pytest.fixture
 def silent_endpoints() -> Iterator[list[SilentEndpoint]]:
-    endpoints = [SilentEndpoint() for _ in COMMANDS]
+    """One for the commands called here, one for the command run through the entry point."""
+    endpoints = [SilentEndpoint(), SilentEndpoint()]
     yield endpoints
     for endpoint in endpoints:
         endpoint.close()
@@ -159,20 +218,37 @@ def web_servers() -> Iterator[list[WebServer]]:
 
 @pytest.mark.slow  # waits out the timeouts: about 13 s
 def test_an_endpoint_that_never_answers_fails_in_one_line_within_the_timeouts(
-    silent_endpoints: list[SilentEndpoint],
+    silent_endpoints: list[SilentEndpoint], in_process: InProcess
 ) -> None:
-    for endpoint, run in zip(silent_endpoints, _run_all(list(silent_endpoints)), strict=True):
+    # All side by side, so the dead endpoints cost one wait, not four: the last command
+    # through the entry point on an endpoint of its own, the others in threads here, on one.
+    *called, alone = COMMANDS
+    in_process.point_at(silent_endpoints[0].url)
+    with ThreadPoolExecutor(len(COMMANDS)) as pool:
+        started = pool.submit(_run, silent_endpoints[1], alone, {})
+        runs = list(pool.map(in_process.call, called))
+        runs.append(started.result())
+    urls = [silent_endpoints[0].url] * len(called) + [silent_endpoints[1].url]
+    for url, run in zip(urls, runs, strict=True):
         line = _one_line(run)
         assert line.startswith(
-            f"launchlab: {endpoint.url}/ accepted the connection but did not answer "
+            f"launchlab: {url}/ accepted the connection but did not answer "
             f"within {READ_TIMEOUT_S} s ({ATTEMPTS} tries): check AWS_ENDPOINT_URL"
         ), run
         # The behaviour asked for is "within 30 s"; the configured timeouts give about 13 s.
         assert ATTEMPTS * READ_TIMEOUT_S <= run.seconds < 30, run
 
 
-def test_another_web_server_fails_in_one_line_at_once(web_servers: list[WebServer]) -> None:
-    for server, run in zip(web_servers, _run_all(list(web_servers)), strict=True):
+def test_another_web_server_fails_in_one_line_at_once(
+    web_servers: list[WebServer], in_process: InProcess
+) -> None:
+    # The first command through the entry point, the others called here.
+    first, *called = COMMANDS
+    runs = [_run(web_servers[0], first, {})]
+    for server, command in zip(web_servers[1:], called, strict=True):
+        in_process.point_at(server.url)
+        runs.append(in_process.call(command))
+    for server, run in zip(web_servers, runs, strict=True):
         line = _one_line(run)
         assert line.startswith(f"launchlab: {server.url} answered with a web page (HTTP "), run
         assert "not an AWS API response: check AWS_ENDPOINT_URL" in line, run
@@ -183,12 +259,14 @@ def test_another_web_server_fails_in_one_line_at_once(web_servers: list[WebServe
 
 
 def test_an_endpoint_that_is_not_a_url_is_named_in_one_line(
-    silent_endpoints: list[SilentEndpoint],
+    silent_endpoints: list[SilentEndpoint], in_process: InProcess
 ) -> None:
     # Behind silent endpoints, a command that got past the check would time out, not pass.
-    runs = _run_all(list(silent_endpoints), AWS_ENDPOINT_URL="not-a-url")
-    # A per-service variable too (boto3 reads AWS_ENDPOINT_URL_<SERVICE>); `up` asks STS first.
-    runs.append(_run(silent_endpoints[0], ["up"], {"AWS_ENDPOINT_URL_STS": "not-a-url"}))
+    in_process.point_at(silent_endpoints[0].url, AWS_ENDPOINT_URL="not-a-url")
+    runs = [in_process.call(command) for command in COMMANDS]
+    # A per-service variable too (boto3 reads AWS_ENDPOINT_URL_<SERVICE>); `up` asks STS
+    # first. Through the entry point.
+    runs.append(_run(silent_endpoints[1], ["up"], {"AWS_ENDPOINT_URL_STS": "not-a-url"}))
     variables = ["AWS_ENDPOINT_URL"] * len(COMMANDS) + ["AWS_ENDPOINT_URL_STS"]
     for run, variable in zip(runs, variables, strict=True):
         assert _one_line(run) == (
