@@ -237,9 +237,6 @@ def test_each_public_ipv4_is_billed_once_whoever_holds_it(
     assert main(["down", "--scan-only"]) == 1
     captured = capsys.readouterr()
     rows = {row[1]: row for row in _rows(captured.out)}
-    import sys
-
-    print(captured.out, file=sys.__stderr__)
     eni = {
         i["InstanceId"]: i["NetworkInterfaces"][0]["NetworkInterfaceId"] for i in (plain, with_eip)
     }
@@ -264,6 +261,35 @@ def test_each_public_ipv4_is_billed_once_whoever_holds_it(
     # Two instances, two addresses: 2 x $0.0208 + 2 x $0.005.
     assert captured.err.startswith(
         "launchlab: 5 resource(s) of launchlab remain in us-east-1, costing about $0.0516/hour"
+    )
+
+
+def test_a_nat_gateway_leaves_its_address_to_its_listed_elastic_ip(
+    aws: MotoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The project's NAT gateway on the project's (tagged) Elastic IP, as a VPC with
+    natGateways=1 deploys it: the address bills once, on the Elastic IP. (moto 5.2.5 ignores
+    DescribeNatGateways' tag filter: test_aws_down_scan.py checks that one with a Stubber.)"""
+    ec2 = boto3.client("ec2")
+    subnet = _default_subnets()[0]["SubnetId"]
+    address = ec2.allocate_address(
+        Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": TAGS}]
+    )
+    gateway = ec2.create_nat_gateway(
+        SubnetId=subnet, AllocationId=address["AllocationId"],
+        TagSpecifications=[{"ResourceType": "natgateway", "Tags": TAGS}],
+    )["NatGateway"]["NatGatewayId"]  # fmt: skip
+    assert main(["down", "--scan-only"]) == 1
+    captured = capsys.readouterr()
+    # us-east-1: NAT gateway $0.045/h, public IPv4 $0.005/h.
+    assert [(row[0], row[1], row[3], row[4]) for row in _rows(captured.out)] == [
+        ("ec2:elastic-ip", address["AllocationId"], "0.0050",
+         f"{address['PublicIp']}, associated"),
+        ("ec2:natgateway", gateway, "0.0450",
+         f"available, public IP {address['PublicIp']} (billed on {address['AllocationId']})"),
+    ]  # fmt: skip
+    assert captured.err.startswith(
+        "launchlab: 2 resource(s) of launchlab remain in us-east-1, costing about $0.0500/hour"
     )
 
 
@@ -295,6 +321,10 @@ def test_a_load_balancer_node_leaves_its_address_to_the_load_balancer() -> None:
     assert found.detail == "in-use, public IP 198.51.100.7 (billed on its load balancer)"
     other = _eni_leftover({**node, "Description": "left by ECS"}, hourly_prices("us-east-1"), "x")
     assert (other.usd_per_hour, other.public_ip) == (Decimal("0.005"), "198.51.100.7")
+    # An internal load balancer's node has no public address: nothing to bill anywhere.
+    internal = {key: value for key, value in node.items() if key != "Association"}
+    found = _eni_leftover(internal, hourly_prices("us-east-1"), "in the project VPC")
+    assert (found.usd_per_hour, found.public_ip, found.detail) == (0, "", "in-use")
 
 
 # ---- item 3: the ECS service-linked role before the first deploy --------------------------

@@ -800,6 +800,32 @@ def test_an_instance_a_service_manages_says_which() -> None:
     assert down_module._instance_leftover(unmanaged, PRICES, "x").detail == "m7g.large, running"
 
 
+def test_nat_gateways_are_asked_for_by_the_project_tag() -> None:
+    # DescribeNatGateways takes tag:<key> filters (EC2 API reference); moto 5.2.5 ignores them
+    # (it filters on nat-gateway-id, vpc-id, subnet-id and state only) and lists every team's.
+    ec2 = _offline("ec2")
+    sandbox = _StubbedSandbox(boto3.Session(), REGION, {"ec2": ec2})
+    address = {"AllocationId": "eipalloc-0123456789abcdef0", "PublicIp": "198.51.100.9"}
+    gateway = {
+        "NatGatewayId": "nat-0123456789abcdef0", "State": "available",
+        "NatGatewayAddresses": [address],
+    }  # fmt: skip
+    gone = {"NatGatewayId": "nat-0fedcba9876543210", "State": "deleted"}
+    with Stubber(ec2) as stub:
+        stub.add_response(
+            "describe_nat_gateways", {"NatGateways": [gone, gateway]},
+            {"Filter": PROJECT_FILTER["Filters"]},
+        )  # fmt: skip
+        found = list(down_module._nat_gateways(sandbox, PRICES))
+    assert found == [
+        Leftover(
+            "ec2:natgateway", "nat-0123456789abcdef0", "tag filter",
+            PRICES.per_hour("vpc.nat_hour") + IPV4_HOUR,
+            "available, public IP 198.51.100.9", "198.51.100.9",
+        )
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class _StubbedSandbox(Sandbox):
     """A Sandbox whose clients answer from a botocore Stubber."""
