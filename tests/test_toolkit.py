@@ -341,9 +341,10 @@ def test_every_command_and_flag_says_what_it_does() -> None:
         assert spec.label in report_help, f"`launchlab report --help` leaves out {spec.label}"
 
 
-# Each costs 0.1-0.2 s to import. Users start the CLI for every command and the tests start it
-# dozens of times, so parsing flags must not import them: only the command that runs does.
-HEAVY_MODULES = ("boto3", "botocore", "httpx", "numpy", "matplotlib")
+# Each costs 0.03-0.3 s to import (`python -X importtime`). Users start the CLI for every
+# command and the tests start it dozens of times, so parsing flags must not import them: only
+# the command that runs does. rich too, for --help (a bad flag loads it to print its one line).
+HEAVY_MODULES = ("boto3", "botocore", "httpx", "numpy", "matplotlib", "yaml", "asyncio")
 START_THE_CLI = """
 import contextlib, io, json, sys
 from launchlab.cli import main
@@ -364,16 +365,23 @@ print(json.dumps(runs))
 
 
 def test_help_and_a_bad_flag_import_nothing_heavy() -> None:
-    """A fresh interpreter, as a user's shell starts it: --help, a command's --help and a bad
-    flag each leave boto3, botocore, httpx, numpy and matplotlib unimported."""
-    argvs = [["--help"], ["up", "--help"], ["demo", "--requests", "0"]]
+    """A fresh interpreter, as a user's shell starts it: --help, every command's --help and a
+    bad flag each leave boto3, botocore, httpx, numpy, matplotlib, PyYAML and asyncio
+    unimported, and the helps rich too (one process: what one run loads, the next has)."""
+    (commands,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    others = [[name, "--help"] for name in commands.choices if name != "up"]
+    helps = [["--help"], ["up", "--help"], *others]
+    argvs = [*helps, ["demo", "--requests", "0"]]
     result = subprocess.run(
-        [sys.executable, "-c", START_THE_CLI, json.dumps(HEAVY_MODULES), json.dumps(argvs)],
+        [sys.executable, "-c", START_THE_CLI, json.dumps([*HEAVY_MODULES, "rich"]),
+         json.dumps(argvs)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    top, up, bad_flag = json.loads(result.stdout)
-    for argv, run in zip(argvs, (top, up, bad_flag), strict=True):
-        assert run["heavy"] == [], f"launchlab {' '.join(argv)} imported {run['heavy']}"
+    *runs, bad_flag = json.loads(result.stdout)
+    top, up = runs[:2]
+    for argv, run in zip(helps, runs, strict=True):
+        assert (run["code"], run["heavy"]) == (0, []), f"launchlab {' '.join(argv)}: {run}"
+    assert bad_flag["heavy"] == ["rich"]
     # The real help, not a stub: argparse's wrapping depends on the terminal, words do not.
     words = " ".join(top["out"].split())
     assert top["code"] == 0 and words.startswith("usage: launchlab [-h] COMMAND ...")
@@ -389,6 +397,27 @@ def test_help_and_a_bad_flag_import_nothing_heavy() -> None:
     assert "--cdk-out DIR where to synthesize the app to before deploying" in words
     assert (bad_flag["code"], bad_flag["out"]) == (2, "")
     assert bad_flag["err"] == "launchlab: argument --requests: 0 is not in 1..100000\n"
+
+
+@pytest.mark.parametrize("command", ["up", "verify", "bench", "down"])
+def test_an_aws_profile_that_does_not_exist_is_one_line(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """botocore refuses an AWS_PROFILE it cannot find (ProfileNotFound) while the command
+    opens its session, before any request: each AWS command's handler turns that into one
+    line and exit 2, not a traceback."""
+    for key, value in fixtures.aws_env("http://127.0.0.1:9").items():  # nothing leaves here
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_PROFILE", "launchlab-no-such-profile")
+    monkeypatch.setenv("LAUNCHLAB_CDK", str(fixtures.write_fake_cdk(tmp_path)[0]))
+    assert main([command]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("launchlab: ") and captured.err.count("\n") == 1
+    assert "launchlab-no-such-profile" in captured.err
+    assert "Traceback" not in captured.out + captured.err
 
 
 DEEP = "[" * 5000 + "]" * 5000
