@@ -306,6 +306,7 @@ def test_the_console_script_runs_this_project(tmp_path: Path) -> None:
     ("argv", "message"),
     [
         (["demo", "--requests", "0"], "argument --requests: 0 is not in 1..100000"),
+        (["demo", "--concurrency", "257"], "argument --concurrency: 257 is not in 1..256"),
         (["demo", "--seconds", "-5"], "argument --seconds: '-5' is not a number of seconds"),
         (["demo", "--seconds", "nan"], "argument --seconds: 'nan' is not a number of seconds"),
         (["demo", "--seconds", "1e9"], "argument --seconds: '1e9' is not a number of seconds"),
