@@ -47,6 +47,15 @@ def test_the_config_reads_every_key_of_cdk_json_and_nothing_else() -> None:
     assert set(read) == settings == set(CONTEXT_KEYS)
 
 
+def test_a_number_from_the_command_line_is_shown_as_a_number() -> None:
+    # -c fargateMemory=4096 arrives as the string "4096": named as cdk.json would hold it.
+    with pytest.raises(ConfigError) as error:
+        config(fargateCpu="256", fargateMemory="4096")
+    assert str(error.value) == (
+        "config key 'fargateMemory' has value 4096; allowed: with fargateCpu 256: 512, 1024, 2048"
+    )
+
+
 def test_command_line_strings_are_converted() -> None:
     loaded = config(fargateCpu="1024", fargateMemory="3072", fargateSpot="true", natGateways="2")
     assert (loaded.fargate.cpu, loaded.fargate.memory_mib, loaded.fargate.spot) == (

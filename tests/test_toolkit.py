@@ -416,8 +416,11 @@ def test_an_aws_profile_that_does_not_exist_is_one_line(
     monkeypatch.setenv("LAUNCHLAB_CDK", str(fixtures.write_fake_cdk(tmp_path)[0]))
     assert main([command]) == 2
     captured = capsys.readouterr()
-    assert captured.err.startswith("launchlab: ") and captured.err.count("\n") == 1
-    assert "launchlab-no-such-profile" in captured.err
+    assert captured.err == (
+        "launchlab: no AWS profile named 'launchlab-no-such-profile' (AWS_PROFILE): set "
+        "AWS_PROFILE to one in ~/.aws/config, or create it with `aws configure --profile "
+        "launchlab-no-such-profile`\n"
+    )
     assert "Traceback" not in captured.out + captured.err
 
 

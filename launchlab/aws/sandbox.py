@@ -140,6 +140,12 @@ def describe(error: Exception, region: str | None = None) -> str:
         return "no AWS credentials found: set AWS_PROFILE or run `aws configure`"
     if isinstance(error, botocore.exceptions.PartialCredentialsError):
         return f"incomplete AWS credentials ({error}): set AWS_PROFILE or run `aws configure`"
+    if isinstance(error, botocore.exceptions.ProfileNotFound):
+        profile = str(error.kwargs.get("profile", "?"))
+        return (
+            f"no AWS profile named {profile!r} (AWS_PROFILE): set AWS_PROFILE to one in "
+            f"~/.aws/config, or create it with `aws configure --profile {profile}`"
+        )
     if isinstance(error, botocore.exceptions.NoRegionError):
         return "no AWS region set: export AWS_REGION=us-east-1 or run `aws configure`"
     if isinstance(error, botocore.exceptions.ReadTimeoutError):
