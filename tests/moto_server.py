@@ -1,7 +1,7 @@
 """moto in server mode on 127.0.0.1, and the synthesized app deployed into it.
 
 What moto 5.2.5's CloudFormation does with our templates, resource type by type, is pinned in
-test_aws_deploy.py; this module only removes what cannot run here, and says why next to it.
+test_aws_deploy_verify.py; this module only removes what cannot run here, and says why next to it.
 """
 
 from __future__ import annotations
