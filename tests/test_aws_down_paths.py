@@ -11,15 +11,13 @@ after a failed destroy can, and is tested.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from launchlab.aws.costs import hourly_prices
-from launchlab.aws.down import HELD, _eni_leftover
+from launchlab.aws.down import HELD
 from launchlab.aws.up import ECS_SERVICE, ECS_SERVICE_LINKED_ROLE
 from launchlab.cli import main
 from stacks import names
@@ -307,24 +305,6 @@ def test_a_deleted_nat_gateway_is_not_a_leftover(
     assert described["State"] == "deleted"  # still listed, as EC2 does for a while
     assert main(["down", "--scan-only"]) == 0
     assert capsys.readouterr().out.endswith("nothing of launchlab is left in us-east-1\n")
-
-
-def test_a_load_balancer_node_leaves_its_address_to_the_load_balancer() -> None:
-    # What EC2 lists for an ALB's node in a zone (moto makes none): "ELB app/<name>/<id>".
-    node = {
-        "NetworkInterfaceId": "eni-0123456789abcdef0", "Status": "in-use",
-        "Description": "ELB app/Launchl-Alb-1/50dc6c495c0c9188",
-        "Association": {"PublicIp": "198.51.100.7", "IpOwnerId": "amazon-elb"},
-    }  # fmt: skip
-    found = _eni_leftover(node, hourly_prices("us-east-1"), "in the project VPC")
-    assert (found.usd_per_hour, found.public_ip) == (0, "")
-    assert found.detail == "in-use, public IP 198.51.100.7 (billed on its load balancer)"
-    other = _eni_leftover({**node, "Description": "left by ECS"}, hourly_prices("us-east-1"), "x")
-    assert (other.usd_per_hour, other.public_ip) == (Decimal("0.005"), "198.51.100.7")
-    # An internal load balancer's node has no public address: nothing to bill anywhere.
-    internal = {key: value for key, value in node.items() if key != "Association"}
-    found = _eni_leftover(internal, hourly_prices("us-east-1"), "in the project VPC")
-    assert (found.usd_per_hour, found.public_ip, found.detail) == (0, "", "in-use")
 
 
 # ---- item 3: the ECS service-linked role before the first deploy --------------------------

@@ -800,6 +800,51 @@ def test_an_instance_a_service_manages_says_which() -> None:
     assert down_module._instance_leftover(unmanaged, PRICES, "x").detail == "m7g.large, running"
 
 
+def test_a_load_balancer_node_leaves_its_address_to_the_load_balancer() -> None:
+    # What EC2 lists for an ALB's node in a zone (moto makes none): "ELB app/<name>/<id>".
+    node = {
+        "NetworkInterfaceId": "eni-0123456789abcdef0", "Status": "in-use",
+        "Description": "ELB app/Launchl-Alb-1/50dc6c495c0c9188",
+        "Association": {"PublicIp": "198.51.100.7", "IpOwnerId": "amazon-elb"},
+    }  # fmt: skip
+    found = down_module._eni_leftover(node, PRICES, "in the project VPC")
+    assert (found.usd_per_hour, found.public_ip) == (0, "")
+    assert found.detail == "in-use, public IP 198.51.100.7 (billed on its load balancer)"
+    other = down_module._eni_leftover({**node, "Description": "left by ECS"}, PRICES, "x")
+    assert (other.usd_per_hour, other.public_ip) == (IPV4_HOUR, "198.51.100.7")
+    # An internal load balancer's node has no public address: nothing to bill anywhere.
+    internal = {key: value for key, value in node.items() if key != "Association"}
+    found = down_module._eni_leftover(internal, PRICES, "in the project VPC")
+    assert (found.usd_per_hour, found.public_ip, found.detail) == (0, "", "in-use")
+
+
+def test_each_address_is_billed_on_one_holder_the_others_say_where() -> None:
+    """An Elastic IP associated with an instance, seen also on the instance's ENI: the charge
+    stays on the Elastic IP, the others drop it and name where it is billed."""
+    ip = "198.51.100.8"
+    eip = Leftover("ec2:elastic-ip", "eipalloc-1", "tag filter", IPV4_HOUR, f"{ip}, associated", ip)
+    hourly = PRICES.instance_per_hour("t3.small")
+    assert hourly is not None
+    instance = Leftover(
+        "ec2:instance", "i-1", "tag filter", hourly + IPV4_HOUR, "t3.small, running", ip
+    )
+    eni = Leftover("ec2:network-interface", "eni-1", "x", IPV4_HOUR, f"in-use, public IP {ip}", ip)
+    alone = Leftover("ec2:network-interface", "eni-2", "x", IPV4_HOUR, "in-use", "198.51.100.9")
+    found = {item.identifier: item for item in (eni, instance, alone, eip)}
+    assert down_module._bill_each_address_once(found, PRICES) == {
+        "eni-1": Leftover(
+            "ec2:network-interface", "eni-1", "x", Decimal(0),
+            f"in-use, public IP {ip} (billed on eipalloc-1)", "",
+        ),
+        "i-1": Leftover(
+            "ec2:instance", "i-1", "tag filter", hourly, "t3.small, running (billed on eipalloc-1)",
+            "",
+        ),
+        "eni-2": alone,
+        "eipalloc-1": eip,
+    }  # fmt: skip
+
+
 def test_nat_gateways_are_asked_for_by_the_project_tag() -> None:
     # DescribeNatGateways takes tag:<key> filters (EC2 API reference); moto 5.2.5 ignores them
     # (it filters on nat-gateway-id, vpc-id, subnet-id and state only) and lists every team's.
@@ -811,9 +856,15 @@ def test_nat_gateways_are_asked_for_by_the_project_tag() -> None:
         "NatGatewayAddresses": [address],
     }  # fmt: skip
     gone = {"NatGatewayId": "nat-0fedcba9876543210", "State": "deleted"}
+    # A private NAT gateway has a private address only; one being made may list none yet.
+    private = {
+        "NatGatewayId": "nat-0aaaaaaaaaaaaaaaa", "State": "available",
+        "ConnectivityType": "private", "NatGatewayAddresses": [{"PrivateIp": "10.0.1.9"}],
+    }  # fmt: skip
+    pending = {"NatGatewayId": "nat-0bbbbbbbbbbbbbbbb", "State": "pending"}
     with Stubber(ec2) as stub:
         stub.add_response(
-            "describe_nat_gateways", {"NatGateways": [gone, gateway]},
+            "describe_nat_gateways", {"NatGateways": [gone, gateway, private, pending]},
             {"Filter": PROJECT_FILTER["Filters"]},
         )  # fmt: skip
         found = list(down_module._nat_gateways(sandbox, PRICES))
@@ -822,7 +873,15 @@ def test_nat_gateways_are_asked_for_by_the_project_tag() -> None:
             "ec2:natgateway", "nat-0123456789abcdef0", "tag filter",
             PRICES.per_hour("vpc.nat_hour") + IPV4_HOUR,
             "available, public IP 198.51.100.9", "198.51.100.9",
-        )
+        ),
+        Leftover(
+            "ec2:natgateway", "nat-0aaaaaaaaaaaaaaaa", "tag filter",
+            PRICES.per_hour("vpc.nat_hour"), "available",
+        ),
+        Leftover(
+            "ec2:natgateway", "nat-0bbbbbbbbbbbbbbbb", "tag filter",
+            PRICES.per_hour("vpc.nat_hour"), "pending",
+        ),
     ]  # fmt: skip
 
 
