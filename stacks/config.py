@@ -531,13 +531,13 @@ class _Context:
     def optional_tag_value(self, key: str) -> str | None:
         return self.tag_value(key) if self.optional_string(key) is not None else None
 
-    def integer(self, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    def integer(self, key: str, minimum: int, maximum: int | None = None) -> int:
         value = self._raw(key)
         number = _as_int(value)
-        allowed = _range_text(minimum, maximum)
+        allowed = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
         if number is None:
             raise ConfigError(key, value, f"a whole number ({allowed})")
-        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        if number < minimum or (maximum is not None and number > maximum):
             raise ConfigError(key, value, allowed)
         return number
 
@@ -581,13 +581,3 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value, re.ASCII):
         return int(value)
     return None
-
-
-def _range_text(minimum: int | None, maximum: int | None) -> str:
-    if minimum is not None and maximum is not None:
-        return f"{minimum}..{maximum}"
-    if minimum is not None:
-        return f">= {minimum}"
-    if maximum is not None:
-        return f"<= {maximum}"
-    return "any whole number"
