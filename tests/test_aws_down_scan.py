@@ -808,8 +808,10 @@ def test_a_load_balancer_node_leaves_its_address_to_the_load_balancer() -> None:
         "Association": {"PublicIp": "198.51.100.7", "IpOwnerId": "amazon-elb"},
     }  # fmt: skip
     found = down_module._eni_leftover(node, PRICES, "in the project VPC")
-    assert (found.usd_per_hour, found.public_ip) == (0, "")
-    assert found.detail == "in-use, public IP 198.51.100.7 (billed on its load balancer)"
+    assert found == Leftover(
+        "ec2:network-interface", "eni-0123456789abcdef0", "in the project VPC", Decimal(0),
+        "in-use, public IP 198.51.100.7 (billed on its load balancer)", "",
+    )  # fmt: skip
     other = down_module._eni_leftover({**node, "Description": "left by ECS"}, PRICES, "x")
     assert (other.usd_per_hour, other.public_ip) == (IPV4_HOUR, "198.51.100.7")
     # An internal load balancer's node has no public address: nothing to bill anywhere.
