@@ -298,10 +298,7 @@ def _eni_leftover(eni: Mapping[str, Any], prices: RegionPrices, found_by: str) -
     # A load balancer's node ("ELB app/<name>/<id>", AWS re:Post knowledge-center
     # elb-find-load-balancer-ip): the load balancer's row prices its addresses, one per zone.
     if public and str(eni.get("Description", "")).startswith("ELB "):
-        return Leftover(
-            "ec2:network-interface", str(eni["NetworkInterfaceId"]), found_by, Decimal(0),
-            f"{detail} (billed on its load balancer)",
-        )  # fmt: skip
+        detail, public = f"{detail} (billed on its load balancer)", ""
     return Leftover(
         "ec2:network-interface",
         str(eni["NetworkInterfaceId"]),
