@@ -247,10 +247,14 @@ def test_terminal_output_fits_one_screen_and_leads_with_the_verdict(
         # The sentence is the JSON's, word for word (rich only wraps it).
         assert document["verdict"]["summary"] in " ".join(text.split())
         assert f"in {tmp_path}" in text.replace("\n", "")
+        if preset == "steady-small-business":
+            svg = (tmp_path / "cost-vs-requests.svg").read_bytes()
     assert main([*args, "--preset", "steady-small-business", "--details"]) == 0
     text = capsys.readouterr().out
     assert "ecs-ec2: line items" in text and "Exact break-even points" in text
     assert "Operational burden" in text
+    # The same report draws the same chart: the SVG is byte for byte the one written before.
+    assert (tmp_path / "cost-vs-requests.svg").read_bytes() == svg
 
 
 def test_notes_and_assumptions_are_prose_with_units(small_business: Report) -> None:
@@ -276,40 +280,36 @@ def test_peaky_notes_say_both_levels(inventory: Inventory) -> None:
 def test_the_chart_marks_the_traffic_shades_the_bands_and_no_labels_overlap(
     small_business: Report,
 ) -> None:
-    import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgb
 
     figure = render.chart_figure(small_business)
-    try:
-        figure.canvas.draw()
-        renderer = figure.canvas.get_renderer()
-        whole, near = figure.axes[:2]
-        assert (whole.get_xscale(), whole.get_yscale()) == ("log", "log")
-        assert (near.get_xscale(), near.get_yscale()) == ("linear", "linear")
-        bands = small_business.verdict.bands
-        for axes in (whole, near):
-            traffic = [line for line in axes.lines if line.get_gid() == "profile-traffic"]
-            assert len(traffic) == 1 and list(traffic[0].get_xdata()) == [20_000_000] * 2
-            shades = [patch for patch in axes.patches if patch.get_gid() == "band"]
-            low, high = axes.get_xlim()
-            shown = [b for b in bands if b.high > low and b.low < high]
-            assert [to_rgb(p.get_facecolor()) for p in shades] == [
-                to_rgb(render.color(b.cheapest, list(small_business.estimates))) for b in shown
-            ]
-            texts = [t for t in axes.texts if t.get_text()]
-            assert any(t.get_gid() == "band-label" for t in texts)
-            boxes = [t.get_window_extent(renderer) for t in texts]
-            for i, j in itertools.combinations(range(len(boxes)), 2):
-                assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
-        # The linear panel spans the traffic and the band edges just past it (54M, 59M, 76M).
-        assert near.get_xlim()[0] == 0 and near.get_xlim()[1] > bands[2].high
-        # Every band label sits inside its own band.
-        for text in (t for t in whole.texts if t.get_gid() == "band-label"):
-            x = text.get_position()[0]
-            band = next(b for b in bands if b.low <= x < b.high)
-            assert text.get_text() == launch_types.label(band.cheapest)
-    finally:
-        plt.close(figure)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    whole, near = figure.axes[:2]
+    assert (whole.get_xscale(), whole.get_yscale()) == ("log", "log")
+    assert (near.get_xscale(), near.get_yscale()) == ("linear", "linear")
+    bands = small_business.verdict.bands
+    for axes in (whole, near):
+        traffic = [line for line in axes.lines if line.get_gid() == "profile-traffic"]
+        assert len(traffic) == 1 and list(traffic[0].get_xdata()) == [20_000_000] * 2
+        shades = [patch for patch in axes.patches if patch.get_gid() == "band"]
+        low, high = axes.get_xlim()
+        shown = [b for b in bands if b.high > low and b.low < high]
+        assert [to_rgb(p.get_facecolor()) for p in shades] == [
+            to_rgb(render.color(b.cheapest, list(small_business.estimates))) for b in shown
+        ]
+        texts = [t for t in axes.texts if t.get_text()]
+        assert any(t.get_gid() == "band-label" for t in texts)
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        for i, j in itertools.combinations(range(len(boxes)), 2):
+            assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+    # The linear panel spans the traffic and the band edges just past it (54M, 59M, 76M).
+    assert near.get_xlim()[0] == 0 and near.get_xlim()[1] > bands[2].high
+    # Every band label sits inside its own band.
+    for text in (t for t in whole.texts if t.get_gid() == "band-label"):
+        x = text.get_position()[0]
+        band = next(b for b in bands if b.low <= x < b.high)
+        assert text.get_text() == launch_types.label(band.cheapest)
 
 
 def test_bands_find_two_edges_inside_one_grid_step() -> None:

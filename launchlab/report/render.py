@@ -516,67 +516,65 @@ def _draw_panel(axes: Any, report: Report, xs: Sequence[float], log: bool) -> li
 
 
 def chart_figure(report: Report) -> Any:
-    """The chart as a matplotlib Figure (the caller closes it): cost against monthly requests
-    on log axes over the whole range, and on linear axes where the decision is made; each
-    band of traffic shaded and labelled by its cheapest launch type; the profile's traffic
-    marked."""
-    # Imported here, not at the top: pyplot takes about a second to import, and only the chart
-    # needs it (not `launchlab verify`, `bench` or `down`, nor the tests that never draw).
-    import matplotlib
+    """The chart as a matplotlib Figure on an Agg canvas: cost against monthly requests on
+    log axes over the whole range, and on linear axes where the decision is made; each band
+    of traffic shaded and labelled by its cheapest launch type; the profile's traffic marked.
+    No pyplot: nothing keeps the figure, so it is freed with its last reference."""
+    # Imported here, not at the top: matplotlib takes most of a second to import, and only the
+    # chart needs it (not `launchlab verify`, `bench` or `down`, nor the tests that never draw).
+    # Files only, no display (CI, containers): the Figure and its Agg canvas, not pyplot's
+    # backend machinery and figure registry.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # files only: no display on CI or in a container
-    import matplotlib.pyplot as plt
-
-    figure, (whole, near) = plt.subplots(
-        1, 2, figsize=(12, 5.2), dpi=110, gridspec_kw={"width_ratios": [3, 2]}
+    figure = Figure(figsize=(12, 5.2), dpi=110)
+    FigureCanvasAgg(figure)
+    whole, near = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    labels = _draw_panel(whole, report, breakeven.grid(361), log=True)
+    low, high = _decision_region(report)
+    steps = [low + (high - low) * i / 600 for i in range(601)]
+    near_labels = _draw_panel(near, report, steps, log=False)
+    v = report.verdict
+    here = requests_words(v.requests_per_month)
+    whole.set_title(f"All traffic (log scales); dashed: your {here} requests/month", fontsize=10)
+    near.set_title("Where the decision is made (linear scales)", fontsize=10)
+    for axes in (whole, near):
+        axes.set_xlabel("requests per month")
+    whole.set_ylabel(f"monthly cost (USD, {report.prices.region})")
+    whole.legend(
+        loc="lower right", fontsize=8, title="line: launch type\nshade: cheapest there",
+        title_fontsize=8,
+    )  # fmt: skip
+    figure.suptitle(
+        f"{report.profile.name}: {launch_types.label(v.cheapest)} is cheapest at {here} "
+        "requests/month "
+        f"({usd(v.monthly_usd[v.cheapest])}/month)",
+        fontsize=12,
     )
-    try:
-        labels = _draw_panel(whole, report, breakeven.grid(361), log=True)
-        low, high = _decision_region(report)
-        steps = [low + (high - low) * i / 600 for i in range(601)]
-        near_labels = _draw_panel(near, report, steps, log=False)
-        v = report.verdict
-        here = requests_words(v.requests_per_month)
-        whole.set_title(
-            f"All traffic (log scales); dashed: your {here} requests/month", fontsize=10
-        )
-        near.set_title("Where the decision is made (linear scales)", fontsize=10)
-        for axes in (whole, near):
-            axes.set_xlabel("requests per month")
-        whole.set_ylabel(f"monthly cost (USD, {report.prices.region})")
-        whole.legend(
-            loc="lower right", fontsize=8, title="line: launch type\nshade: cheapest there",
-            title_fontsize=8,
-        )  # fmt: skip
-        figure.suptitle(
-            f"{report.profile.name}: {launch_types.label(v.cheapest)} is cheapest at {here} "
-            "requests/month "
-            f"({usd(v.monthly_usd[v.cheapest])}/month)",
-            fontsize=12,
-        )
-        # Fixed margins, not tight_layout(): these are what it settles on for every preset,
-        # and its measuring pass took about a third of the chart's time.
-        figure.subplots_adjust(**CHART_MARGINS)
-        for axes in (whole, near):
-            axes.autoscale_view()  # settle the limits, so the labels measure true
-        _place_labels(whole, labels, 0.98)
-        _place_labels(near, near_labels, 0.98)
-    except BaseException:
-        plt.close(figure)
-        raise
+    # Fixed margins, not tight_layout(): these are what it settles on for every preset, and its
+    # measuring pass took about a third of the chart's time.
+    figure.subplots_adjust(**CHART_MARGINS)
+    for axes in (whole, near):
+        axes.autoscale_view()  # settle the limits, so the labels measure true
+    _place_labels(whole, labels, 0.98)
+    _place_labels(near, near_labels, 0.98)
     return figure
 
 
+# The SVG names its clip paths and glyphs by a salted hash of their content; matplotlib salts
+# with a fresh random value per file unless told one, so a fixed salt makes an unchanged report
+# write a byte-identical SVG.
+SVG_HASH_SALT = "launchlab"
+
+
 def chart(report: Report, png: Path, svg: Path) -> None:
-    import matplotlib.pyplot as plt
+    from matplotlib import rc_context
 
     figure = chart_figure(report)
-    try:
-        figure.savefig(png, format="png")
-        # No timestamp in the SVG, so an unchanged report writes an identical file.
+    figure.savefig(png, format="png")
+    # No timestamp and no random ids in the SVG: an unchanged report writes an identical file.
+    with rc_context({"svg.hashsalt": SVG_HASH_SALT}):
         figure.savefig(svg, format="svg", metadata={"Date": None})
-    finally:
-        plt.close(figure)
 
 
 def write_files(
