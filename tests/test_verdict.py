@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -303,6 +304,18 @@ def test_the_chart_marks_the_traffic_shades_the_bands_and_no_labels_overlap(
         boxes = [t.get_window_extent(renderer) for t in texts]
         for i, j in itertools.combinations(range(len(boxes)), 2):
             assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+
+    # Ticks in plain words, requests and dollars (no $10^{6}$ mathtext to parse), where shown.
+    def shown(axis: Any, minor: bool = False) -> list[str]:
+        low, high = sorted(axis.get_view_interval())
+        ticks = axis.get_minor_ticks() if minor else axis.get_major_ticks()
+        return [t.label1.get_text() for t in ticks if low <= t.get_loc() <= high]
+
+    assert shown(whole.xaxis) == ["10k", "100k", "1M", "10M", "100M", "1B", "10B"]
+    assert shown(whole.yaxis) == ["$0.1", "$1", "$10", "$100", "$1k", "$10k"]
+    assert shown(near.xaxis) == ["0", "20M", "40M", "60M", "80M"]
+    assert shown(near.yaxis) == ["$0", "$50", "$100", "$150", "$200", "$250"]
+    assert set(shown(whole.xaxis, minor=True) + shown(whole.yaxis, minor=True)) == {""}
     # The linear panel spans the traffic and the band edges just past it (54M, 59M, 76M).
     assert near.get_xlim()[0] == 0 and near.get_xlim()[1] > bands[2].high
     # Every band label sits inside its own band.

@@ -7,7 +7,7 @@ is among the project's dependencies.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -511,8 +511,46 @@ def _draw_panel(axes: Any, report: Report, xs: Sequence[float], log: bool) -> li
         axes.set_yscale("log")
     else:
         axes.set_ylim(bottom=0)
-        axes.xaxis.set_major_formatter(lambda x, _pos: requests_words(x) if x else "0")
+    _plain_ticks(axes, log)
     return labels
+
+
+def dollars_tick(value: float) -> str:
+    """A tick on a cost axis: '$0', '$0.1', '$40', '$2.5k', '$10k' (no wider than the axis
+    label's margin holds)."""
+    if value >= 1000:
+        return "$" + requests_words(value)
+    return "$" + (f"{value:.10f}".rstrip("0").rstrip(".") if value else "0")
+
+
+def requests_tick(value: float) -> str:
+    """A tick on a requests axis: '0', '10k', '1M', '10B'."""
+    return requests_words(value) if value else "0"
+
+
+def _plain_ticks(axes: Any, log: bool) -> None:
+    """Tick labels in plain words, requests on x and dollars on y. matplotlib's log axes write
+    $10^{n}$ labels, and parsing and laying out that mathtext took a fifth of the chart's time;
+    "1M" and "$100" also read more easily than 10^6 and 10^2."""
+    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
+
+    class Words(LogFormatterSciNotation):
+        """Labels the ticks matplotlib's own log formatter labels (each decade; minor ticks
+        too on an axis narrower than a decade or so), in words instead of powers of ten."""
+
+        def __init__(self, words: Callable[[float], str]) -> None:
+            super().__init__(base=10)
+            self.words = words
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return self.words(x) if super().__call__(x, pos) else ""
+
+    for axis, words in ((axes.xaxis, requests_tick), (axes.yaxis, dollars_tick)):
+        if log:
+            axis.set_major_formatter(Words(words))
+            axis.set_minor_formatter(Words(words))
+        else:
+            axis.set_major_formatter(FuncFormatter(lambda x, _pos, say=words: say(x)))
 
 
 def chart_figure(report: Report) -> Any:
