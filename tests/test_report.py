@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -417,6 +419,20 @@ def test_report_writes_markdown_json_and_chart(
     markdown = (tmp_path / "report.md").read_text()
     assert "## Exact break-even points, pair by pair" in markdown and "| fargate |" in markdown
     assert "![monthly cost against monthly requests](cost-vs-requests.png)" in markdown
+
+
+def test_a_report_from_the_bundled_table_never_imports_boto3() -> None:
+    """boto3 takes about half a second of CPU to import, in every `launchlab report`; only
+    --refresh-prices needs it. A fresh interpreter loads what the command runs."""
+    loads = (
+        "import sys, launchlab.report.runner, launchlab.report.render;"
+        "print(sorted({name.partition('.')[0] for name in sys.modules} & {'boto3', 'botocore'}))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", loads], cwd=DATA.parent.parent, capture_output=True, text=True,
+        timeout=60, check=True,
+    )  # fmt: skip
+    assert found.stdout.strip() == "[]", found.stdout
 
 
 def test_schema_rejects_a_broken_document(synth: Synthesized) -> None:

@@ -15,7 +15,6 @@ from rich.console import Console
 
 from launchlab import assembly
 from launchlab.errors import LaunchlabError
-from launchlab.report import refresh
 from launchlab.report.command import TRAFFIC_FLAGS
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import read_inventory
@@ -71,6 +70,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     )
     prices_path = Path(args.prices)
     if args.refresh_prices:
+        # Only here: it imports boto3, about half a second that a report from the bundled table
+        # never needs.
+        from launchlab.report import refresh
+
         refresh.check_region(args.region)
     table = load_table(prices_path)
     if args.refresh_prices:
