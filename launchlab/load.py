@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from launchlab import processes
+from launchlab import processes, tls
 from launchlab.limits import LOAD_MAX_REQUESTS, LOAD_MAX_SECONDS
 
 
@@ -107,7 +107,9 @@ async def _run(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     timeout = httpx.Timeout(min(30.0, seconds))
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+    async with httpx.AsyncClient(
+        base_url=url, limits=limits, timeout=timeout, verify=tls.context()
+    ) as client:
 
         async def worker() -> None:
             nonlocal issued, errors, cold

@@ -195,17 +195,21 @@ def wait_ready(url: str, processes: Sequence[subprocess.Popen[bytes]], *, second
     """Until ``url`` answers 200; NotReady if one of ``processes`` exits or time runs out."""
     import httpx  # 0.1 s: every CLI command imports this module, few of them wait on a URL
 
+    from launchlab import tls
+
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise NotReady(f"exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
+    # One client for every poll: a client per poll cost a TLS context each (see launchlab/tls.py).
+    with httpx.Client(timeout=2, verify=tls.context()) as client:
+        while time.monotonic() < deadline:
+            for process in processes:
+                if process.poll() is not None:
+                    raise NotReady(f"exited with {process.returncode}")
+            try:
+                if client.get(url).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
     raise NotReady(f"did not answer {url} within {seconds:.0f} s")
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from launchlab import tls
+
 COMPUTE_BODY = {"payload": "launchlab verify", "rounds": 1000}
 
 
@@ -51,7 +53,7 @@ def verify_endpoint(
 ) -> EndpointReport:
     """Run every check against ``url``; a check that cannot connect fails, it never raises."""
     checks: list[Check] = []
-    with httpx.Client(base_url=url.rstrip("/"), timeout=timeout) as client:
+    with httpx.Client(base_url=url.rstrip("/"), timeout=timeout, verify=tls.context()) as client:
 
         def check(name: str, method: str, path: str, expect: Any, **kwargs: Any) -> None:
             try:

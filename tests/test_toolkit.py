@@ -473,3 +473,52 @@ def test_a_synth_that_fails_says_why(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("launchlab: cdk synth with -c ec2InstanceType=zz.huge failed: ")
     assert "Malformed instance type identifier" in err and "Subprocess exited" not in err
+
+
+def test_polling_checking_and_loading_a_workload_build_one_tls_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # httpx builds a TLS context per client (certifi's bundle, about 30 ms of CPU each), and
+    # wait_ready used to poll a starting workload every 50 ms with a new client per poll.
+    import http.server
+    import ssl
+    import threading
+
+    from launchlab import load, processes, tls, verify
+
+    answered: list[int] = []
+
+    class StartsAfterFivePolls(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            answered.append(200 if len(answered) >= 5 else 503)
+            self.send_response(answered[-1])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    made: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def counted(*args: object, **kwargs: object) -> ssl.SSLContext:
+        made.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    tls.context.cache_clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StartsAfterFivePolls)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        processes.wait_ready(f"{url}/health", [], seconds=30)
+        assert answered == [503] * 5 + [200]
+        verify.verify_endpoint("stand-in", url, expected_launch_type="ecs-ec2")
+        load.run_load(url, requests=4, concurrency=2, seconds=10)
+        assert len(answered) > 6 + 4  # every check and every request reached the server
+    finally:
+        server.shutdown()
+        server.server_close()
+        tls.context.cache_clear()
+    assert len(made) == 1

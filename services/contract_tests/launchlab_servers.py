@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from launchlab import local, processes
+from launchlab import local, processes, tls
 
 SERVICES = Path(__file__).resolve().parent.parent
 OPENAPI = SERVICES / "openapi.yaml"
@@ -46,7 +46,7 @@ class Server(processes.Started):
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = httpx.Client(base_url=self.url, timeout=10)
+        self.client = httpx.Client(base_url=self.url, timeout=10, verify=tls.context())
 
     def log_lines(self) -> list[dict]:
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]

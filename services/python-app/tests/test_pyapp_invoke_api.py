@@ -88,12 +88,13 @@ def start_shim(invoke_url: str) -> tuple[subprocess.Popen[bytes], str]:
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            return process, url
-        except httpx.TransportError:
-            time.sleep(0.05)
+    with httpx.Client(timeout=1) as client:  # one TLS context, not one per poll
+        while time.monotonic() < deadline:
+            try:
+                client.get(f"{url}/health")
+                return process, url
+            except httpx.TransportError:
+                time.sleep(0.05)
     process.kill()
     raise AssertionError("the shim did not start")
 
