@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from launchlab import kept
 
 # The cfn-lint console script installed beside this interpreter (the package has no __main__).
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
@@ -22,9 +22,10 @@ CFN_LINT_IGNORES: dict[str, str] = {
 }
 # cfn-lint's exit code is a bit mask: 1 it failed to run, 2 errors, 4 warnings, 8 informational.
 _FAILED_TO_RUN, _ERRORS = 1, 2
-# The last verdict, kept beside the templates it judged: `launchlab demo --reuse` (and any
-# second look at the same assembly) skips a lint of several seconds when nothing changed.
-CFN_LINT_CACHE = ".launchlab-cfn-lint.json"
+# Where cfn-lint's output is kept when LAUNCHLAB_CACHE_DIR is unset: beside the templates it
+# judged, so `launchlab demo --reuse` (any second look at the same assembly) skips a lint of
+# several seconds when nothing changed.
+KEPT_BESIDE_TEMPLATES = ".launchlab-kept"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Verdict:
     passed: bool
     detail: str
     findings: tuple[str, ...] = ()  # the checker's own lines, where it prints any
-    cached: bool = False  # the same inputs were judged before; this is that verdict
+    cached: bool = False  # the checker's output on the same inputs was kept, and read here
 
 
 def cdk_nag(outdir: Path) -> Verdict:
@@ -54,62 +55,83 @@ def cdk_nag(outdir: Path) -> Verdict:
     )
 
 
-def cfn_lint(outdir: Path) -> Verdict:
-    """Run cfn-lint over every template; errors fail, warnings (but the accepted) are counted.
+def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:
+    """Run cfn-lint over every template in ``outdir`` (or over ``templates``, each somewhere
+    under it); errors fail, warnings (but the accepted) are counted.
 
-    A verdict is a function of the templates, where they are (findings name their paths), the
-    cfn-lint version and the accepted findings, so it is kept in ``outdir`` under a digest of
-    those and reused while they stay the same; a cfn-lint that did not run keeps nothing."""
-    templates = sorted(outdir.glob("*.template.json"))
-    key = _cfn_lint_key(outdir, templates)
-    cache = outdir / CFN_LINT_CACHE
-    try:
-        kept = json.loads(cache.read_text())
-        if kept["key"] == key:
-            verdict = kept["verdict"]
-            return Verdict(**{**verdict, "findings": tuple(verdict["findings"]), "cached": True})
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # none kept yet, or unreadable: lint
-    verdict = _run_cfn_lint(templates)
-    if verdict.detail.startswith("cfn-lint did not run"):
-        return verdict  # an installation problem, not a property of these templates
-    partial = cache.with_name(f"{cache.name}.{os.getpid()}")
-    try:
-        partial.write_text(json.dumps({"key": key, "verdict": asdict(verdict)}))
-        partial.replace(cache)  # atomic: a reader sees the old verdict or the new, never half
-    except OSError:  # a read-only assembly, say: nothing kept, nothing lost
-        with contextlib.suppress(OSError):
-            partial.unlink()
-    return verdict
-
-
-def _cfn_lint_key(outdir: Path, templates: list[Path]) -> str:
-    """A digest of everything the verdict depends on (findings name the templates' paths)."""
-    digest = hashlib.sha256()
-    digest.update(metadata.version("cfn-lint").encode())
-    digest.update(json.dumps(sorted(CFN_LINT_IGNORES)).encode())
-    digest.update(str(outdir.resolve()).encode())
-    for template in templates:
-        digest.update(template.name.encode() + b"\0" + template.read_bytes() + b"\0")
-    return digest.hexdigest()
+    cfn-lint's output depends on its version, its arguments (the accepted findings, each
+    template's path relative to ``outdir``) and the templates' bytes, so it is kept
+    (launchlab.kept) under a digest of those, with paths relative to ``outdir``: another
+    directory holding the same templates reads it back, its findings naming that directory.
+    The verdict is drawn from the output on every call; a cfn-lint that did not run keeps
+    nothing."""
+    chosen = sorted(outdir.glob("*.template.json")) if templates is None else templates
+    names = [Path(template).relative_to(outdir).as_posix() for template in chosen]
+    arguments = _cfn_lint_arguments(names)
+    digest = kept.key(
+        "cfn-lint",
+        metadata.version("cfn-lint"),
+        *arguments,  # the accepted findings, then each template's name
+        *((outdir / name).read_bytes() for name in names),
+    )
+    place = kept.directory(outdir / KEPT_BESIDE_TEMPLATES)
+    output = _cfn_lint_output(kept.read(place, digest))
+    cached = output is not None
+    if output is None:
+        # Run where the templates are, so that what it prints names them relative to outdir.
+        result = subprocess.run(
+            [CFN_LINT, *arguments], cwd=outdir, capture_output=True, text=True, check=False
+        )
+        output = _CfnLintOutput(result.returncode, result.stdout.splitlines(), result.stderr)
+        if not output.returncode & _FAILED_TO_RUN:  # a broken install says nothing of these
+            kept.keep(place, digest, [output.returncode, output.lines, output.stderr])
+    return _cfn_lint_verdict(output, outdir, names, cached=cached)
 
 
-def _run_cfn_lint(templates: list[Path]) -> Verdict:
-    result = subprocess.run(
-        [CFN_LINT, "--format", "parseable", "--ignore-checks", *CFN_LINT_IGNORES, "--",
-         *map(str, templates)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )  # fmt: skip
-    lines = result.stdout.splitlines()
+def _cfn_lint_arguments(names: list[str]) -> list[str]:
+    return ["--format", "parseable", "--ignore-checks", *CFN_LINT_IGNORES, "--", *names]
+
+
+@dataclass(frozen=True)
+class _CfnLintOutput:
+    returncode: int
+    lines: list[str]  # stdout, each finding's path relative to the outdir it ran in
+    stderr: str
+
+
+def _cfn_lint_output(value: object) -> _CfnLintOutput | None:
+    """Kept output read back, or None where there is none or it is not what keep() wrote."""
+    match value:
+        case [int(returncode), list(lines), str(stderr)] if all(
+            isinstance(line, str) for line in lines
+        ):
+            return _CfnLintOutput(returncode, lines, stderr)
+    return None
+
+
+def _cfn_lint_verdict(
+    output: _CfnLintOutput, outdir: Path, names: list[str], *, cached: bool
+) -> Verdict:
+    if output.returncode & _FAILED_TO_RUN:
+        return Verdict("cfn-lint", False, f"cfn-lint did not run: {output.stderr.strip()}")
+    lines = [line for line in output.lines if line.strip()]
+    # Counted before the lines name outdir, so that no directory's name can count as a finding.
     errors = sum(1 for line in lines if ":E" in line)
     warnings = sum(1 for line in lines if ":W" in line)
-    if result.returncode & _FAILED_TO_RUN:
-        return Verdict("cfn-lint", False, f"cfn-lint did not run: {result.stderr.strip()}")
+    longest_first = sorted(names, key=len, reverse=True)
     return Verdict(
         "cfn-lint",
-        errors == 0 and not result.returncode & _ERRORS,
-        f"{len(templates)} templates: {errors} errors, {warnings} warnings",
-        tuple(line for line in lines if line.strip()),
+        errors == 0 and not output.returncode & _ERRORS,
+        f"{len(names)} templates: {errors} errors, {warnings} warnings",
+        tuple(_rooted(line, outdir, longest_first) for line in lines),
+        cached,
     )
+
+
+def _rooted(line: str, outdir: Path, names: list[str]) -> str:
+    """A finding naming its template under ``outdir`` (cfn-lint ran there: it named it
+    relative to it), as one cfn-lint run from anywhere else would."""
+    for name in names:
+        if line.startswith(f"{name}:"):
+            return f"{outdir / name}{line[len(name) :]}"
+    return line

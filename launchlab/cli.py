@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "made it without -c (one you made with `.venv/bin/npx cdk synth -c ...` looks just as "
         "fresh); "
         "cdk-nag's report is still read, and cfn-lint still judges the templates (its "
-        "verdict on unchanged templates is kept in --cdk-out)",
+        "output on unchanged templates is kept in --cdk-out, or in $LAUNCHLAB_CACHE_DIR)",
     )  # fmt: skip
     demo_parser.add_argument(
         "--docker", action="store_true",

@@ -87,7 +87,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         done = f"synthesized {len(app.templates)} stacks into {options.outdir}"
     _step(console, 1, done)
     for verdict in verdicts:
-        kept = " (templates unchanged since the last lint)" if verdict.cached else ""
+        kept = " (its output on these very templates was kept)" if verdict.cached else ""
         _step(console, 1, f"{verdict.checker}: {verdict.detail}{kept}", verdict.passed)
         if not verdict.passed:
             result.failed_steps.append(f"1 {verdict.checker}")

@@ -46,8 +46,9 @@ CHILDREN = os.environ.get("MUTATE_CHILDREN", "2")
 FAST_TESTS: dict[str, tuple[str, ...]] = {
     "launchlab.report.cost.": ("tests/test_report.py::*",),
     "launchlab.aws.down.": ("tests/test_aws_down_scan.py::*",),
-    # Not the lint of the session's synth: its verdict is kept beside the templates, in the
-    # synth every session shares, where one mutant's verdict would be read by the next.
+    # Not the lint of the session's synth: its output is kept in the session's cache directory
+    # (LAUNCHLAB_CACHE_DIR), which every session shares, where one mutant's output would be
+    # read by the next. The tests below keep theirs in a directory of their own.
     "launchlab.checks.": (
         "tests/test_checks.py::test_nag_verdict_*",
         "tests/test_checks.py::test_cfn_lint_verdict_*",

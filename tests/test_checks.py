@@ -4,7 +4,6 @@ suppressions' own hygiene."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from launchlab import checks
+from launchlab import checks, kept
 from tests.conftest import ROOT, Synthesized
 
 
@@ -142,21 +141,29 @@ def test_cfn_lint_that_cannot_run_says_so(tmp_path: Path, monkeypatch: pytest.Mo
     broken.write_text("#!/bin/sh\necho 'No module named cfnlint' >&2\nexit 1\n")
     broken.chmod(0o755)
     monkeypatch.setattr(checks, "CFN_LINT", str(broken))
+    monkeypatch.setenv(kept.CACHE_DIR_ENV, str(tmp_path / "kept"))
+    (tmp_path / "A.template.json").write_text("{}")
     assert checks.cfn_lint(tmp_path) == checks.Verdict(
         "cfn-lint", False, "cfn-lint did not run: No module named cfnlint"
     )
-    # A broken install says nothing of the templates: no verdict is kept for them.
-    assert not (tmp_path / checks.CFN_LINT_CACHE).exists()
+    # A broken install says nothing of the templates: nothing is kept for them.
+    assert not (tmp_path / "kept").exists()
 
 
 def _stand_in_cfn_lint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> Path:
-    """A cfn-lint that runs ``script`` and counts its runs in the file it returns."""
+    """A cfn-lint that runs ``script`` and counts its runs in the file it returns; what it
+    prints is kept in tmp_path/kept, never where the real cfn-lint's output is."""
     runs = tmp_path / "runs"
     stand_in = tmp_path / "cfn-lint"
     stand_in.write_text(f"#!/bin/sh\necho run >> {runs}\n{script}\n")
     stand_in.chmod(0o755)
     monkeypatch.setattr(checks, "CFN_LINT", str(stand_in))
+    monkeypatch.setenv(kept.CACHE_DIR_ENV, str(tmp_path / "kept"))
     return runs
+
+
+def _runs(runs: Path) -> int:
+    return runs.read_text().count("run") if runs.exists() else 0
 
 
 def test_cfn_lint_verdict_fails_on_the_error_exit_bit_without_a_finding_line(
@@ -179,14 +186,66 @@ def test_cfn_lint_verdict_is_linted_again_when_the_accepted_findings_change_or_u
     assert checks.cfn_lint(out).passed and checks.cfn_lint(out).cached
     monkeypatch.setattr(checks, "CFN_LINT_IGNORES", {})
     assert not checks.cfn_lint(out).cached
-    assert runs.read_text().count("run") == 2
-    # Where the verdict cannot be kept (here its file's name is taken by a directory), the
-    # verdict still comes back, and the next look lints again.
-    (out / checks.CFN_LINT_CACHE).unlink()
-    (out / f"{checks.CFN_LINT_CACHE}.{os.getpid()}").mkdir()
+    assert _runs(runs) == 2
+    # Where nothing can be kept (here a file stands where the directory would be), the verdict
+    # still comes back, and the next look lints again.
+    monkeypatch.setenv(kept.CACHE_DIR_ENV, str(out / "A.template.json" / "kept"))
     assert checks.cfn_lint(out).passed
     assert not checks.cfn_lint(out).cached
-    assert runs.read_text().count("run") == 4
+    assert _runs(runs) == 4
+    # Without LAUNCHLAB_CACHE_DIR the output is kept beside the templates (`demo --reuse`).
+    monkeypatch.delenv(kept.CACHE_DIR_ENV)
+    assert not checks.cfn_lint(out).cached
+    assert checks.cfn_lint(out).cached and _runs(runs) == 5
+    assert len(list((out / checks.KEPT_BESIDE_TEMPLATES).iterdir())) == 1
+
+
+# The stand-in names each template as cfn-lint does: as it was given on the command line.
+ONE_ERROR_EACH = 'for t; do case $t in *.json) echo "$t:1:2:1:3:E3002:no";; esac; done; exit 2'
+
+
+def test_cfn_lint_verdict_is_kept_for_the_same_bytes_anywhere_and_names_where_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _stand_in_cfn_lint(tmp_path, monkeypatch, ONE_ERROR_EACH)
+    one = tmp_path / "one"
+    (one / "nested").mkdir(parents=True)
+    (one / "A.template.json").write_text('{"A": 1}')
+    (one / "nested" / "B.template.json").write_text('{"B": 1}')
+    both = [one / "A.template.json", one / "nested" / "B.template.json"]
+    first = checks.cfn_lint(one, both)
+    assert first == checks.Verdict(
+        "cfn-lint",
+        False,
+        "2 templates: 2 errors, 0 warnings",
+        (f"{both[0]}:1:2:1:3:E3002:no", f"{both[1]}:1:2:1:3:E3002:no"),
+    )
+    # The same bytes under the same names elsewhere: read back, naming the new place.
+    two = Path(shutil.copytree(one, tmp_path / "two"))
+    again = checks.cfn_lint(two, [two / "A.template.json", two / "nested" / "B.template.json"])
+    assert again == checks.Verdict(
+        "cfn-lint",
+        False,
+        "2 templates: 2 errors, 0 warnings",
+        (
+            f"{two}/A.template.json:1:2:1:3:E3002:no",
+            f"{two}/nested/B.template.json:1:2:1:3:E3002:no",
+        ),
+        cached=True,
+    )
+    assert _runs(runs) == 1
+    assert checks.cfn_lint(two).findings == (f"{two}/A.template.json:1:2:1:3:E3002:no",)
+    assert _runs(runs) == 2  # only A: another set of templates
+    # One byte changed, a template renamed, another cfn-lint: each is linted again.
+    (two / "A.template.json").write_text('{"A": 2}')
+    assert not checks.cfn_lint(two).cached
+    (two / "A.template.json").rename(two / "C.template.json")
+    (two / "C.template.json").write_text('{"A": 1}')
+    assert checks.cfn_lint(two).findings == (f"{two}/C.template.json:1:2:1:3:E3002:no",)
+    assert _runs(runs) == 4
+    monkeypatch.setattr(checks.metadata, "version", lambda name: "0.0.0+another")
+    assert not checks.cfn_lint(one, both).cached
+    assert _runs(runs) == 5
 
 
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
@@ -557,38 +616,33 @@ def test_checkov_skips_of_cdk_helpers_by_resource_type() -> None:
     )
 
 
-def test_cfn_lint_verdict_fails_on_an_error_lists_it_and_is_kept_until_a_template_changes(
-    tmp_path: Path,
+def test_cfn_lint_verdict_fails_on_an_error_lists_it_and_reads_it_back_for_another_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The verdict `launchlab demo` prints; `demo --reuse` skips a lint of the same templates,
-    and any change lints again."""
+    """The verdict `launchlab demo` prints, from the real cfn-lint's output; the same templates
+    elsewhere read that output back (what lints again is the stand-in's test above)."""
+    monkeypatch.setenv(kept.CACHE_DIR_ENV, str(tmp_path / "kept"))
     template: dict[str, Any] = {
         # Two unused parameters: W2001 twice (as many warnings as errors would hide a count
         # of the wrong lines).
         "Parameters": {"Unused": {"Type": "String"}, "Spare": {"Type": "String"}},
         "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Delay": 5}}},
     }
-    broken = tmp_path / "Broken.template.json"
+    out = tmp_path / "out"
+    out.mkdir()
+    broken = out / "Broken.template.json"
     broken.write_text(json.dumps(template))
-    first = checks.cfn_lint(tmp_path)
-    assert (first.checker, first.passed) == ("cfn-lint", False)
+    first = checks.cfn_lint(out)
+    assert (first.checker, first.passed, first.cached) == ("cfn-lint", False, False)
     assert first.detail == "1 templates: 1 errors, 2 warnings"
     error, *warnings = sorted(first.findings, key=lambda line: ":W" in line)
     assert error.startswith(f"{broken}:") and ":E3002:" in error
     assert len(warnings) == 2 and all(":W2001:" in warning for warning in warnings)
-    assert not first.cached and (tmp_path / checks.CFN_LINT_CACHE).exists()
-    again = checks.cfn_lint(tmp_path)
-    assert again.cached
-    assert (again.passed, again.detail, again.findings) == (
-        first.passed, first.detail, first.findings
-    )  # fmt: skip
-    # The assembly copied elsewhere, kept verdict and all: findings name paths, so lint again.
-    elsewhere = shutil.copytree(tmp_path, tmp_path.parent / f"{tmp_path.name}-copy")
+    assert all(warning.startswith(f"{broken}:") for warning in warnings)
+    elsewhere = Path(shutil.copytree(out, tmp_path / "elsewhere"))
     moved = checks.cfn_lint(elsewhere)
-    assert not moved.cached and moved.findings[0].startswith(str(elsewhere / broken.name))
-    template["Resources"]["Queue"]["Properties"] = {"DelaySeconds": 5}
-    del template["Parameters"]
-    broken.write_text(json.dumps(template))
-    fixed = checks.cfn_lint(tmp_path)
-    assert not fixed.cached and fixed.passed and fixed.findings == ()
-    assert fixed.detail == "1 templates: 0 errors, 0 warnings"
+    assert moved.cached
+    assert (moved.passed, moved.detail) == (first.passed, first.detail)
+    assert moved.findings == tuple(
+        line.replace(str(out), str(elsewhere), 1) for line in first.findings
+    )

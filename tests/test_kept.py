@@ -1,0 +1,67 @@
+"""The store that keeps cfn-lint's and checkov's output between runs (launchlab.kept); what
+each keeps and when it lints again is in tests/test_checks.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from launchlab import kept
+
+
+def test_key_tells_apart_parts_that_join_to_the_same_bytes() -> None:
+    assert kept.key("ab", "c") != kept.key("a", "bc")
+    assert kept.key("a", b"b") == kept.key(b"a", "b")
+    assert kept.key() != kept.key("")
+
+
+def test_what_is_kept_is_read_back_and_a_torn_or_missing_entry_is_none(tmp_path: Path) -> None:
+    place = tmp_path / "a" / "b"  # made on the first keep
+    digest = kept.key("x")
+    assert kept.read(place, digest) is None
+    kept.keep(place, digest, [2, ["line"], ""])
+    assert kept.read(place, digest) == [2, ["line"], ""]
+    assert [entry.name for entry in place.iterdir()] == [f"{digest}.kept.json.gz"]
+    (place / f"{digest}.kept.json.gz").write_bytes(b"\x1f\x8b\x08")  # cut off mid-write
+    assert kept.read(place, digest) is None
+
+
+def test_directory_is_the_environment_s_else_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(kept.CACHE_DIR_ENV, str(tmp_path / "ci-cache"))
+    assert kept.directory(tmp_path / "beside") == tmp_path / "ci-cache"
+    monkeypatch.setenv(kept.CACHE_DIR_ENV, "")
+    assert kept.directory(tmp_path / "beside") == tmp_path / "beside"
+
+
+def test_only_the_most_recently_used_entries_stay_and_nothing_else_is_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kept, "KEEP_NEWEST", 2)
+    (tmp_path / "notes.json.gz").write_text("someone else's")
+    first, second, third = (kept.key(name) for name in ("first", "second", "third"))
+    kept.keep(tmp_path, first, 1)
+    kept.keep(tmp_path, second, 2)
+    for age, digest in ((200, first), (100, second)):
+        os.utime(tmp_path / f"{digest}.kept.json.gz", (1e9 - age, 1e9 - age))
+    assert kept.read(tmp_path, first) == 1  # used now: the newest
+    kept.keep(tmp_path, third, 3)
+    assert (kept.read(tmp_path, first), kept.read(tmp_path, second)) == (1, None)
+    assert kept.read(tmp_path, third) == 3
+    assert (tmp_path / "notes.json.gz").read_text() == "someone else's"
+
+
+def test_entries_stay_within_the_byte_bound_but_the_newest_always_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small, large = kept.key("small"), kept.key("large")
+    kept.keep(tmp_path, small, "s")
+    size = (tmp_path / f"{small}.kept.json.gz").stat().st_size
+    os.utime(tmp_path / f"{small}.kept.json.gz", (1e9, 1e9))
+    monkeypatch.setattr(kept, "KEEP_BYTES", size + 1)
+    kept.keep(tmp_path, large, os.urandom(64).hex())  # alone over the bound: kept all the same
+    assert kept.read(tmp_path, small) is None
+    assert kept.read(tmp_path, large) is not None
