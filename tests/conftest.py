@@ -19,7 +19,7 @@ from stacks.toolchain import use_project_node
 
 use_project_node()  # before aws_cdk loads jsii
 
-from launchlab import assembly  # noqa: E402
+from launchlab import assembly, kept  # noqa: E402
 from stacks import launch_types  # noqa: E402
 
 # `make test` draws the same hypothesis examples every run, so CI is repeatable;
@@ -78,6 +78,17 @@ OPT_IN_VARIANT: dict[str, Any] = {
     "lmiInstanceType": "m6i.large",
     "lmiMemoryPerVcpu": "4",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """What cfn-lint and checkov printed is kept between sessions by the content they read
+    (launchlab.kept), in pytest's cache directory: a warm run lints only what changed, and
+    `pytest --cache-clear` (or a clean checkout, as CI has) lints everything. Set in the
+    environment, so that every xdist worker and `launchlab demo` subprocess keeps it there too."""
+    cache = getattr(config, "cache", None)
+    name = "launchlab-verdicts"
+    where = cache.mkdir(name) if cache else ROOT / ".pytest_cache" / "d" / name
+    os.environ[kept.CACHE_DIR_ENV] = str(where)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
