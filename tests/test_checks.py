@@ -3,9 +3,11 @@ suppressions' own hygiene."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
+from importlib.metadata import distributions
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +267,9 @@ def test_checkov_fails_nothing_and_skips_exactly_what_would_fail(
     would fail nothing hides the next real finding. The default launch types and the opt-in
     ones, each at cdk.json's defaults and away from them. One checkov run over all eight
     template sets (its start-up is most of its time); checkov 3.3.30 given several --directory
-    flags reports the first directory again for each of the others, so they share one parent."""
+    flags reports the first directory again for each of the others, so they share one parent.
+    Its report is kept by the files' bytes (_checkov_stdout): unchanged templates are not
+    scanned again in the next session, and the kept report is read here as a new one is."""
     assert CHECKOV.exists(), "checkov is installed by `make setup` into .venv-tools"
     skips: dict[str, set[tuple[str, str, str]]] = {}
     sets = {"default": synth, "variant": variant, "opt-in": opt_in_synth}
@@ -286,12 +290,10 @@ def test_checkov_fails_nothing_and_skips_exactly_what_would_fail(
             (tmp_path / f"stripped-{which}" / f"{name}.template.json").write_text(
                 json.dumps(stripped)
             )
-    result = subprocess.run(
-        [str(CHECKOV), "--directory", str(tmp_path), "--framework", "cloudformation",
-         "--output", "json", "--skip-download"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    (report,) = _json_documents(result.stdout) or [result.stderr]
+    stdout, stderr = _checkov_stdout(
+        tmp_path, "--framework", "cloudformation", "--output", "json", "--skip-download"
+    )
+    (report,) = _json_documents(stdout) or [stderr]
     results = report["results"]
 
     def by_set(kind: str) -> dict[str, set[tuple[str, str, str]]]:
@@ -324,6 +326,42 @@ def test_checkov_fails_nothing_and_skips_exactly_what_would_fail(
         assert len(comment) > 60, (finding["check_id"], finding["resource"], comment)
 
 
+# What stands for the scanned directory in kept checkov output.
+CHECKOV_ROOT = "<checkov-scan-root>"
+
+
+def _checkov_stdout(root: Path, *arguments: str, checkov: Path = CHECKOV) -> tuple[str, str]:
+    """checkov's (stdout, stderr) for ``checkov --directory ROOT ARGUMENTS``. A report is kept
+    (launchlab.kept) under checkov's venv (each distribution's version), the arguments and
+    every file under ``root`` (its path below root, its bytes), with ``root`` written as
+    CHECKOV_ROOT: the same files anywhere read it back, naming that place. checkov's findings
+    can name the absolute path (CKV_AWS_45 reads it, see the test above); a scan at another
+    root is taken to find what this one found."""
+    parts: list[str | bytes] = ["checkov", *_checkov_venv(checkov), *arguments]
+    for file in sorted(path for path in root.rglob("*") if path.is_file()):
+        parts += [file.relative_to(root).as_posix(), file.read_bytes()]
+    digest = kept.key(*parts)
+    place = kept.directory(root.with_name(f"{root.name}.kept"))
+    stdout = kept.read(place, digest)
+    if isinstance(stdout, str):
+        return stdout.replace(CHECKOV_ROOT, str(root)), ""
+    result = subprocess.run(
+        [str(checkov), "--directory", str(root), *arguments],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    with contextlib.suppress(ValueError):
+        if _json_documents(result.stdout):  # a report, not a crash: worth keeping
+            kept.keep(place, digest, result.stdout.replace(str(root), CHECKOV_ROOT))
+    return result.stdout, result.stderr
+
+
+def _checkov_venv(checkov: Path) -> list[str]:
+    """name==version of every distribution in the venv ``checkov`` runs from (checkov's own
+    version and its parsers'), read without starting it."""
+    site = [str(path) for path in checkov.parent.parent.glob("lib/python*/site-packages")]
+    return sorted(f"{dist.metadata['Name']}=={dist.version}" for dist in distributions(path=site))
+
+
 def _json_documents(text: str) -> list[Any]:
     """checkov prints one JSON document per --directory, one after the other."""
     decoder, documents, index = json.JSONDecoder(), [], 0
@@ -334,6 +372,49 @@ def _json_documents(text: str) -> list[Any]:
         document, index = decoder.raw_decode(text, index)
         documents.append(document)
     return documents
+
+
+def test_checkov_output_is_kept_for_the_same_files_anywhere_and_names_where_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What lets the checkov test above read a kept report: a stand-in checkov in a venv of
+    its own that prints the directory it scanned and its arguments, and counts its runs."""
+    monkeypatch.setenv(kept.CACHE_DIR_ENV, str(tmp_path / "kept"))
+    runs = tmp_path / "runs"
+    checkov = tmp_path / "tools" / "bin" / "checkov"
+    checkov.parent.mkdir(parents=True)
+    checkov.write_text(
+        f"#!/bin/sh\necho run >> {runs}\n"
+        "case $3 in crash) echo Traceback >&2; exit 2;; esac\n"
+        'echo "{\\"file_abs_path\\": \\"$2/sub/b.json\\", \\"argv\\": \\"$3\\"}"\n'
+    )
+    checkov.chmod(0o755)
+    dist = tmp_path / "tools" / "lib" / "python3.11" / "site-packages" / "checkov-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Name: checkov\nVersion: 1.0\n")
+    one = tmp_path / "one"
+    (one / "sub").mkdir(parents=True)
+    (one / "a.json").write_text("{}")
+    (one / "sub" / "b.json").write_text("[]")
+    printed = '{{"file_abs_path": "{}/sub/b.json", "argv": "{}"}}\n'
+    assert _checkov_stdout(one, "-o", checkov=checkov) == (printed.format(one, "-o"), "")
+    two = Path(shutil.copytree(one, tmp_path / "two"))
+    assert _checkov_stdout(two, "-o", checkov=checkov) == (printed.format(two, "-o"), "")
+    assert _runs(runs) == 1
+    # Other arguments, one byte changed, a file renamed, another checkov: each scans again.
+    assert _checkov_stdout(two, "-x", checkov=checkov)[0] == printed.format(two, "-x")
+    (two / "sub" / "b.json").write_text("[1]")
+    _checkov_stdout(two, "-o", checkov=checkov)
+    (two / "sub" / "b.json").rename(two / "sub" / "c.json")
+    _checkov_stdout(two, "-o", checkov=checkov)
+    assert _runs(runs) == 4
+    (dist / "METADATA").write_text("Name: checkov\nVersion: 1.1\n")
+    _checkov_stdout(one, "-o", checkov=checkov)
+    assert _runs(runs) == 5
+    # A checkov that crashed printed no report: nothing is kept.
+    assert _checkov_stdout(one, "crash", checkov=checkov) == ("", "Traceback\n")
+    _checkov_stdout(one, "crash", checkov=checkov)
+    assert _runs(runs) == 7
 
 
 def test_a_suppression_or_skip_for_a_missing_construct_fails_by_name() -> None:
