@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ def read(place: Path, digest: str) -> Any:
     entry = place / f"{digest}{_SUFFIX}"
     try:
         value = json.loads(gzip.decompress(entry.read_bytes()))
-    except (OSError, ValueError, EOFError):  # gzip's truncated stream is an EOFError
+    # gzip's truncated stream is an EOFError, a corrupt one a zlib.error (neither an OSError)
+    except (OSError, ValueError, EOFError, zlib.error):
         return None
     with contextlib.suppress(OSError):
         os.utime(entry)  # used: the last to go when the directory is trimmed

@@ -3,6 +3,7 @@ each keeps and when it lints again is in tests/test_checks.py."""
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -25,6 +26,10 @@ def test_what_is_kept_is_read_back_and_a_torn_or_missing_entry_is_none(tmp_path:
     assert kept.read(place, digest) == [2, ["line"], ""]
     assert [entry.name for entry in place.iterdir()] == [f"{digest}.kept.json.gz"]
     (place / f"{digest}.kept.json.gz").write_bytes(b"\x1f\x8b\x08")  # cut off mid-write
+    assert kept.read(place, digest) is None
+    # A whole header, then a deflate block of the reserved type 3: corrupt, not cut off.
+    corrupt = gzip.compress(b"[]", mtime=0)
+    (place / f"{digest}.kept.json.gz").write_bytes(corrupt[:10] + b"\x07" + corrupt[11:])
     assert kept.read(place, digest) is None
 
 
