@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -60,7 +61,8 @@ def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:
     under it); errors fail, warnings (but the accepted) are counted.
 
     cfn-lint's output depends on its version, its arguments (the accepted findings, each
-    template's path relative to ``outdir``) and the templates' bytes, so it is kept
+    template's path relative to ``outdir``), the templates' bytes and what else it reads
+    (_cfn_lint_surroundings: the region, any .cfnlintrc, newer schemas), so it is kept
     (launchlab.kept) under a digest of those, with paths relative to ``outdir``: another
     directory holding the same templates reads it back, its findings naming that directory.
     The verdict is drawn from the output on every call; a cfn-lint that did not run keeps
@@ -73,6 +75,7 @@ def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:
         metadata.version("cfn-lint"),
         *arguments,  # the accepted findings, then each template's name
         *((outdir / name).read_bytes() for name in names),
+        *_cfn_lint_surroundings(outdir),
     )
     place = kept.directory(outdir / KEPT_BESIDE_TEMPLATES)
     output = _cfn_lint_output(kept.read(place, digest))
@@ -86,6 +89,35 @@ def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:
         if not output.returncode & _FAILED_TO_RUN:  # a broken install says nothing of these
             kept.keep(place, digest, [output.returncode, output.lines, output.stderr])
     return _cfn_lint_verdict(output, outdir, names, cached=cached)
+
+
+# What cfn-lint 1.x reads besides its arguments and templates: the region to lint for when no
+# --regions is given (AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1); a .cfnlintrc
+# (.yaml, .yml) in the home and in the directory it runs in; and the resource schemas that
+# `cfn-lint --update-specs` downloads into its cache, used where newer than those it ships.
+_CFN_LINT_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION")
+_CFNLINTRC = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
+
+
+def _cfn_lint_surroundings(outdir: Path) -> list[str | bytes]:
+    """Each of those, as cfn-lint run in ``outdir`` finds it (an unset variable and a missing
+    file are told apart from empty ones), for the key its output is kept under."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    # The working directory's files by their names alone: the same bytes elsewhere share a key.
+    files = {f"./{name}": outdir / name for name in _CFNLINTRC}
+    files |= {str(Path.home() / name): Path.home() / name for name in _CFNLINTRC}
+    schemas = cache / "aws" / "cfn-lint" / "schemas" / "version.json"
+    files[str(schemas)] = schemas
+    parts: list[str | bytes] = []
+    for variable in _CFN_LINT_ENVIRONMENT:
+        value = os.environ.get(variable)
+        parts += [variable, "unset" if value is None else f"={value}"]
+    for name, file in files.items():
+        try:
+            parts += [name, b"=" + file.read_bytes()]
+        except OSError:
+            parts += [name, "absent"]
+    return parts
 
 
 def _cfn_lint_arguments(names: list[str]) -> list[str]:

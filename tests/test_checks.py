@@ -202,6 +202,44 @@ def test_cfn_lint_verdict_is_linted_again_when_the_accepted_findings_change_or_u
     assert len(list((out / checks.KEPT_BESIDE_TEMPLATES).iterdir())) == 1
 
 
+def test_cfn_lint_is_linted_again_when_what_it_reads_besides_the_templates_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cfn-lint lints for AWS_REGION (else AWS_DEFAULT_REGION) and reads a .cfnlintrc in the
+    home and where it runs, and schemas newer than its own from its cache: a template fine in
+    one region can be wrong in another, a .cfnlintrc can ignore checks. Output kept under one
+    of those is never read under another; the same ones elsewhere still read it back."""
+    runs = _stand_in_cfn_lint(tmp_path, monkeypatch, "exit 0")
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "A.template.json").write_text("{}")
+    assert not checks.cfn_lint(out).cached
+    assert checks.cfn_lint(out).cached
+    schemas = cache / "aws" / "cfn-lint" / "schemas"
+    schemas.mkdir(parents=True)
+    changes = [
+        lambda: monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-south-2"),
+        lambda: monkeypatch.setenv("AWS_REGION", "ap-east-2"),
+        lambda: (out / ".cfnlintrc.yaml").write_text("ignore_checks: [E3002]\n"),
+        lambda: (home / ".cfnlintrc").write_text("regions: [ALL_REGIONS]\n"),
+        lambda: (schemas / "version.json").write_text('{"schema_date": "2099-01-01"}'),
+    ]
+    for number, change in enumerate(changes, start=2):
+        change()
+        assert not checks.cfn_lint(out).cached, number
+        assert checks.cfn_lint(out).cached
+        assert _runs(runs) == number
+    # A .cfnlintrc beside the templates is read where they are: a copy reads the kept output.
+    two = Path(shutil.copytree(out, tmp_path / "two"))
+    assert checks.cfn_lint(two).cached and _runs(runs) == len(changes) + 1
+
+
 # The stand-in names each template as cfn-lint does: as it was given on the command line.
 ONE_ERROR_EACH = 'for t; do case $t in *.json) echo "$t:1:2:1:3:E3002:no";; esac; done; exit 2'
 
