@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 from importlib.metadata import distributions
@@ -375,7 +376,8 @@ def _checkov_stdout(root: Path, *arguments: str, checkov: Path = CHECKOV) -> tup
     CHECKOV_ROOT: the same files anywhere read it back, naming that place. checkov's findings
     can name the absolute path (CKV_AWS_45 reads it, see the test above); a scan at another
     root is taken to find what this one found."""
-    parts: list[str | bytes] = ["checkov", *_checkov_venv(checkov), *arguments]
+    parts: list[str | bytes] = ["checkov", _checkov_surroundings(), *_checkov_venv(checkov)]
+    parts += arguments
     for file in sorted(path for path in root.rglob("*") if path.is_file()):
         parts += [file.relative_to(root).as_posix(), file.read_bytes()]
     digest = kept.key(*parts)
@@ -391,6 +393,24 @@ def _checkov_stdout(root: Path, *arguments: str, checkov: Path = CHECKOV) -> tup
         if _json_documents(result.stdout):  # a report, not a crash: worth keeping
             kept.keep(place, digest, result.stdout.replace(str(root), CHECKOV_ROOT))
     return result.stdout, result.stderr
+
+
+# What else checkov reads: a .checkov.yaml (.yml) in the directory it runs in and in the home
+# (the one in the scanned directory is among its files), and its settings in the environment.
+CHECKOV_CONFIG_FILES = (".checkov.yaml", ".checkov.yml")
+CHECKOV_ENVIRONMENT = ("CKV_", "CHECKOV_", "BC_", "PRISMA_")
+
+
+def _checkov_surroundings() -> str:
+    """Those, as checkov run from here finds them, in one part of the key."""
+    found: dict[str, str | None] = {
+        name: value for name, value in os.environ.items() if name.startswith(CHECKOV_ENVIRONMENT)
+    }
+    for where in (Path.cwd(), Path.home()):
+        for name in CHECKOV_CONFIG_FILES:
+            with contextlib.suppress(OSError):
+                found[str(where / name)] = (where / name).read_bytes().hex()
+    return json.dumps(found, sort_keys=True)
 
 
 def _checkov_venv(checkov: Path) -> list[str]:
@@ -449,10 +469,26 @@ def test_checkov_output_is_kept_for_the_same_files_anywhere_and_names_where_it_i
     (dist / "METADATA").write_text("Name: checkov\nVersion: 1.1\n")
     _checkov_stdout(one, "-o", checkov=checkov)
     assert _runs(runs) == 5
+    # A setting in the environment, a .checkov.yaml where it runs or in the home: scans again.
+    (tmp_path / "cwd").mkdir()
+    changes = [
+        lambda: monkeypatch.setenv("CKV_SKIP_CHECK", "CKV_AWS_45"),
+        lambda: monkeypatch.chdir(tmp_path / "cwd"),  # nothing there yet: the same key
+        lambda: (tmp_path / "cwd" / ".checkov.yaml").write_text("skip-check: [CKV_AWS_45]\n"),
+        lambda: monkeypatch.setenv("HOME", str(tmp_path / "cwd" / "home")),
+        lambda: (tmp_path / "cwd" / "home").mkdir(),
+        lambda: (tmp_path / "cwd" / "home" / ".checkov.yml").write_text("quiet: true\n"),
+    ]
+    for change, scans in zip(changes, (1, 0, 1, 0, 0, 1), strict=True):
+        before = _runs(runs)
+        change()
+        _checkov_stdout(one, "-o", checkov=checkov)
+        _checkov_stdout(one, "-o", checkov=checkov)
+        assert _runs(runs) == before + scans
     # A checkov that crashed printed no report: nothing is kept.
     assert _checkov_stdout(one, "crash", checkov=checkov) == ("", "Traceback\n")
     _checkov_stdout(one, "crash", checkov=checkov)
-    assert _runs(runs) == 7
+    assert _runs(runs) == 10
 
 
 def test_a_suppression_or_skip_for_a_missing_construct_fails_by_name() -> None:
