@@ -87,6 +87,7 @@ destroy: setup
 bench: setup
 	$(BIN)/python bench/synth.py
 	$(BIN)/python -m bench.cli_start
+	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.apps
 	$(BIN)/python -m bench.hold
 
