@@ -325,6 +325,25 @@ def test_the_chart_marks_the_traffic_shades_the_bands_and_no_labels_overlap(
         assert text.get_text() == launch_types.label(band.cheapest)
 
 
+def test_requests_and_dollars_read_in_three_figures_even_where_rounding_crosses_a_scale() -> None:
+    # A band edge falls anywhere: at 999,600 requests it reads 1M (not "1e+03k").
+    words = render.requests_words
+    assert [words(v) for v in (0, 999, 1000, 1500, 54_250_000)] == [
+        "0",
+        "999",
+        "1k",
+        "1.5k",
+        "54.2M",
+    ]
+    assert [words(v) for v in (999_400, 999_600, 999_600_000, 9_996_000_000)] == [
+        "999k", "1M", "1B", "10B",
+    ]  # fmt: skip
+    assert [render.dollars_tick(v) for v in (0, 0.1, 0.30000000000000004, 40, 2500, 1e4)] == [
+        "$0", "$0.1", "$0.3", "$40", "$2.5k", "$10k",
+    ]  # fmt: skip
+    assert [render.requests_tick(v) for v in (0, 1e4, 1e6, 1e10)] == ["0", "10k", "1M", "10B"]
+
+
 def test_bands_find_two_edges_inside_one_grid_step() -> None:
     """a, then b from 1.10M, then c from 1.12M: both edges fall between the grid's 1.059M and
     1.122M, and both are found to the request."""

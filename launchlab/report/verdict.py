@@ -237,9 +237,11 @@ def usd(amount: Decimal | float) -> str:
 
 def requests_words(value: float) -> str:
     """12.3M, 540k: three significant figures, as the terminal and the chart print them."""
+    # The scale is chosen after rounding: 999,600 is 1M, not 1e+03k (.3g of 999.6).
+    rounded = float(f"{value:.3g}")
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if value >= scale:
-            return f"{value / scale:.3g}{suffix}"
+        if rounded >= scale:
+            return f"{rounded / scale:.3g}{suffix}"
     return f"{value:.0f}"
 
 
