@@ -245,6 +245,19 @@ def test_cfn_lint_is_linted_again_when_what_it_reads_besides_the_templates_chang
 ONE_ERROR_EACH = 'for t; do case $t in *.json) echo "$t:1:2:1:3:E3002:no";; esac; done; exit 2'
 
 
+def test_cfn_lint_counts_findings_never_the_name_of_the_directory_they_are_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warn = 'for t; do case $t in *.json) echo "$t:1:2:1:3:W2001:unused";; esac; done; exit 4'
+    _stand_in_cfn_lint(tmp_path, monkeypatch, warn)
+    out = tmp_path / "a:Eb"  # what an error line holds
+    out.mkdir()
+    (out / "A.template.json").write_text("{}")
+    for verdict in (checks.cfn_lint(out), checks.cfn_lint(out)):  # linted, then read back
+        assert (verdict.passed, verdict.detail) == (True, "1 templates: 0 errors, 1 warnings")
+        assert verdict.findings == (f"{out}/A.template.json:1:2:1:3:W2001:unused",)
+
+
 def test_cfn_lint_verdict_is_kept_for_the_same_bytes_anywhere_and_names_where_it_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

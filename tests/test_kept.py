@@ -70,3 +70,14 @@ def test_entries_stay_within_the_byte_bound_but_the_newest_always_stays(
     kept.keep(tmp_path, large, os.urandom(64).hex())  # alone over the bound: kept all the same
     assert kept.read(tmp_path, small) is None
     assert kept.read(tmp_path, large) is not None
+
+
+def test_a_write_that_fails_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(kept.os, "replace", full)
+    kept.keep(tmp_path, kept.key("x"), "value")
+    assert list(tmp_path.iterdir()) == []
