@@ -15,8 +15,9 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 # With PYTHONDONTWRITEBYTECODE set (some shells and CI images set it to keep __pycache__ out of
 # the tree), every test process compiled launchlab's modules afresh and pytest re-rewrote every
 # test module's asserts, each run: about 15-20 s of CPU per `make test` here. The tests' bytecode
-# goes to .pytest_cache/pycache instead, which keeps the tree as clean (and --cache-clear
-# empties it with the rest).
+# goes to .pytest_cache/pycache instead, which keeps the tree as clean. `pytest --cache-clear`
+# leaves it (pytest empties only .pytest_cache/d and v): each file is checked against its
+# source's mtime and size, so nothing stale runs; `rm -rf .pytest_cache` compiles from cold.
 ifneq ($(PYTHONDONTWRITEBYTECODE),)
 TEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pytest_cache/pycache
 endif
