@@ -86,7 +86,7 @@ def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:
             [CFN_LINT, *arguments], cwd=outdir, capture_output=True, text=True, check=False
         )
         output = _CfnLintOutput(result.returncode, result.stdout.splitlines(), result.stderr)
-        if not output.returncode & _FAILED_TO_RUN:  # a broken install says nothing of these
+        if not _did_not_run(output.returncode):  # a broken install says nothing of these
             kept.keep(place, digest, [output.returncode, output.lines, output.stderr])
     return _cfn_lint_verdict(output, outdir, names, cached=cached)
 
@@ -120,6 +120,12 @@ def _cfn_lint_surroundings(outdir: Path) -> list[str | bytes]:
     return parts
 
 
+def _did_not_run(returncode: int) -> bool:
+    """cfn-lint's failed-to-run bit, or a signal stopped it (a negative status, whose low bits
+    are no mask: killed by SIGINT, -2, would read as "errors found")."""
+    return returncode < 0 or bool(returncode & _FAILED_TO_RUN)
+
+
 def _cfn_lint_arguments(names: list[str]) -> list[str]:
     return ["--format", "parseable", "--ignore-checks", *CFN_LINT_IGNORES, "--", *names]
 
@@ -144,8 +150,9 @@ def _cfn_lint_output(value: object) -> _CfnLintOutput | None:
 def _cfn_lint_verdict(
     output: _CfnLintOutput, outdir: Path, names: list[str], *, cached: bool
 ) -> Verdict:
-    if output.returncode & _FAILED_TO_RUN:
-        return Verdict("cfn-lint", False, f"cfn-lint did not run: {output.stderr.strip()}")
+    if _did_not_run(output.returncode):
+        why = output.stderr.strip() or f"exit status {output.returncode}"
+        return Verdict("cfn-lint", False, f"cfn-lint did not run: {why}")
     lines = [line for line in output.lines if line.strip()]
     # Counted before the lines name outdir, so that no directory's name can count as a finding.
     errors = sum(1 for line in lines if ":E" in line)

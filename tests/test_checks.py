@@ -153,6 +153,22 @@ def test_cfn_lint_that_cannot_run_says_so(tmp_path: Path, monkeypatch: pytest.Mo
     assert not (tmp_path / "kept").exists()
 
 
+def test_cfn_lint_stopped_by_a_signal_did_not_run_and_keeps_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Interrupted (SIGINT, status -2: its low bits are not cfn-lint's mask) halfway through.
+    runs = _stand_in_cfn_lint(
+        tmp_path, monkeypatch, "echo 'A.template.json:1:2:1:3:W1:x'\nkill -INT $$"
+    )
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "A.template.json").write_text("{}")
+    for _ in range(2):
+        assert checks.cfn_lint(tmp_path / "out") == checks.Verdict(
+            "cfn-lint", False, "cfn-lint did not run: exit status -2"
+        )
+    assert _runs(runs) == 2 and not (tmp_path / "kept").exists()
+
+
 def _stand_in_cfn_lint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> Path:
     """A cfn-lint that runs ``script`` and counts its runs in the file it returns; what it
     prints is kept in tmp_path/kept, never where the real cfn-lint's output is."""
