@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -27,6 +28,9 @@ _FAILED_TO_RUN, _ERRORS = 1, 2
 # judged, so `launchlab demo --reuse` (any second look at the same assembly) skips a lint of
 # several seconds when nothing changed.
 KEPT_BESIDE_TEMPLATES = ".launchlab-kept"
+# This module's own bytes, in the key too: a change to how the output is captured before it is
+# kept (a mutant, a bug and its fix) must not read what the old code kept.
+_THIS_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:
     cfn-lint's output depends on its version, its arguments (the accepted findings, each
     template's path relative to ``outdir``), the templates' bytes and what else it reads
     (_cfn_lint_surroundings: the region, any .cfnlintrc, newer schemas), so it is kept
+    (with this module's bytes: the code that captured it)
     (launchlab.kept) under a digest of those, with paths relative to ``outdir``: another
     directory holding the same templates reads it back, its findings naming that directory.
     The verdict is drawn from the output on every call; a cfn-lint that did not run keeps
@@ -72,6 +77,7 @@ def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:
     arguments = _cfn_lint_arguments(names)
     digest = kept.key(
         "cfn-lint",
+        _THIS_CODE,
         metadata.version("cfn-lint"),
         *arguments,  # the accepted findings, then each template's name
         *((outdir / name).read_bytes() for name in names),

@@ -4,6 +4,7 @@ suppressions' own hygiene."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import shutil
@@ -316,6 +317,10 @@ def test_cfn_lint_verdict_is_kept_for_the_same_bytes_anywhere_and_names_where_it
     monkeypatch.setattr(checks.metadata, "version", lambda name: "0.0.0+another")
     assert not checks.cfn_lint(one, both).cached
     assert _runs(runs) == 5
+    # Another launchlab/checks.py (what keeps the output may have changed): linted again.
+    monkeypatch.setattr(checks, "_THIS_CODE", "0" * 64)
+    assert not checks.cfn_lint(one, both).cached
+    assert _runs(runs) == 6
 
 
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
@@ -405,7 +410,8 @@ def _checkov_stdout(root: Path, *arguments: str, checkov: Path = CHECKOV) -> tup
     CHECKOV_ROOT: the same files anywhere read it back, naming that place. checkov's findings
     can name the absolute path (CKV_AWS_45 reads it, see the test above); a scan at another
     root is taken to find what this one found."""
-    parts: list[str | bytes] = ["checkov", _checkov_surroundings(), *_checkov_venv(checkov)]
+    parts: list[str | bytes] = ["checkov", CHECKOV_KEEPING, _checkov_surroundings()]
+    parts += _checkov_venv(checkov)
     parts += arguments
     for file in sorted(path for path in root.rglob("*") if path.is_file()):
         parts += [file.relative_to(root).as_posix(), file.read_bytes()]
@@ -422,6 +428,11 @@ def _checkov_stdout(root: Path, *arguments: str, checkov: Path = CHECKOV) -> tup
         if _json_documents(result.stdout):  # a report, not a crash: worth keeping
             kept.keep(place, digest, result.stdout.replace(str(root), CHECKOV_ROOT))
     return result.stdout, result.stderr
+
+
+# The code above, in the key: a change to how a report is captured and kept must not read what
+# the old code kept.
+CHECKOV_KEEPING = kept.key(inspect.getsource(_checkov_stdout))
 
 
 # What else checkov reads: a .checkov.yaml (.yml) in the directory it runs in and in the home
@@ -514,10 +525,14 @@ def test_checkov_output_is_kept_for_the_same_files_anywhere_and_names_where_it_i
         _checkov_stdout(one, "-o", checkov=checkov)
         _checkov_stdout(one, "-o", checkov=checkov)
         assert _runs(runs) == before + scans
+    # Another _checkov_stdout (what keeps the report may have changed): scans again.
+    monkeypatch.setattr(f"{__name__}.CHECKOV_KEEPING", "another")
+    _checkov_stdout(one, "-o", checkov=checkov)
+    assert _runs(runs) == 9
     # A checkov that crashed printed no report: nothing is kept.
     assert _checkov_stdout(one, "crash", checkov=checkov) == ("", "Traceback\n")
     _checkov_stdout(one, "crash", checkov=checkov)
-    assert _runs(runs) == 10
+    assert _runs(runs) == 11
 
 
 def test_a_suppression_or_skip_for_a_missing_construct_fails_by_name() -> None:
