@@ -53,6 +53,9 @@ FAST_TESTS: dict[str, tuple[str, ...]] = {
         "tests/test_checks.py::test_nag_verdict_*",
         "tests/test_checks.py::test_cfn_lint_verdict_*",
         "tests/test_checks.py::test_cfn_lint_that_cannot_run_says_so",
+        "tests/test_checks.py::test_cfn_lint_stopped_by_a_signal_*",
+        "tests/test_checks.py::test_cfn_lint_is_linted_again_*",
+        "tests/test_checks.py::test_cfn_lint_counts_findings_*",
     ),
     "stacks.nag_suppressions.": ("tests/test_checks.py::test_nag_suppressions_*",),
     "stacks.checkov_skips.": (
