@@ -9,9 +9,6 @@ TOOLS := .venv-tools
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 CDK := $(CURDIR)/node_modules/.bin/cdk
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-virtualenv
-# pytest-xdist workers for `make test`: one more than the cores this process may use, at most
-# 4. A worker spends about a third of its time waiting (a workload starting, a CLI run, a
-# timeout under test), and the extra one fills those gaps; each costs ~6 s of CPU to collect.
 # With PYTHONDONTWRITEBYTECODE set (some shells and CI images set it to keep __pycache__ out of
 # the tree), every test process compiled launchlab's modules afresh and pytest re-rewrote every
 # test module's asserts, each run: about 15-20 s of CPU per `make test` here. The tests' bytecode
@@ -21,7 +18,11 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 ifneq ($(PYTHONDONTWRITEBYTECODE),)
 TEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pytest_cache/pycache
 endif
-TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1; print(min(4, n + 1))')
+# pytest-xdist workers for `make test`: two per core this process may use, at most 4. A worker
+# spends about a third of its time waiting (a workload starting, a CLI run, a timeout under
+# test), and the others fill those gaps; each costs ~6 s of CPU to collect. On 2 cores, warm:
+# 4 workers 83-90 s, 3 workers 91-94 s (BENCHMARKS.md).
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1; print(min(4, 2 * n))')
 
 .PHONY: setup demo test lint rehearse synth deploy destroy bench mutate clean docs-chart
 
