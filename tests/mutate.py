@@ -57,6 +57,13 @@ FAST_TESTS: dict[str, tuple[str, ...]] = {
         "tests/test_checks.py::test_cfn_lint_is_linted_again_*",
         "tests/test_checks.py::test_cfn_lint_counts_findings_*",
     ),
+    # The store the checkers' output is kept in: its own tests, and the checks tests above
+    # (each keeps its output in a directory of its own).
+    "launchlab.kept.": (
+        "tests/test_kept.py::*",
+        "tests/test_checks.py::test_cfn_lint_verdict_*",
+        "tests/test_checks.py::test_cfn_lint_is_linted_again_*",
+    ),
     "stacks.nag_suppressions.": ("tests/test_checks.py::test_nag_suppressions_*",),
     "stacks.checkov_skips.": (
         "tests/test_checks.py::test_checkov_skips_*",
