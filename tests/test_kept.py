@@ -81,3 +81,38 @@ def test_a_write_that_fails_leaves_nothing_behind(
     monkeypatch.setattr(kept.os, "replace", full)
     kept.keep(tmp_path, kept.key("x"), "value")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_entries_that_fill_the_byte_bound_exactly_all_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    older, newer = kept.key("older"), kept.key("newer")
+    kept.keep(tmp_path, older, "o")
+    os.utime(tmp_path / f"{older}.kept.json.gz", (1e9, 1e9))
+    size = (tmp_path / f"{older}.kept.json.gz").stat().st_size
+    monkeypatch.setattr(kept, "KEEP_BYTES", 2 * size)  # "n" compresses to the same size as "o"
+    kept.keep(tmp_path, newer, "n")
+    assert (kept.read(tmp_path, older), kept.read(tmp_path, newer)) == ("o", "n")
+
+
+def test_a_store_that_refuses_housekeeping_still_reads_and_keeps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file system that will not set times or remove files (another process's, say):
+    # reading and keeping go on, whatever the housekeeping could not do.
+    digest = kept.key("x")
+    kept.keep(tmp_path, digest, "value")
+
+    def refused(*_: object, **__: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(kept.os, "utime", refused)
+    assert kept.read(tmp_path, digest) == "value"
+    monkeypatch.setattr(kept, "KEEP_NEWEST", 1)
+    monkeypatch.setattr(Path, "unlink", refused)
+    kept.keep(tmp_path, kept.key("y"), "another")  # trimming the older entry is refused
+    assert kept.read(tmp_path, kept.key("y")) == "another"
+    monkeypatch.setattr(kept.os, "replace", refused)
+    monkeypatch.setattr(kept.os, "unlink", refused)
+    kept.keep(tmp_path, kept.key("z"), "lost")  # neither kept nor cleaned up: no error either
+    assert kept.read(tmp_path, kept.key("z")) is None
