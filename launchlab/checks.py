@@ -67,9 +67,9 @@ def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:
     cfn-lint's output depends on its version, its arguments (the accepted findings, each
     template's path relative to ``outdir``), the templates' bytes and what else it reads
     (_cfn_lint_surroundings: the region, any .cfnlintrc, newer schemas), so it is kept
-    (with this module's bytes: the code that captured it)
-    (launchlab.kept) under a digest of those, with paths relative to ``outdir``: another
-    directory holding the same templates reads it back, its findings naming that directory.
+    (launchlab.kept) under a digest of those and of this module's bytes (the code that
+    captured it), with paths relative to ``outdir``: another directory holding the same
+    templates reads it back, its findings naming that directory.
     The verdict is drawn from the output on every call; a cfn-lint that did not run keeps
     nothing."""
     chosen = sorted(outdir.glob("*.template.json")) if templates is None else templates
