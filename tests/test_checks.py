@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from importlib.metadata import distributions
 from pathlib import Path
 from typing import Any
@@ -158,8 +159,13 @@ def test_cfn_lint_stopped_by_a_signal_did_not_run_and_keeps_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Interrupted (SIGINT, status -2: its low bits are not cfn-lint's mask) halfway through.
+    # Python, not the shell's `kill -INT $$`: a shell started with SIGINT ignored (pytest run
+    # as a background job, `make test &`) cannot take it back, and would go on to exit 0.
+    interrupt = "import os, signal; signal.signal(2, signal.SIG_DFL); os.kill(os.getpid(), 2)"
     runs = _stand_in_cfn_lint(
-        tmp_path, monkeypatch, "echo 'A.template.json:1:2:1:3:W1:x'\nkill -INT $$"
+        tmp_path,
+        monkeypatch,
+        f"echo 'A.template.json:1:2:1:3:W1:x'\nexec {sys.executable} -c '{interrupt}'",
     )
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "A.template.json").write_text("{}")
