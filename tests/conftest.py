@@ -4,6 +4,7 @@ non-default option turned on), read back as CloudFormation templates."""
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 import re
@@ -96,6 +97,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     xdist's worksteal the quick ones then fill in around them, and no worker is left running a
     long test alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable sort
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported (aws_cdk's, moto's, hypothesis's and schemathesis's modules,
+    some million objects) lives until the process ends: out of the garbage collector's sight
+    (gc.freeze), every full collection during the tests no longer walks it again."""
+    gc.freeze()
 
 
 def ctrl_c_as_in_a_terminal() -> None:
