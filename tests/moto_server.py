@@ -6,6 +6,7 @@ test_aws_deploy_verify.py; this module only removes what cannot run here, and sa
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import fcntl
 import functools
@@ -27,6 +28,7 @@ import botocore.loaders
 import botocore.session
 import httpx
 import pytest
+import yaml
 from moto.server import ThreadedMotoServer
 
 from launchlab.aws.costs import hourly_prices
@@ -144,6 +146,32 @@ def stage_file_assets(outdir: Path) -> None:
                 s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=buffer.getvalue())
 
 
+class _JsonFirst:
+    """PyYAML as moto's CloudFormation sees it, but a template that is JSON read as JSON: moto
+    tries YAML first, with PyYAML's pure-Python loader, and JSON only when that fails. Ours
+    are JSON (cdk synth writes JSON), which json reads in a small fraction of the time; so
+    does CloudFormation itself, which reads a template as JSON when it parses as JSON."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(yaml, name)
+
+    @staticmethod
+    def load(stream: Any, Loader: Any) -> Any:
+        if isinstance(stream, str) and stream.lstrip().startswith("{"):
+            with contextlib.suppress(ValueError):
+                return json.loads(stream)
+        return yaml.load(stream, Loader=Loader)
+
+
+@functools.cache
+def read_templates_as_json() -> None:
+    """moto's CloudFormation reads JSON templates with json (see _JsonFirst), in this process."""
+    from moto.cloudformation import models, responses
+
+    for module in (models, responses):
+        setattr(module, "yaml", _JsonFirst())  # noqa: B010 (moto's own module, not ours)
+
+
 def deploy_app(
     templates: Mapping[str, Mapping[str, Any]],
     outdir: Path,
@@ -152,6 +180,7 @@ def deploy_app(
     replace: Mapping[str, str] | None = None,
 ) -> Deployed:
     """create_stack for each template in moto, in dependency order; every stack must complete."""
+    read_templates_as_json()
     boto3.client("ssm").put_parameter(
         Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String"
     )
