@@ -21,7 +21,7 @@ from typing import Protocol
 
 import pytest
 
-from launchlab.aws.sandbox import ATTEMPTS, READ_TIMEOUT_S
+from launchlab.aws.sandbox import ATTEMPTS, READ_TIMEOUT_S, open_sandbox
 from launchlab.cli import main
 from tests.moto_server import ROOT, aws_env
 
@@ -274,3 +274,17 @@ def test_an_endpoint_that_is_not_a_url_is_named_in_one_line(
             "(e.g. http://127.0.0.1:5000 for a moto server) or unset it to use AWS"
         ), run
     assert all(endpoint.first_contact is None for endpoint in silent_endpoints)
+
+
+def test_a_sandbox_makes_each_service_s_client_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing is sent: making a client reads only botocore's files and the environment.
+    for key, value in aws_env("http://127.0.0.1:9", region="eu-west-1").items():
+        monkeypatch.setenv(key, value)
+    sandbox = open_sandbox()
+    ec2 = sandbox.client("ec2")
+    assert sandbox.client("ec2") is ec2
+    ecs = sandbox.client("ecs")
+    assert ecs is not ec2 and ecs.meta.service_model.service_name == "ecs"
+    assert (ec2.meta.region_name, ec2.meta.endpoint_url) == ("eu-west-1", "http://127.0.0.1:9")
+    # Another command's sandbox makes its own.
+    assert open_sandbox().client("ec2") is not ec2

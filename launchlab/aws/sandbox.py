@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -64,12 +64,21 @@ DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 @dataclass(frozen=True)
 class Sandbox:
-    """One boto3 session pinned to one region; clients share its credentials."""
+    """One boto3 session pinned to one region; clients share its credentials. One client per
+    service, made on first use: making one costs botocore 10-40 ms of CPU, and `down` alone
+    asks for EC2's a dozen times. Clients are thread-safe; making one from the session is not,
+    so make each in the thread that opened the sandbox before another thread uses it."""
 
     session: boto3.Session
     region: str
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._new_client(service)
+        return self._clients[service]
+
+    def _new_client(self, service: str) -> Any:
         try:
             client = self.session.client(service, region_name=self.region, config=_CONFIG)
         except ValueError as error:  # botocore: "Invalid endpoint: ..." (e.g. from a profile)
