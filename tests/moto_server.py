@@ -147,10 +147,10 @@ def stage_file_assets(outdir: Path) -> None:
 
 
 class _JsonFirst:
-    """PyYAML as moto's CloudFormation sees it, but a template that is JSON read as JSON: moto
-    tries YAML first, with PyYAML's pure-Python loader, and JSON only when that fails. Ours
-    are JSON (cdk synth writes JSON), which json reads in a small fraction of the time; so
-    does CloudFormation itself, which reads a template as JSON when it parses as JSON."""
+    """PyYAML as moto's CloudFormation sees it, except that a template that is JSON is read
+    as JSON: moto tries YAML first, with PyYAML's pure-Python loader, and JSON only when that
+    fails. Ours are JSON (cdk synth writes JSON), which json reads in a small fraction of the
+    time, into the same values (JSON is YAML too)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(yaml, name)
@@ -165,7 +165,8 @@ class _JsonFirst:
 
 @functools.cache
 def read_templates_as_json() -> None:
-    """moto's CloudFormation reads JSON templates with json (see _JsonFirst), in this process."""
+    """From now on moto's CloudFormation in this process reads JSON templates with json (see
+    _JsonFirst); deploy_app, where the synthesized templates go, turns it on."""
     from moto.cloudformation import models, responses
 
     for module in (models, responses):

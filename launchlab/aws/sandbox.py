@@ -65,9 +65,10 @@ DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 @dataclass(frozen=True)
 class Sandbox:
     """One boto3 session pinned to one region; clients share its credentials. One client per
-    service, made on first use: making one costs botocore 10-40 ms of CPU, and `down` alone
-    asks for EC2's a dozen times. Clients are thread-safe; making one from the session is not,
-    so make each in the thread that opened the sandbox before another thread uses it."""
+    service, made on first use: botocore takes some 2-15 ms of CPU to make one (more for the
+    first of a service), and down's scan asks for EC2's in seven places. Clients are
+    thread-safe, making them from the session is not: ask for a client in the thread that
+    opened the sandbox before another thread uses it."""
 
     session: boto3.Session
     region: str
