@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,11 @@ KEEP_NEWEST = 64
 KEEP_BYTES = 32 * 2**20
 _SUFFIX = ".kept.json.gz"
 _ENTRY = re.compile(rf"[0-9a-f]{{64}}{re.escape(_SUFFIX)}")
+# A half-written entry (see keep) whose writer was killed before renaming it. A live writer
+# finishes within seconds (checkov's 1.6 MB takes well under one), so one this old is
+# abandoned.
+_PARTIAL = re.compile(r"\.[0-9a-f]{64}\..+\.partial")
+ABANDONED_AFTER_S = 3600
 
 
 def directory(default: Path) -> Path:
@@ -78,14 +84,20 @@ def keep(place: Path, digest: str, value: Any) -> None:
 
 def _trim(place: Path) -> None:
     """Only the most recently used entries stay, at most KEEP_NEWEST of them and KEEP_BYTES
-    together (the newest always stays); nothing else in ``place`` is touched."""
+    together (the newest always stays), and no abandoned half-written one; nothing else in
+    ``place`` is touched."""
     entries: list[tuple[float, int, Path]] = []
+    abandoned_before = time.time() - ABANDONED_AFTER_S
     with contextlib.suppress(OSError):
         for entry in place.iterdir():
             if _ENTRY.fullmatch(entry.name):
                 with contextlib.suppress(OSError):  # another process trimmed it first
                     status = entry.stat()
                     entries.append((status.st_mtime, status.st_size, entry))
+            elif _PARTIAL.fullmatch(entry.name):
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_mtime < abandoned_before:
+                        entry.unlink()
     total = 0
     for count, (_, size, entry) in enumerate(sorted(entries, reverse=True)):
         total += size

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,22 @@ def test_entries_stay_within_the_byte_bound_but_the_newest_always_stays(
     kept.keep(tmp_path, large, os.urandom(64).hex())  # alone over the bound: kept all the same
     assert kept.read(tmp_path, small) is None
     assert kept.read(tmp_path, large) is not None
+
+
+def test_a_half_written_entry_whose_writer_was_killed_goes_once_abandoned(
+    tmp_path: Path,
+) -> None:
+    digest = kept.key("x")
+    abandoned = tmp_path / f".{digest}.k1ll3d.partial"  # as keep names it (mkstemp)
+    writing = tmp_path / f".{digest}.wr1t1ng.partial"
+    for partial in (abandoned, writing):
+        partial.write_bytes(b"\x1f\x8b")
+    hour_ago = time.time() - kept.ABANDONED_AFTER_S - 1
+    os.utime(abandoned, (hour_ago, hour_ago))
+    kept.keep(tmp_path, kept.key("y"), "y")
+    assert not abandoned.exists()
+    assert writing.exists()  # another writer may still be at it
+    assert kept.read(tmp_path, kept.key("y")) == "y"
 
 
 def test_a_write_that_fails_leaves_nothing_behind(
