@@ -106,6 +106,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Back in sight for pytest's last collection (after this hook): a cycle frozen there,
+    garbage already or dropped by a test, is finalized, and what its finalizer raises or
+    warns is still reported."""
+    gc.unfreeze()
+
+
 def ctrl_c_as_in_a_terminal() -> None:
     """preexec_fn for a child that is sent Ctrl-C: SIGINT's default action, whatever this test
     process inherited (a background job of a non-interactive shell, e.g. `make test &`, starts
