@@ -79,13 +79,17 @@ def test_a_half_written_entry_whose_writer_was_killed_goes_once_abandoned(
     digest = kept.key("x")
     abandoned = tmp_path / f".{digest}.k1ll3d.partial"  # as keep names it (mkstemp)
     writing = tmp_path / f".{digest}.wr1t1ng.partial"
-    for partial in (abandoned, writing):
+    # As old, but not keep's: someone else's, whatever they look like.
+    others = [tmp_path / name for name in ("notes.partial", f".{digest}.k1ll3d.partial.bak")]
+    for partial in (abandoned, writing, *others):
         partial.write_bytes(b"\x1f\x8b")
     hour_ago = time.time() - kept.ABANDONED_AFTER_S - 1
-    os.utime(abandoned, (hour_ago, hour_ago))
+    for old in (abandoned, *others):
+        os.utime(old, (hour_ago, hour_ago))
     kept.keep(tmp_path, kept.key("y"), "y")
     assert not abandoned.exists()
     assert writing.exists()  # another writer may still be at it
+    assert all(other.exists() for other in others)
     assert kept.read(tmp_path, kept.key("y")) == "y"
 
 
