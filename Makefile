@@ -14,7 +14,8 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 # test module's asserts, each run: about 15-20 s of CPU per `make test` here. The tests' bytecode
 # goes to .pytest_cache/pycache instead, which keeps the tree as clean. `pytest --cache-clear`
 # leaves it (pytest empties only .pytest_cache/d and v): each file is checked against its
-# source's mtime and size, so nothing stale runs; `rm -rf .pytest_cache` compiles from cold.
+# source's mtime (whole seconds) and size, as any __pycache__ is, so only an edit of the same
+# size within the same second runs stale; `rm -rf .pytest_cache` compiles from cold.
 ifneq ($(PYTHONDONTWRITEBYTECODE),)
 TEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pytest_cache/pycache
 endif
