@@ -32,7 +32,8 @@ _ENTRY = re.compile(rf"[0-9a-f]{{64}}{re.escape(_SUFFIX)}")
 # A half-written entry (see keep) whose writer was killed before renaming it. A live writer
 # finishes within seconds (checkov's 1.6 MB takes well under one), so one this old is
 # abandoned.
-_PARTIAL = re.compile(r"\.[0-9a-f]{64}\..+\.partial")
+_PARTIAL_SUFFIX = ".partial"
+_PARTIAL = re.compile(rf"\.[0-9a-f]{{64}}\..+{re.escape(_PARTIAL_SUFFIX)}")
 ABANDONED_AFTER_S = 3600
 
 
@@ -68,7 +69,7 @@ def keep(place: Path, digest: str, value: Any) -> None:
     reader sees it all or not at all. A place that cannot be written keeps nothing."""
     try:
         place.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=place, prefix=f".{digest}.", suffix=".partial")
+        handle, partial = tempfile.mkstemp(dir=place, prefix=f".{digest}.", suffix=_PARTIAL_SUFFIX)
     except OSError:
         return
     try:
