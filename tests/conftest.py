@@ -3,6 +3,7 @@ non-default option turned on), read back as CloudFormation templates."""
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import gc
 import json
@@ -109,8 +110,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Back in sight for pytest's last collection (after this hook): a cycle frozen there,
     garbage already or dropped by a test, is finalized, and what its finalizer raises or
-    warns is still reported."""
+    warns is still reported.
+
+    Frozen again at exit, once pytest is done (atexit runs after it returns): the interpreter's
+    own teardown then leaves what is still alive for the OS to take back, rather than walk
+    and free it object by object, which took each xdist worker 3-4 s and the run as long
+    (xdist waits for its slowest worker to exit). Python never promised to finalize what is
+    alive at exit (the data model's note on __del__)."""
     gc.unfreeze()
+    atexit.unregister(gc.freeze)  # once, however many sessions this process runs
+    atexit.register(gc.freeze)
 
 
 def ctrl_c_as_in_a_terminal() -> None:
