@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from launchlab_servers import Server, iterated_sha256
+from launchlab_servers import TARGETS, Server, iterated_sha256
 
 MIB = 1024 * 1024
 CHUNKED_COMPUTE_HEAD = (
@@ -49,8 +49,11 @@ def assert_error(
     return document["error"]
 
 
-# Runs first in the module: the server has answered only GET /health so far.
-def test_info_is_cold_once_then_warm(server: Server, schema) -> None:
+# A process of its own: the module's shared server has answered whatever other tests ran on
+# it first (under xdist's worksteal, a worker may run this module's tests in any order).
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_info_is_cold_once_then_warm(launch_server, name: str, schema) -> None:
+    server = launch_server(name)
     first = server.client.get("/")
     second = server.client.get("/")
     assert first.status_code == second.status_code == 200
