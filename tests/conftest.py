@@ -117,8 +117,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     globals, classes, pytest's session), leaving its memory to the OS, rather than walk and
     free it object by object, which took each xdist worker 3-4 s and the run as long (xdist
     waits for its slowest worker to exit). Python never promised to finalize what is alive at
-    exit (the data model's note on __del__); the one thing that loses is a file a test leaves
-    open: what is still in its buffer is never written. Every write here closes its file."""
+    exit (the data model's note on __del__); what it costs is a file left open where only a
+    cycle reaches it (a module's globals): its buffer is never written. Every write here
+    closes its file."""
     gc.unfreeze()
     atexit.unregister(gc.freeze)  # once, however many sessions this process runs
     atexit.register(gc.freeze)
