@@ -1,4 +1,5 @@
-"""Verdicts of the checkers that run on every synth: cdk-nag (inside synth) and cfn-lint."""
+"""Verdicts of the checkers that run on every synth: cdk-nag (inside synth), cfn-lint, and the
+network check (every workload can reach ECR and CloudWatch Logs: launchlab.reachability)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from launchlab import kept
+from launchlab import kept, reachability
+from launchlab.assembly import Assembly
 
 # The cfn-lint console script installed beside this interpreter (the package has no __main__).
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
@@ -58,6 +60,18 @@ def cdk_nag(outdir: Path) -> Verdict:
         violations == 0,
         f"AwsSolutions: {violations} unsuppressed, {suppressed} acknowledged with a reason",
     )
+
+
+def network(app: Assembly) -> Verdict:
+    """Whether every workload the templates place in the VPC has a way out to what it must
+    reach (an image registry, its logs), read from subnets, routes and endpoints: a task that
+    cannot pull its image fails only on AWS, after the stack has waited out its timeout."""
+    ways = reachability.ways_out(app)
+    failing = tuple(way.describe() for way in ways if not way.ok)
+    placed = len({(way.placement.stack, way.placement.logical_id) for way in ways})
+    if failing:
+        return Verdict("network", False, f"{len(failing)} of {len(ways)} subnets: no way out", failing)
+    return Verdict("network", True, f"{placed} workload placements: each subnet has a way out")
 
 
 def cfn_lint(outdir: Path, templates: Sequence[Path] | None = None) -> Verdict:

@@ -78,7 +78,11 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         if not reused:
             assembly.synthesize(options.outdir, options.context)
         app = assembly.load(options.outdir)
-        verdicts = [checks.cdk_nag(options.outdir), checks.cfn_lint(options.outdir)]
+        verdicts = [
+            checks.cdk_nag(options.outdir),
+            checks.cfn_lint(options.outdir),
+            checks.network(app),
+        ]
     if reused:
         done = (
             f"reused the {len(app.templates)} stacks in {options.outdir} (newer than every source)"
@@ -91,6 +95,8 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         _step(console, 1, f"{verdict.checker}: {verdict.detail}{kept}", verdict.passed)
         if not verdict.passed:
             result.failed_steps.append(f"1 {verdict.checker}")
+            for finding in verdict.findings:
+                console.print(f"      {finding}", highlight=False, markup=False)
 
     _print_stacks(console, app)
     workloads = local.workloads_from(app)

@@ -213,6 +213,18 @@ _WHEN: list[tuple[Callable[[LaunchlabConfig], bool], tuple[str, ...], list[Skip]
         ],
     ),
     (
+        lambda config: config.network.nat_instance,
+        (names.NETWORK_STACK,),
+        [
+            (
+                "Vpc/publicSubnet1/NatInstance/Resource",
+                "CKV_AWS_88",
+                "A NAT instance forwards from its own public IP: that is its job. Its security "
+                "group admits only the VPC's CIDR.",
+            )
+        ],
+    ),
+    (
         lambda config: config.lambda_.reserved_concurrency is None,
         (names.LAMBDA_STACK,),
         [

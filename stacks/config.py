@@ -27,6 +27,10 @@ APPS = ("node", "python")
 ARCHITECTURES = ("x86_64", "arm64")
 LAMBDA_FRONT_DOORS = ("function-url", "http-api")
 SCALING_METRICS = ("cpu", "requests")
+# How private subnets reach AWS when the VPC has no NAT gateways (natGateways=0): one NAT
+# instance (t4g.nano, the cheapest that works), one NAT gateway (managed, scales, costs about
+# ten times as much), or interface endpoints for what the workloads call (no internet at all).
+EGRESS_KINDS = ("nat-instance", "nat-gateway", "endpoints")
 # Burstable (t-family) instances: standard mode throttles at the baseline, unlimited bills
 # surplus CPU credits instead (EC2's default for T3 and T4g).
 CPU_CREDIT_MODES = ("standard", "unlimited")
@@ -87,6 +91,27 @@ class TaskScaling:
 @dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
     nat_gateways: int
+    egress: str  # one of EGRESS_KINDS; used where a selected launch type runs in private subnets
+    # What the selected launch types need of the VPC (stacks/launch_types.py NetworkNeed).
+    needs: frozenset[str]
+
+    @property
+    def private_subnets(self) -> bool:
+        """Private subnets exist: for every workload (NAT gateways) or for those that need them."""
+        return self.nat_gateways > 0 or "private" in self.needs
+
+    @property
+    def nat_instance(self) -> bool:
+        """One NAT instance serves the private subnets (natGateways=0, egress=nat-instance)."""
+        return self.nat_gateways == 0 and "private" in self.needs and self.egress == "nat-instance"
+
+    @property
+    def endpoints(self) -> bool:
+        """Interface endpoints for ECR and CloudWatch Logs, and the S3 gateway endpoint: for a
+        launch type in the public subnets without a public IP, or as the private egress."""
+        return "endpoints" in self.needs or (
+            self.nat_gateways == 0 and "private" in self.needs and self.egress == "endpoints"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,14 +258,19 @@ class LaunchlabConfig:
                 "not starting with . or -",
             )
 
+        selected = _launch_types(ctx)
         return cls(
-            launch_types=_launch_types(ctx),
+            launch_types=selected,
             stage=ctx.tag_value("stage"),
             owner=ctx.optional_tag_value("owner"),
             log_retention_days=ctx.integer_choice("logRetentionDays", LOG_RETENTION_DAYS),
             container_insights=ctx.boolean("containerInsights"),
             certificate_arn=certificate_arn,
-            network=NetworkConfig(nat_gateways=nat_gateways),
+            network=NetworkConfig(
+                nat_gateways=nat_gateways,
+                egress=ctx.choice("egress", EGRESS_KINDS),
+                needs=frozenset(launch_types.spec(key).network for key in selected),
+            ),
             registry=RegistryConfig(
                 keep_images=ctx.integer("ecrKeepImages", 1, 1000), image_tag=image_tag
             ),

@@ -10,7 +10,12 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import EXPRESS_SCALING_METRICS, ExpressConfig, LaunchlabConfig
-from stacks.constructs.ecs_service import ServicePlacement, ecs_cluster, retained_log_group
+from stacks.constructs.ecs_service import (
+    ServicePlacement,
+    after_capacity_providers,
+    ecs_cluster,
+    retained_log_group,
+)
 from stacks.launch_types import LaunchTypeSpec
 from stacks.names import TAG_APP
 from stacks.registry_stack import ImageRef, ImageRequest
@@ -116,9 +121,12 @@ class ExpressServiceStack(cdk.Stack):
             memory=str(config.memory_mib),
             health_check_path=HEALTH_PATH,
             network_configuration=ecs.CfnExpressGatewayService.ExpressGatewayServiceNetworkConfigurationProperty(
-                # Without NAT these are the public subnets: ECS puts the internet-facing ALB
-                # there, and the tasks, which need a route out to ECR and CloudWatch Logs.
-                subnets=[subnet.subnet_id for subnet in placement.subnets()],
+                # Always the public subnets: ECS makes the ALB internet-facing only when the
+                # service's subnets are public (internal in private ones), and puts the tasks
+                # there too, with no public IP. They reach ECR, S3 and CloudWatch Logs through
+                # the network stack's VPC endpoints (launch_types network "endpoints"; the
+                # sources are in docs/deploy.md).
+                subnets=[subnet.subnet_id for subnet in placement.public_subnets()],
             ),
             primary_container=ecs.CfnExpressGatewayService.ExpressGatewayContainerProperty(
                 image=image.repository.repository_uri_for_tag(image.tag),
@@ -146,6 +154,9 @@ class ExpressServiceStack(cdk.Stack):
         # The roles' policies must be in place before ECS uses them, and must outlive the
         # service on delete (a Ref alone would not wait for a DefaultPolicy).
         self.service.node.add_dependency(execution_role, infrastructure_role)
+        # The cluster's FARGATE capacity provider must be associated before the service asks
+        # for Fargate capacity, and on delete must outlive it.
+        after_capacity_providers(self.service, self.cluster)
 
         cdk.CfnOutput(
             self,

@@ -114,7 +114,9 @@ class LambdaManagedInstancesStack(cdk.Stack):
             self,
             "CapacityProvider",
             log_group=system_logs,
-            subnets=placement.subnets(),
+            # Private subnets, out through the configured egress: the instances' network
+            # interfaces get no public IP (launch_types network "private").
+            subnets=placement.private(),
             security_groups=[security_group],
             architectures=[architecture],
             instance_type_filter=lambda_.InstanceTypeFilter.allow(

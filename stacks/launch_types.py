@@ -29,6 +29,19 @@ from typing import Literal
 # handler behind the local Function URL shim.
 StandIn = Literal["container", "function-url"]
 
+# How a launch type's compute reaches ECR, S3 and CloudWatch Logs (and, for a function, the
+# Lambda service) when the VPC has no NAT gateways (`-c natGateways=0`, the default):
+# - "public-ip": in the public subnets with a public IPv4 address of its own (a Fargate task's
+#   AssignPublicIp, an EC2 or ECS Managed Instances instance's subnet default);
+# - "endpoints": in the public subnets, where its load balancer must be to face the internet,
+#   but with no public IP: VPC endpoints (ECS Express Mode, whose tasks get none);
+# - "private": in private subnets, out through the configured egress (`-c egress=...`): its
+#   network interfaces never get a public IP (Lambda Managed Instances);
+# - "outside-vpc": runs in the Lambda service's own network.
+# The network stack creates private subnets, NAT and endpoints only for what the selected
+# launch types need; docs/deploy.md gives the sources.
+NetworkNeed = Literal["public-ip", "endpoints", "private", "outside-vpc"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class LaunchTypeSpec:
@@ -38,6 +51,7 @@ class LaunchTypeSpec:
     colour: str  # a matplotlib colour, the same in every chart
     default: bool  # deployed without ``-c launchTypes=...``
     stand_in: StandIn
+    network: NetworkNeed
     # What the app's GET / answers on AWS (its ``launch_type``; services/openapi.yaml), which
     # `launchlab verify` and the demo's Lambda stand-ins expect: the key, unless the launch type
     # runs on another's compute (Express Mode runs its tasks on Fargate).
@@ -65,6 +79,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         colour="tab:blue",
         default=True,
         stand_in="container",
+        network="public-ip",
         reports_as="ecs-ec2",
         workload_resource="AWS::ECS::TaskDefinition",
         outputs=("ClusterName", "ServiceName"),
@@ -78,6 +93,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         colour="tab:orange",
         default=True,
         stand_in="container",
+        network="public-ip",
         reports_as="fargate",
         workload_resource="AWS::ECS::TaskDefinition",
         outputs=("ClusterName", "ServiceName"),
@@ -91,6 +107,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         colour="tab:green",
         default=True,
         stand_in="function-url",
+        network="outside-vpc",
         reports_as="lambda",
         workload_resource="AWS::Lambda::Function",
         outputs=("FunctionName",),
@@ -104,6 +121,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         colour="tab:purple",
         default=False,
         stand_in="container",
+        network="public-ip",
         reports_as="ecs-managed-instances",
         workload_resource="AWS::ECS::TaskDefinition",
         outputs=("ClusterName", "ServiceName", "CapacityProviderName"),
@@ -117,6 +135,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         colour="tab:brown",
         default=False,
         stand_in="container",
+        network="endpoints",
         reports_as="fargate",
         workload_resource="AWS::ECS::ExpressGatewayService",
         outputs=("ClusterName", "ServiceName", "ServiceArn", "ManagedLoadBalancerArn"),
@@ -130,6 +149,7 @@ REGISTRY: tuple[LaunchTypeSpec, ...] = (
         colour="tab:olive",
         default=False,
         stand_in="function-url",
+        network="private",
         reports_as="lambda-managed-instances",
         workload_resource="AWS::Lambda::Function",
         outputs=("FunctionName", "CapacityProviderName"),

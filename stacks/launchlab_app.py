@@ -56,7 +56,8 @@ def build_stacks(app: cdk.Stage, config: LaunchlabConfig) -> LaunchlabStacks:
     placement = ServicePlacement(
         vpc=network.vpc,
         workload_subnets=network.workload_subnets,
-        public_ip=not network.has_private_subnets,
+        public_ip=config.network.nat_gateways == 0,
+        private_subnets=network.private_subnets,
         log_retention_days=config.log_retention_days,
         container_insights=config.container_insights,
         certificate_arn=config.certificate_arn,

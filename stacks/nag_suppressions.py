@@ -181,6 +181,23 @@ _IMAGE_COPY = [
 ]
 
 
+# The NAT instance (`-c egress=nat-instance`, when Lambda Managed Instances is selected).
+_NAT_INSTANCE = [
+    (
+        "Vpc/publicSubnet1/NatInstance/Resource",
+        "EC28",
+        "Detailed monitoring bills per metric; the NAT instance's 5-minute basic metrics are "
+        "enough for a sandbox. Production: a NAT gateway (-c egress=nat-gateway).",
+    ),
+    (
+        "Vpc/publicSubnet1/NatInstance/Resource",
+        "EC29",
+        "Termination protection would stop `cdk destroy`; a redeploy replaces the instance "
+        "(a new AL2023 image each time), so it needs none.",
+    ),
+]
+
+
 def apply_suppressions(tree: StackTree, config: LaunchlabConfig) -> None:
     """Acknowledge the findings this stack is known to carry, by path."""
     name = tree.id
@@ -194,6 +211,8 @@ def apply_suppressions(tree: StackTree, config: LaunchlabConfig) -> None:
         entries += _NO_INSIGHTS
     if name == names.LAMBDA_STACK and config.lambda_.front_door == "http-api":
         entries += _HTTP_API
+    if name == names.NETWORK_STACK and config.network.nat_instance:
+        entries += _NAT_INSTANCE
     for path, rule, reason in entries:
         _acknowledge(tree.find(path, what="nag suppression"), rule, reason)
     # cdk-ecr-deployment's handler is a singleton whose construct id carries a version hash;

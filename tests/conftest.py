@@ -205,6 +205,32 @@ def opt_in_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     )
 
 
+@pytest.fixture(scope="session")
+def all_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """All six launch types side by side (-c launchTypes=all), at cdk.json's defaults."""
+    return _shared(tmp_path_factory, "cdk.out.all", cdk_context(launchTypes="all"))
+
+
+# Lambda Managed Instances alone (the launch type that runs in private subnets) with each
+# egress other than cdk.json's NAT instance.
+EGRESS_VARIANTS = {
+    kind: {"launchTypes": "lambda-managed-instances", "egress": kind}
+    for kind in ("nat-gateway", "endpoints")
+}
+
+
+@pytest.fixture(scope="session")
+def egress_nat_gateway(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    context = cdk_context(**EGRESS_VARIANTS["nat-gateway"])
+    return _shared(tmp_path_factory, "cdk.out.egress-nat-gateway", context)
+
+
+@pytest.fixture(scope="session")
+def egress_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    context = cdk_context(**EGRESS_VARIANTS["endpoints"])
+    return _shared(tmp_path_factory, "cdk.out.egress-endpoints", context)
+
+
 def _shared(
     tmp_path_factory: pytest.TempPathFactory,
     name: str,

@@ -21,6 +21,10 @@ def config(**overrides: Any) -> LaunchlabConfig:
 def test_defaults_in_cdk_json() -> None:
     loaded = config()
     assert loaded.network.nat_gateways == 0
+    # The default three need nothing of the VPC but public subnets: no private subnets, NAT
+    # or endpoints, whatever the egress setting.
+    assert (loaded.network.private_subnets, loaded.network.endpoints) == (False, False)
+    assert loaded.network.egress == "nat-instance" and not loaded.network.nat_instance
     assert loaded.ecs_ec2.app == "node" and loaded.ecs_ec2.instance_type == "t3.small"
     assert (loaded.fargate.app, loaded.fargate.cpu, loaded.fargate.memory_mib) == (
         "python",
@@ -58,6 +62,7 @@ def test_a_number_from_the_command_line_is_shown_as_a_number() -> None:
 
 def test_command_line_strings_are_converted() -> None:
     loaded = config(fargateCpu="1024", fargateMemory="3072", fargateSpot="true", natGateways="2")
+    assert loaded.network.private_subnets and not loaded.network.nat_instance
     assert (loaded.fargate.cpu, loaded.fargate.memory_mib, loaded.fargate.spot) == (
         1024,
         3072,
@@ -180,6 +185,7 @@ def test_opt_in_launch_types_read_each_of_their_keys() -> None:
         ({"ec2MinInstances": 3, "ec2MaxInstances": 2}, "ec2MinInstances", "at most"),
         ({"natGateways": -1}, "natGateways", "0..2"),
         ({"natGateways": 3}, "natGateways", "0..2"),
+        ({"egress": "nat"}, "egress", "nat-instance, nat-gateway, endpoints"),
         ({"ec2MinInstances": -1}, "ec2MinInstances", ">= 0"),
         ({"fargateMinTasks": 0}, "fargateMinTasks", ">= 1"),
         ({"ecrKeepImages": 0}, "ecrKeepImages", "1..1000"),
@@ -353,3 +359,27 @@ def test_bad_value_fails_cdk_synth_with_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "cdk.out" / "manifest.json").exists()
     assert sorted(path.name for path in tmp.glob("cdk-telemetry-*")) == []
+
+
+@pytest.mark.parametrize(
+    ("launch_types_", "egress", "private", "nat_instance", "endpoints"),
+    [
+        # Express needs endpoints whatever the egress (its tasks have no public IP and stay in
+        # the public subnets); Lambda Managed Instances needs private subnets and the egress.
+        ("express", "nat-instance", False, False, True),
+        ("lambda-managed-instances", "nat-instance", True, True, False),
+        ("lambda-managed-instances", "nat-gateway", True, False, False),
+        ("lambda-managed-instances", "endpoints", True, False, True),
+        ("all", "nat-instance", True, True, True),
+        ("ecs-managed-instances", "endpoints", False, False, False),
+    ],
+)
+def test_the_network_holds_what_the_selected_launch_types_need(
+    launch_types_: str, egress: str, private: bool, nat_instance: bool, endpoints: bool
+) -> None:
+    network = config(launchTypes=launch_types_, egress=egress).network
+    assert (network.private_subnets, network.nat_instance, network.endpoints) == (
+        private,
+        nat_instance,
+        endpoints,
+    )

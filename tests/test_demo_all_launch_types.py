@@ -15,7 +15,7 @@ import pytest
 from launchlab import assembly, local
 from launchlab.verify import verify_endpoint
 from stacks import launch_types
-from tests.conftest import ROOT, Synthesized, _shared, cdk_context
+from tests.conftest import ROOT, Synthesized
 
 # The load step in a process of its own: asyncio.run would leave this worker's main thread
 # without an event loop, and a later test in the same worker (Mangum's) needs one.
@@ -23,11 +23,6 @@ LOAD = (
     "import json, sys; from launchlab.load import run_load; "
     "print(json.dumps(run_load(sys.argv[1], requests=40, concurrency=4, seconds=10).as_dict()))"
 )
-
-
-@pytest.fixture(scope="session")
-def all_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return _shared(tmp_path_factory, "cdk.out.all", cdk_context(launchTypes="all"))
 
 
 def _refused(port: int) -> bool:

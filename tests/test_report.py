@@ -33,6 +33,7 @@ from launchlab.report.cost import (
     task_capacity,
 )
 from launchlab.report.inventory import (
+    Egress,
     Function,
     Instances,
     Inventory,
@@ -1003,6 +1004,8 @@ def test_the_vpc_logs_balancer_and_registry_line_by_line(us_east_1: RegionPrices
         "fargate", ("F",), 1, True, tasks=TASK_1024, log_groups=groups,
         load_balancers=(LoadBalancer("Alb", 2, 60, 0),),
         repositories=(Repository("Repo", "launchlab/app", None),),
+        egress=Egress(nat_gateways=1, interface_endpoints=("ecr.api", "logs"),
+                      interface_endpoint_azs=4),
     )  # fmt: skip
     inventory = Inventory(Network(1, 1, 4, 2), (), (), 0, {"fargate": unit})
     profile = TrafficProfile("logs", 10_000_000, 100, 0)
@@ -1024,26 +1027,28 @@ def test_the_vpc_logs_balancer_and_registry_line_by_line(us_east_1: RegionPrices
     assert usd["NAT gateway hours (shared VPC)"] == Decimal("32.85")
     assert usd["NAT gateway data (logs)"] == Decimal("0.48")
     assert usd["Public IPv4 (NAT, 1 Elastic IPs)"] == Decimal("3.65")
-    assert usd["Interface VPC endpoints (per AZ)"] == Decimal("29.20")
+    assert usd["Interface VPC endpoints (ecr.api, logs; per AZ)"] == Decimal("29.20")
     shared = {i.name for i in found.items if i.shared}
     assert shared == {
         "NAT gateway hours (shared VPC)", "Public IPv4 (NAT, 1 Elastic IPs)",
-        "Interface VPC endpoints (per AZ)", "ECR storage (launchlab/app, 10 images)",
+        "Interface VPC endpoints (ecr.api, logs; per AZ)",
+        "ECR storage (launchlab/app, 10 images)",
     }  # fmt: skip
     kinds = {i.name: i.kind for i in found.items}
     assert kinds["NAT gateway data (logs)"] == "NAT gateway data"
     assert kinds["CloudWatch Logs storage (app, 30 days kept)"] == "CloudWatch Logs storage"
     assert kinds["CloudWatch Logs ingestion (app)"] == "CloudWatch Logs ingestion"
     assert kinds["Public IPv4 (NAT, 1 Elastic IPs)"] == "Public IPv4"
-    assert kinds["Interface VPC endpoints (per AZ)"] == "Interface VPC endpoints"
+    assert kinds["Interface VPC endpoints (ecr.api, logs; per AZ)"] == "Interface VPC endpoints"
     # The ALB: 730 h x $0.0225 and its 2 addresses; the registry: 10 images x 0.1 GB.
     assert usd["ALB hours"] == Decimal("16.43")
     assert usd["Public IPv4 (ALB, 2 AZs)"] == Decimal("7.30")
     assert kinds["Public IPv4 (ALB, 2 AZs)"] == "Public IPv4"
     ecr = _named(found, "ECR storage (launchlab/app, 10 images)")
     assert (ecr.quantity, ecr.kind, ecr.unit) == (Decimal("1.0"), "ECR storage", "GB-month")
-    # Outside the VPC (uses_vpc false): none of its costs.
-    alone = dataclasses.replace(unit, uses_vpc=False)
+    # A launch type whose workloads route through no egress of the VPC (public IPs, or no
+    # VPC at all) pays none of it, whatever else the VPC holds.
+    alone = dataclasses.replace(unit, egress=Egress())
     found = estimate(
         Inventory(Network(1, 1, 4, 2), (), (), 0, {"fargate": alone}), "fargate", us_east_1,
         profile, Assumptions(task_capacity_rps=100),
@@ -1103,7 +1108,10 @@ def test_tasks_per_instance_by_cpu_and_memory(
 
 def test_two_nat_gateways_and_elastic_ips(us_east_1: RegionPrices) -> None:
     groups = (LogGroup("AppLogs", "S", 30, "app"), LogGroup("Other", "S", 7, "other"))
-    unit = LaunchType("fargate", ("F",), 1, True, tasks=TASK_1024, log_groups=groups)
+    unit = LaunchType(
+        "fargate", ("F",), 1, True, tasks=TASK_1024, log_groups=groups,
+        egress=Egress(nat_gateways=2),
+    )  # fmt: skip
     inventory = Inventory(Network(2, 2, 0, 2), (), (), 0, {"fargate": unit})
     profile = TrafficProfile("logs", 10_000_000, 100, 0)
     found = estimate(inventory, "fargate", us_east_1, profile, Assumptions(task_capacity_rps=100))

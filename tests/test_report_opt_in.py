@@ -142,3 +142,55 @@ def test_a_report_over_the_opt_in_launch_types_follows_the_schema(
     totals = {lt["launch_type"]: lt["monthly_usd"] for lt in document["launch_types"]}
     assert min(totals, key=totals.__getitem__) == "express"
     assert max(totals, key=totals.__getitem__) == "lambda-managed-instances"
+
+
+def _egress_lines(found: Estimate) -> dict[str, Decimal]:
+    return {
+        item.name: item.usd
+        for item in found.items
+        if "NAT" in item.name or item.name.startswith("Interface VPC endpoint")
+    }
+
+
+def test_egress_is_priced_to_the_launch_types_that_route_through_it(
+    all_synth: Synthesized,
+    egress_nat_gateway: Synthesized,
+    egress_endpoints: Synthesized,
+    us_east_1: RegionPrices,
+) -> None:
+    """What a launch type needs to reach ECR and its logs is part of what it costs: Express its
+    endpoints (3 services x 2 zones x 730 h x $0.01), Lambda Managed Instances its NAT instance
+    (t4g.nano, 10 GiB gp3, a public IPv4), or with -c egress=... a NAT gateway and its address
+    or the endpoints and EC2's; the launch types with public IPs of their own pay nothing."""
+    templates = _templates(all_synth)
+    express = _priced(templates, "express", us_east_1, IDLE)
+    assert _egress_lines(express) == {
+        "Interface VPC endpoints (ecr.api, ecr.dkr, logs; per AZ)": 6 * HOURS * Decimal("0.01"),
+        "Interface VPC endpoint data (logs)": Decimal(0),
+    }
+    # Its tasks get no public IP: no address to pay for but the ALB's.
+    assert [i.name for i in express.items if i.kind == "Public IPv4"] == [
+        "Public IPv4 (ALB, 2 AZs)"
+    ]
+    lmi = _priced(templates, "lambda-managed-instances", us_east_1, IDLE)
+    assert _egress_lines(lmi) == {
+        "NAT instance (t4g.nano)": HOURS * Decimal("0.0042"),
+        "NAT instance volume (10 GiB gp3)": 10 * Decimal("0.08"),
+        "Public IPv4 (NAT instance)": HOURS * Decimal("0.005"),
+    }
+    for launch_type in ("ecs-ec2", "fargate", "lambda", "ecs-managed-instances"):
+        assert _egress_lines(_priced(templates, launch_type, us_east_1, IDLE)) == {}, launch_type
+
+    gateway = _priced(_templates(egress_nat_gateway), "lambda-managed-instances", us_east_1, IDLE)
+    assert _egress_lines(gateway) == {
+        "NAT gateway hours (shared VPC)": HOURS * Decimal("0.045"),
+        "NAT gateway data (logs)": Decimal(0),
+        "Public IPv4 (NAT, 1 Elastic IPs)": HOURS * Decimal("0.005"),
+    }
+    endpoints = _priced(_templates(egress_endpoints), "lambda-managed-instances", us_east_1, IDLE)
+    assert _egress_lines(endpoints) == {
+        "Interface VPC endpoints (ec2, ecr.api, ecr.dkr, logs; per AZ)": (
+            8 * HOURS * Decimal("0.01")
+        ),
+        "Interface VPC endpoint data (logs)": Decimal(0),
+    }

@@ -524,41 +524,73 @@ def _price_network(
     assumptions: Assumptions,
     result: Estimate,
 ) -> None:
-    """The shared VPC's costs, charged in full to each launch type that runs inside it: each
-    column is what you pay to deploy that launch type alone."""
-    if not unit.uses_vpc:
-        return
-    network = inventory.network
+    """The egress this launch type's workloads route through (inventory Egress: what the
+    templates route them through, launchlab.reachability), charged in full to each launch type
+    that uses it: each column is what you pay to deploy that launch type alone. A launch type
+    whose compute has a public IP of its own uses none and pays none."""
+    egress = unit.egress
     hours = prices.hours_per_month
-    if network.nat_gateways:
+    # What leaves through it every month: the container and function logs (image pulls are
+    # occasional and not modelled).
+    shipped = sum((_log_gb(g, profile, assumptions) for g in unit.log_groups), Decimal(0))
+    if egress.nat_gateways:
         result.add(
             "NAT gateway hours (shared VPC)",
-            hours * network.nat_gateways,
+            hours * egress.nat_gateways,
             prices["vpc.nat_hour"],
             kind="NAT gateway hours",
             shared=True,
         )
-        # Container logs leave through NAT when there is no CloudWatch Logs endpoint.
-        shipped = sum((_log_gb(g, profile, assumptions) for g in unit.log_groups), Decimal(0))
         result.add(
             "NAT gateway data (logs)", shipped, prices["vpc.nat_gb"], kind="NAT gateway data"
         )
-    if network.elastic_ips:
         result.add(
-            f"Public IPv4 (NAT, {network.elastic_ips} Elastic IPs)",
-            hours * network.elastic_ips,
+            f"Public IPv4 (NAT, {egress.nat_gateways} Elastic IPs)",
+            hours * egress.nat_gateways,
             prices["vpc.public_ipv4_hour"],
             kind="Public IPv4",
             shared=True,
         )
-    if network.interface_endpoint_azs:
+    for nat in egress.nat_instances:
+        instance = prices.instance(nat.instance_type)
         result.add(
-            "Interface VPC endpoints (per AZ)",
-            hours * network.interface_endpoint_azs,
+            f"NAT instance ({nat.instance_type})",
+            hours,
+            instance.hourly,
+            kind="NAT instance hours",
+            shared=True,
+        )
+        if nat.volume_type != "gp3":
+            result.warnings.append(f"EBS {nat.volume_type} priced at the gp3 rate")
+        result.add(
+            f"NAT instance volume ({nat.volume_gib} GiB {nat.volume_type})",
+            Decimal(nat.volume_gib),
+            prices["ebs.gp3.gb_month"],
+            kind="EBS volumes",
+            shared=True,
+        )
+        result.add(
+            "Public IPv4 (NAT instance)",
+            hours,
+            prices["vpc.public_ipv4_hour"],
+            kind="Public IPv4",
+            shared=True,
+        )
+    if egress.interface_endpoints:
+        result.add(
+            f"Interface VPC endpoints ({', '.join(egress.interface_endpoints)}; per AZ)",
+            hours * egress.interface_endpoint_azs,
             prices["vpc.interface_endpoint_hour"],
             kind="Interface VPC endpoints",
             shared=True,
         )
+        if "logs" in egress.interface_endpoints and not egress.nat_gateways:
+            result.add(
+                "Interface VPC endpoint data (logs)",
+                shipped,
+                prices["vpc.interface_endpoint_gb"],
+                kind="Interface VPC endpoint data",
+            )
 
 
 def _price_data_transfer(

@@ -7,12 +7,14 @@ import) is an error naming the resource, not a guess.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from launchlab import reachability
 from launchlab.assembly import Assembly
 from launchlab.errors import LaunchlabError
 from stacks import names
@@ -116,6 +118,44 @@ class Network:
 
 
 @dataclass(frozen=True)
+class NatInstance:
+    logical_id: str
+    instance_type: str
+    volume_gib: int
+    volume_type: str
+
+
+@dataclass(frozen=True)
+class Egress:
+    """What one launch type's workloads route through to reach AWS when they have no public
+    IP of their own (launchlab.reachability): the NAT devices and interface endpoints of the
+    shared VPC it uses. Another launch type may use the same ones: each estimate carries them
+    in full, as if deployed alone."""
+
+    nat_gateways: int = 0
+    nat_instances: tuple[NatInstance, ...] = ()
+    # Interface endpoints used, by service ("ecr.api", "logs", ...), and the subnets (one per
+    # AZ) each spans: each is billed per AZ-hour.
+    interface_endpoints: tuple[str, ...] = ()
+    interface_endpoint_azs: int = 0
+    gateway_endpoints: int = 0  # S3's: free
+
+    @property
+    def used(self) -> bool:
+        return bool(self.nat_gateways or self.nat_instances or self.interface_endpoints)
+
+    def describe(self) -> str:
+        parts = []
+        if self.nat_gateways:
+            parts.append(f"{self.nat_gateways} NAT gateway(s)")
+        for nat in self.nat_instances:
+            parts.append(f"a NAT instance ({nat.instance_type})")
+        if self.interface_endpoints:
+            parts.append(f"VPC endpoints ({', '.join(self.interface_endpoints)})")
+        return ", ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
 class LaunchType:
     launch_type: str
     stacks: tuple[str, ...]
@@ -129,6 +169,7 @@ class LaunchType:
     log_groups: tuple[LogGroup, ...] = ()
     repositories: tuple[Repository, ...] = ()
     container_insights: bool = False
+    egress: Egress = Egress()
 
 
 @dataclass(frozen=True)
@@ -158,9 +199,13 @@ def read_inventory(assembly: Assembly) -> Inventory:
         repo for stack in shared for repo in _repositories(assembly.templates[stack])
     )
     network_stacks = {s for s in shared if _resources(assembly.templates[s], "AWS::EC2::VPC")}
+    egress = _egress(assembly)
     launch_types = {
-        launch_type: _launch_type(
-            assembly, launch_type, tuple(by_type[launch_type]), network_stacks, repositories
+        launch_type: dataclasses.replace(
+            _launch_type(
+                assembly, launch_type, tuple(by_type[launch_type]), network_stacks, repositories
+            ),
+            egress=egress.get(launch_type, Egress()),
         )
         for launch_type in selected
     }
@@ -261,6 +306,60 @@ def _network(assembly: Assembly, shared: list[str]) -> Network:
             if props.get("MapPublicIpOnLaunch") is True
         )
     return Network(nat, eips, endpoint_azs, public_subnets)
+
+
+def _egress(assembly: Assembly) -> dict[str, Egress]:
+    """launch type -> the NAT devices and interface endpoints its workloads route through."""
+    used: dict[str, set[str]] = {}
+    for way in reachability.ways_out(assembly):
+        used.setdefault(way.placement.launch_type, set()).update(way.via)
+    resources = {
+        logical_id: (stack, resource)
+        for stack in assembly.templates
+        for logical_id, resource in assembly.templates[stack].get("Resources", {}).items()
+    }
+    found = {}
+    for launch_type, ids in used.items():
+        nat_gateways, instances, endpoints, endpoint_azs = 0, [], [], 0
+        for logical_id in sorted(ids):
+            stack, resource = resources[logical_id]
+            kind, props = resource.get("Type"), resource.get("Properties") or {}
+            if kind == "AWS::EC2::NatGateway":
+                nat_gateways += 1
+            elif kind == "AWS::EC2::Instance":
+                instances.append(_nat_instance(stack, logical_id, props))
+            elif kind == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Interface":
+                endpoints.append(reachability.service_suffix(props.get("ServiceName")))
+                endpoint_azs += len(props.get("SubnetIds") or [])
+        gateways = sum(
+            1
+            for logical_id in ids
+            if resources[logical_id][1].get("Type") == "AWS::EC2::VPCEndpoint"
+            and (resources[logical_id][1].get("Properties") or {}).get("VpcEndpointType")
+            != "Interface"
+        )
+        found[launch_type] = Egress(
+            nat_gateways=nat_gateways,
+            nat_instances=tuple(instances),
+            interface_endpoints=tuple(sorted(endpoints)),
+            interface_endpoint_azs=endpoint_azs,
+            gateway_endpoints=gateways,
+        )
+    return found
+
+
+def _nat_instance(stack: str, logical_id: str, props: Mapping[str, Any]) -> NatInstance:
+    """A NAT instance the templates define; only one with a public IPv4 address is a way out
+    (launchlab.reachability), so its address is part of what it costs."""
+    instance_type = props.get("InstanceType")
+    if not isinstance(instance_type, str):
+        raise LaunchlabError(f"{stack}: the NAT instance {logical_id} has no literal InstanceType")
+    volume_gib, volume_type = 0, "gp3"
+    for mapping in props.get("BlockDeviceMappings") or []:
+        ebs = mapping.get("Ebs") or {}
+        volume_gib += _int(ebs.get("VolumeSize", 0), f"{logical_id} volume size")
+        volume_type = str(ebs.get("VolumeType", "gp2"))
+    return NatInstance(logical_id, instance_type, volume_gib, volume_type)
 
 
 def _repositories(template: Mapping[str, Any]) -> list[Repository]:
@@ -450,7 +549,9 @@ def _express_tasks(
         spot=False,
         min_count=_int(scaling.get("MinTaskCount", 1), f"{service_id} MinTaskCount"),
         max_count=_int(scaling.get("MaxTaskCount", 1), f"{service_id} MaxTaskCount"),
-        public_ip=_in_public_subnets(refs),
+        # ECS gives Express tasks no public IP, wherever they run (launchlab.reachability):
+        # they reach ECR and CloudWatch Logs through the VPC's endpoints, priced as egress.
+        public_ip=False,
         ephemeral_gib=FARGATE_INCLUDED_EPHEMERAL_GIB,
         scaling=Scaling(
             metric=_EXPRESS_METRICS.get(metric, "cpu"),

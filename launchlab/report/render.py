@@ -225,8 +225,9 @@ def notes(report: Report) -> list[str]:
         if report.inventory.launch_types[lt].container_insights:
             lines.append(f"{lt}: Container Insights is on in the template and is not priced")
     lines.append(
-        "Shared VPC costs (NAT, its Elastic IPs, interface endpoints) are charged in full to each "
-        "launch type that runs in the VPC: each column is the cost of deploying it alone."
+        "Egress (a NAT instance or gateway with its public IPv4, interface endpoints) is charged "
+        "in full to each launch type whose workloads the templates route through it: each "
+        "column is the cost of deploying that launch type alone."
     )
     return lines
 

@@ -34,20 +34,36 @@ APP_CONTAINER = "app"
 
 @dataclass(frozen=True, kw_only=True)
 class ServicePlacement:
-    """Where and how an ECS launch type runs: the same for ECS on EC2 and Fargate."""
+    """Where and how a launch type runs in the shared VPC."""
 
     vpc: ec2.IVpc
-    # Private subnets when the VPC has NAT, else public ones with public IPs.
+    # Private subnets when the VPC has NAT gateways, else public ones with public IPs: for the
+    # launch types whose compute gets a public IP of its own (launch_types network "public-ip").
     workload_subnets: ec2.SubnetSelection
     public_ip: bool
+    # The private subnets (NAT or endpoints as their way out), if any selected launch type
+    # needs them (network "private").
+    private_subnets: ec2.SubnetSelection | None
     log_retention_days: int
     container_insights: bool
     certificate_arn: str | None
 
-    def subnets(self) -> list[ec2.ISubnet]:
-        """The workload subnets themselves, for constructs that take a list (the managed
-        instances' capacity providers) rather than a selection."""
-        return self.vpc.select_subnets(subnet_type=self.workload_subnets.subnet_type).subnets
+    def subnets(self, selection: ec2.SubnetSelection | None = None) -> list[ec2.ISubnet]:
+        """The subnets of ``selection`` (the workload subnets by default) themselves, for
+        constructs that take a list rather than a selection."""
+        chosen = selection or self.workload_subnets
+        return self.vpc.select_subnets(subnet_type=chosen.subnet_type).subnets
+
+    def public_subnets(self) -> list[ec2.ISubnet]:
+        return self.vpc.select_subnets(subnet_type=ec2.SubnetType.PUBLIC).subnets
+
+    def private(self) -> list[ec2.ISubnet]:
+        """The private subnets; an error if the network stack made none."""
+        if self.private_subnets is None:
+            raise ValueError(
+                "no private subnets: the network config has no launch type needing them"
+            )
+        return self.subnets(self.private_subnets)
 
 
 # Targets leave the ALB this long before ECS sends SIGTERM; requests here finish in well under
@@ -94,8 +110,9 @@ def linux_platform(architecture: str) -> ecs.RuntimePlatform:
     )
 
 
-def after_capacity_providers(service: ecs.BaseService, cluster: ecs.Cluster) -> None:
-    """Make ``service`` wait for its cluster's capacity provider associations.
+def after_capacity_providers(service: Construct, cluster: ecs.Cluster) -> None:
+    """Make ``service`` (an ECS service, or an Express service) wait for its cluster's
+    capacity provider associations.
 
     A capacity provider strategy names providers that must already be associated with the
     cluster, or CloudFormation fails to create the service; and on delete the association
