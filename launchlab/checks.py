@@ -70,7 +70,9 @@ def network(app: Assembly) -> Verdict:
     failing = tuple(way.describe() for way in ways if not way.ok)
     placed = len({(way.placement.stack, way.placement.logical_id) for way in ways})
     if failing:
-        return Verdict("network", False, f"{len(failing)} of {len(ways)} subnets: no way out", failing)
+        return Verdict(
+            "network", False, f"{len(failing)} of {len(ways)} subnets: no way out", failing
+        )
     return Verdict("network", True, f"{placed} workload placements: each subnet has a way out")
 
 

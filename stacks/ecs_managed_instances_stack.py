@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import EcsManagedInstancesConfig, LaunchlabConfig, instance_size
+from stacks.constructs.delete_waiter import DeleteWaiter
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     ServicePlacement,
@@ -174,6 +175,19 @@ class EcsManagedInstancesStack(cdk.Stack):
             **service_rollout(),
         )
         after_capacity_providers(self.service, self.cluster)
+        # On delete: the service, then the wait for its instances to go and the provider to
+        # leave the cluster (aws/aws-cdk#36071), then the provider, its association, its
+        # security group and the role ECS terminates the instances with.
+        DeleteWaiter(
+            self,
+            "DeleteWaiter",
+            before=self.service,
+            after=[self.capacity_provider, instance_security_group, infrastructure_role],
+            log_retention_days=placement.log_retention_days,
+            security_group=instance_security_group,
+            cluster=self.cluster,
+            capacity_provider=self.capacity_provider.capacity_provider_name,
+        )
         self.load_balancer = PublicLoadBalancer(
             self, "Alb", vpc=vpc, certificate_arn=placement.certificate_arn
         )

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import EXPRESS_SCALING_METRICS, ExpressConfig, LaunchlabConfig
+from stacks.constructs.delete_waiter import DeleteWaiter
 from stacks.constructs.ecs_service import (
     ServicePlacement,
     after_capacity_providers,
@@ -157,6 +158,17 @@ class ExpressServiceStack(cdk.Stack):
         # The cluster's FARGATE capacity provider must be associated before the service asks
         # for Fargate capacity, and on delete must outlive it.
         after_capacity_providers(self.service, self.cluster)
+        # Deleting the service only starts ECS's own teardown (DRAINING): the load balancer,
+        # target groups and security groups it made go after, with the infrastructure role.
+        # The role, and so the stack and then the VPC, wait for them.
+        DeleteWaiter(
+            self,
+            "DeleteWaiter",
+            before=self.service,
+            after=[infrastructure_role],
+            log_retention_days=placement.log_retention_days,
+            vpc=placement.vpc,
+        )
 
         cdk.CfnOutput(
             self,

@@ -18,6 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.config import LambdaManagedInstancesConfig, LaunchlabConfig
+from stacks.constructs.delete_waiter import DeleteWaiter
 from stacks.constructs.ecs_service import ServicePlacement, retained_log_group
 from stacks.ecs_ec2_stack import instance_architecture
 from stacks.launch_types import LaunchTypeSpec
@@ -124,6 +125,17 @@ class LambdaManagedInstancesStack(cdk.Stack):
             ),
             max_v_cpu_count=config.max_vcpus,
             propagate_tags=lambda_.PropagateTags.explicit({TAG_PROJECT: PROJECT}),
+        )
+        # Deleting the provider starts Lambda's termination of its instances (202, async) with
+        # the operator role; their interfaces hold the security group and the subnets. The
+        # group and the role wait until they are gone.
+        DeleteWaiter(
+            self,
+            "DeleteWaiter",
+            before=self.capacity_provider,
+            after=[security_group, self.capacity_provider.node.find_child("OperatorRole")],
+            log_retention_days=placement.log_retention_days,
+            security_group=security_group,
         )
         # Lambda copies only tags it is given explicitly: give it the provider's own (the
         # project, launch type, stage and owner the app tags every resource with), read once

@@ -53,6 +53,16 @@ _NO_INSIGHTS = [
     ),
 ]
 
+# The delete waiter of each managed launch type (stacks/constructs/delete_waiter.py).
+_DELETE_WAITER = [
+    (
+        "DeleteWaiter/Role/DefaultPolicy/Resource",
+        "IAM5[Resource::*]",
+        "EC2's and Elastic Load Balancing's Describe actions support no resource scope; the "
+        "waiter only reads, and changes nothing but its own cluster's capacity providers.",
+    ),
+]
+
 _BY_STACK: dict[str, list[tuple[str, str, str]]] = {
     names.NETWORK_STACK: [
         (
@@ -106,6 +116,7 @@ _BY_STACK: dict[str, list[tuple[str, str, str]]] = {
     names.FARGATE_STACK: [*_ALB, *_TASK_DEFINITION],
     # --- opt-in launch types (issue 11) ---
     names.ECS_MANAGED_INSTANCES_STACK: [
+        *_DELETE_WAITER,
         *_ALB,
         *_TASK_DEFINITION,
         (
@@ -131,6 +142,7 @@ _BY_STACK: dict[str, list[tuple[str, str, str]]] = {
         ),
     ],
     names.EXPRESS_STACK: [
+        *_DELETE_WAITER,
         (
             "ExecutionRole/DefaultPolicy/Resource",
             "IAM5[Resource::*]",
@@ -146,6 +158,7 @@ _BY_STACK: dict[str, list[tuple[str, str, str]]] = {
         ),
     ],
     names.LAMBDA_MANAGED_INSTANCES_STACK: [
+        *_DELETE_WAITER,
         (
             "CapacityProvider/OperatorRole/Resource",
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSLambdaManagedEC2ResourceOperator]",

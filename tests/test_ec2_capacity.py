@@ -24,8 +24,8 @@ from launchlab.report.inventory import read_inventory
 from launchlab.report.prices import load_table
 from launchlab.report.profile import TrafficProfile
 from stacks import names
-from stacks.constructs import asg_teardown_handler as handler_module
 from stacks.constructs.asg_teardown import RESOURCE_TYPE
+from stacks.constructs.handlers import asg_teardown_handler as handler_module
 from tests import moto_server as fixtures
 from tests.conftest import HASH_64, Synthesized, _shared, cdk_context
 from tests.moto_server import MotoServer, an_image

@@ -36,7 +36,7 @@ from constructs import Construct, IConstruct
 
 from stacks.constructs.ecs_service import retained_log_group
 
-HANDLER_SOURCE = Path(__file__).resolve().with_name("asg_teardown_handler.py")
+HANDLER_SOURCE = Path(__file__).resolve().parent / "handlers" / "asg_teardown_handler.py"
 RESOURCE_TYPE = "Custom::AsgTeardown"
 # A force delete with one or two instances takes a few minutes; the handler stops waiting
 # 30 s before its timeout, and CloudFormation gives up on a silent handler soon after.

@@ -1,0 +1,295 @@
+"""The managed launch types' stack deletes wait for what AWS removes after them
+(stacks/constructs/delete_waiter.py): in the templates, each waiter sits between the resource
+that starts the teardown and what must outlive it; its handler runs for real against moto in
+server mode (127.0.0.1) and answers CloudFormation on a local stand-in for the response URL.
+
+What moto cannot show: ECS and Lambda terminating the instances by themselves. The tests
+terminate them (or not) and check that the wait sees it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from stacks import names
+from stacks.constructs.delete_waiter import RESOURCE_TYPE
+from stacks.constructs.handlers import delete_waiter_handler as waiter
+from tests import moto_server as fixtures
+from tests import test_ec2_capacity as custom_resources
+from tests.conftest import Synthesized
+from tests.moto_server import MotoServer, an_image
+from tests.test_ec2_capacity import _Context, _ResponseURL
+
+aws = fixtures.aws
+moto_server = fixtures.moto_server
+response_url = custom_resources.response_url
+
+
+def _depends_on(resource: dict[str, Any]) -> set[str]:
+    found = resource.get("DependsOn", [])
+    return set([found] if isinstance(found, str) else found)
+
+
+def _only(template: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [(k, r) for k, r in template["Resources"].items() if r["Type"] == kind]
+    return found
+
+
+def _waiter(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return _only(template, RESOURCE_TYPE)
+
+
+def _role_of(template: dict[str, Any], kind: str, attribute: str) -> str:
+    """The role logical id that resource ``kind`` references in ``attribute``."""
+    props = _only(template, kind)[1]["Properties"]
+    for part in attribute.split("."):
+        props = props[part]
+    return str(props["Fn::GetAtt"][0])
+
+
+@pytest.mark.slow
+def test_each_managed_launch_type_waits_between_what_starts_and_what_outlives_the_teardown(
+    opt_in_synth: Synthesized,
+) -> None:
+    # ECS Managed Instances: the service goes first; the capacity provider (scoped to the
+    # cluster: no association resource), the instances' security group and ECS's
+    # infrastructure role last.
+    template = opt_in_synth.template(names.ECS_MANAGED_INSTANCES_STACK)
+    waiter_id, resource = _waiter(template)
+    _, service = _only(template, "AWS::ECS::Service")
+    assert waiter_id in _depends_on(service)
+    provider_id, provider = _only(template, "AWS::ECS::CapacityProvider")
+    launch = provider["Properties"]["ManagedInstancesProvider"]["InstanceLaunchTemplate"]
+    (group,) = launch["NetworkConfiguration"]["SecurityGroups"]
+    role = provider["Properties"]["ManagedInstancesProvider"]["InfrastructureRoleArn"]
+    outlive = {provider_id, group["Fn::GetAtt"][0], role["Fn::GetAtt"][0]}
+    assert outlive <= _depends_on(resource)
+    assert resource["Properties"]["SecurityGroupId"] == group
+    assert resource["Properties"]["CapacityProvider"] == {"Ref": provider_id}
+    assert resource["Properties"]["Cluster"] == {"Ref": _only(template, "AWS::ECS::Cluster")[0]}
+
+    # Express: the service first, the infrastructure role (ECS deletes its ALB with it) last.
+    template = opt_in_synth.template(names.EXPRESS_STACK)
+    waiter_id, resource = _waiter(template)
+    _, service = _only(template, "AWS::ECS::ExpressGatewayService")
+    assert waiter_id in _depends_on(service)
+    infrastructure = _role_of(template, "AWS::ECS::ExpressGatewayService", "InfrastructureRoleArn")
+    assert infrastructure in _depends_on(resource)
+    assert "Fn::ImportValue" in resource["Properties"]["VpcId"]
+    assert set(resource["Properties"]) == {"ServiceToken", "ServiceTimeout", "VpcId"}
+    # ... and waits for its cluster's FARGATE capacity provider association (the race
+    # after_capacity_providers closes for the other services).
+    association_id, _ = _only(template, "AWS::ECS::ClusterCapacityProviderAssociations")
+    assert association_id in _depends_on(service)
+
+    # Lambda Managed Instances: the capacity provider first; its security group and the
+    # operator role Lambda terminates the instances with last.
+    template = opt_in_synth.template(names.LAMBDA_MANAGED_INSTANCES_STACK)
+    waiter_id, resource = _waiter(template)
+    provider_id, provider = _only(template, "AWS::Lambda::CapacityProvider")
+    assert waiter_id in _depends_on(provider)
+    (group,) = provider["Properties"]["VpcConfig"]["SecurityGroupIds"]
+    operator = provider["Properties"]["PermissionsConfig"]["CapacityProviderOperatorRoleArn"]
+    assert {group["Fn::GetAtt"][0], operator["Fn::GetAtt"][0]} <= _depends_on(resource)
+    assert resource["Properties"]["SecurityGroupId"] == group
+
+
+@pytest.mark.slow
+def test_the_waiter_runs_within_cloudformations_wait_from_its_own_asset(
+    opt_in_synth: Synthesized,
+) -> None:
+    template = opt_in_synth.template(names.LAMBDA_MANAGED_INSTANCES_STACK)
+    _, resource = _waiter(template)
+    function_id = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    function = template["Resources"][function_id]["Properties"]
+    assert function["Timeout"] < int(resource["Properties"]["ServiceTimeout"]) <= 3600
+    assert function["Handler"] == "delete_waiter_handler.handler"
+    # The asset holds the handler and the module it imports, and nothing compiled.
+    asset = opt_in_synth.outdir / f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"
+    shipped = sorted(p.name for p in asset.iterdir())
+    assert "delete_waiter_handler.py" in shipped and "asg_teardown_handler.py" in shipped
+    assert not [name for name in shipped if name.endswith(".pyc") or name == "__pycache__"]
+
+
+# --- the handler against moto ------------------------------------------------------------------
+
+
+def _stack(status: str) -> str:
+    cloudformation = boto3.client("cloudformation")
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    stack_id = cloudformation.create_stack(
+        StackName=names.LAMBDA_MANAGED_INSTANCES_STACK, TemplateBody=json.dumps(template)
+    )["StackId"]
+    if status.startswith("DELETE_"):
+        cloudformation.delete_stack(StackName=stack_id)
+    return str(stack_id)
+
+
+def _event(request_type: str, stack_id: str, url: str, **props: str) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResponseURL": url,
+        "StackId": stack_id,
+        "RequestId": "request-1",
+        "LogicalResourceId": "DeleteWaiterA1B2C3D4",
+        "PhysicalResourceId": "waiter-1",
+        "ResourceType": RESOURCE_TYPE,
+        "ResourceProperties": {"ServiceToken": "arn", **props},
+    }
+
+
+def _instance_in_a_group() -> tuple[str, str, str]:
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.4.0/22")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="instances", Description="x", VpcId=vpc)["GroupId"]
+    (instance,) = ec2.run_instances(
+        ImageId=an_image(), MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group]
+    )["Instances"]
+    return vpc, group, str(instance["InstanceId"])
+
+
+@pytest.mark.slow
+def test_the_handler_waits_for_the_group_to_empty_and_says_what_is_left(
+    aws: MotoServer, response_url: _ResponseURL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wait that runs out names what is still there and still answers SUCCESS (the delete
+    goes on); once the instance and its interface are gone, it says nothing is left."""
+    monkeypatch.setattr(waiter, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(waiter, "MARGIN_SECONDS", 0.0)
+    _, group, instance = _instance_in_a_group()
+    stack_id = _stack("DELETE_COMPLETE")
+
+    waiter.handler(_event("Delete", stack_id, response_url.url, SecurityGroupId=group), _Context(1))
+    (body,) = response_url.bodies
+    assert body["Status"] == "SUCCESS"
+    assert body["Reason"].startswith(f"security group {group}: still there when the wait ran out")
+    assert instance in body["Reason"]
+    assert (body["PhysicalResourceId"], body["StackId"]) == ("waiter-1", stack_id)
+
+    ec2 = boto3.client("ec2")
+    ec2.terminate_instances(InstanceIds=[instance])
+    # AWS deletes a terminated instance's primary interface with it; moto keeps it.
+    for eni in ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [group]}])[
+        "NetworkInterfaces"
+    ]:
+        ec2.delete_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"])
+    waiter.handler(_event("Delete", stack_id, response_url.url, SecurityGroupId=group), _Context(5))
+    assert response_url.bodies[-1]["Reason"] == f"security group {group}: nothing left"
+
+
+@pytest.mark.slow
+def test_the_handler_takes_the_capacity_provider_off_the_cluster(
+    aws: MotoServer, response_url: _ResponseURL
+) -> None:
+    ecs = boto3.client("ecs")
+    autoscaling = boto3.client("autoscaling")
+    autoscaling.create_launch_configuration(
+        LaunchConfigurationName="lc", ImageId=an_image(), InstanceType="t3.small"
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="g", LaunchConfigurationName="lc", MinSize=0, MaxSize=1,
+        AvailabilityZones=["us-east-1a"],
+    )  # fmt: skip
+    group_arn = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0][
+        "AutoScalingGroupARN"
+    ]
+    for name in ("managed", "other"):
+        ecs.create_capacity_provider(
+            name=name, autoScalingGroupProvider={"autoScalingGroupArn": group_arn}
+        )
+    ecs.create_cluster(clusterName="LaunchlabEcsManagedInstances-Cluster")
+    ecs.put_cluster_capacity_providers(
+        cluster="LaunchlabEcsManagedInstances-Cluster",
+        capacityProviders=["managed", "other"],
+        defaultCapacityProviderStrategy=[{"capacityProvider": "other", "weight": 1}],
+    )
+    stack_id = _stack("DELETE_IN_PROGRESS")
+    event = _event(
+        "Delete", stack_id, response_url.url,
+        Cluster="LaunchlabEcsManagedInstances-Cluster", CapacityProvider="managed",
+    )  # fmt: skip
+
+    waiter.handler(event, _Context(60))
+
+    (cluster,) = ecs.describe_clusters(clusters=["LaunchlabEcsManagedInstances-Cluster"])[
+        "clusters"
+    ]
+    assert cluster["capacityProviders"] == ["other"]
+    assert [s["capacityProvider"] for s in cluster["defaultCapacityProviderStrategy"]] == ["other"]
+    assert response_url.bodies[-1]["Reason"] == (
+        "took managed off LaunchlabEcsManagedInstances-Cluster"
+    )
+    waiter.handler(event, _Context(60))  # a retried delete finds it off already
+    assert response_url.bodies[-1]["Reason"] == (
+        "managed is not on LaunchlabEcsManagedInstances-Cluster"
+    )
+
+
+@pytest.mark.slow
+def test_the_handler_waits_for_what_ecs_made_in_the_vpc_and_nothing_else(
+    aws: MotoServer, response_url: _ResponseURL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Express's load balancer and security group (tagged AmazonECSManaged) hold the wait;
+    a load balancer of ours in the same VPC does not."""
+    monkeypatch.setattr(waiter, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(waiter, "MARGIN_SECONDS", 0.0)
+    ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24", AvailabilityZone=zone)["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate(("us-east-1a", "us-east-1b"))
+    ]
+    managed = [{"Key": waiter.ECS_MANAGED_TAG, "Value": "true"}]
+    group = ec2.create_security_group(
+        GroupName="ecs-express", Description="x", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": managed}],
+    )["GroupId"]  # fmt: skip
+    balancer = elbv2.create_load_balancer(Name="ecs-express", Subnets=subnets, Tags=managed)[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    elbv2.create_load_balancer(Name="ours", Subnets=subnets)
+    stack_id = _stack("DELETE_COMPLETE")
+    event = _event("Delete", stack_id, response_url.url, VpcId=vpc)
+
+    waiter.handler(event, _Context(1))
+    reason = response_url.bodies[-1]["Reason"]
+    assert reason.startswith(f"ECS-managed in {vpc}: still there when the wait ran out")
+    assert balancer in reason and group in reason and "ours" not in reason
+
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer)
+    ec2.delete_security_group(GroupId=group)
+    waiter.handler(event, _Context(5))
+    assert response_url.bodies[-1]["Reason"] == f"ECS-managed in {vpc}: nothing left"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("request_type", ["Create", "Update", "Delete"])
+def test_the_handler_does_nothing_unless_the_stack_goes(
+    aws: MotoServer, response_url: _ResponseURL, request_type: str
+) -> None:
+    """A Delete while the stack lives (the waiter replaced in an update) must not take a live
+    capacity provider off its cluster; Create and Update do nothing either."""
+    ecs = boto3.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    stack_id = _stack("CREATE_COMPLETE")
+    event = _event(request_type, stack_id, response_url.url, Cluster="c", CapacityProvider="p")
+    waiter.handler(event, _Context(60))
+    (body,) = response_url.bodies
+    assert body["Status"] == "SUCCESS"
+    if request_type == "Delete":
+        assert body["Reason"] == "stack is CREATE_COMPLETE: nothing to wait for"
+
+
+@pytest.mark.slow
+def test_the_handler_never_fails_a_delete(aws: MotoServer, response_url: _ResponseURL) -> None:
+    missing = "arn:aws:cloudformation:us-east-1:123456789012:stack/gone/0"
+    waiter.handler(_event("Delete", missing, response_url.url, VpcId="vpc-1"), _Context(60))
+    (body,) = response_url.bodies
+    assert body["Status"] == "SUCCESS"
+    assert body["Reason"].startswith("waiting failed: ")
