@@ -56,6 +56,28 @@ _IMAGE_COPY_POLICY = (
     "into ours during deploys, and offers no way to narrow it."
 )
 
+# Each managed launch type's delete waiter (stacks/constructs/delete_waiter.py).
+_DELETE_WAITER = [
+    ("DeleteWaiter/Logs/Resource", *_LOG_KMS),
+    (
+        "DeleteWaiter/Handler/Resource",
+        "CKV_AWS_115",
+        "Runs once on create and once on stack delete: a concurrency limit would add nothing.",
+    ),
+    (
+        "DeleteWaiter/Handler/Resource",
+        "CKV_AWS_116",
+        "A custom-resource handler: CloudFormation calls it synchronously and it reports "
+        "every outcome itself, so a dead-letter queue would stay empty.",
+    ),
+    (
+        "DeleteWaiter/Handler/Resource",
+        "CKV_AWS_117",
+        "Calls only AWS APIs (EC2, ELB, ECS, CloudFormation); in the VPC it would need NAT or "
+        "endpoints for nothing, and would hold an interface in the VPC it waits to delete.",
+    ),
+]
+
 _REPOSITORY = [
     (
         "CKV_AWS_51",
@@ -136,11 +158,12 @@ _BY_STACK: dict[str, list[Skip]] = {
             "variables at rest with its own key.",
         ),
     ],
-    # --- opt-in launch types (issue 11) ---
-    names.ECS_MANAGED_INSTANCES_STACK: _ALB_SERVICE,
+    # --- opt-in launch types ---
+    names.ECS_MANAGED_INSTANCES_STACK: [*_ALB_SERVICE, *_DELETE_WAITER],
     # Express Mode's ALB is ECS's, outside the template (HTTPS only, with its own certificate).
-    names.EXPRESS_STACK: [("AppLogs/Resource", *_LOG_KMS)],
+    names.EXPRESS_STACK: [("AppLogs/Resource", *_LOG_KMS), *_DELETE_WAITER],
     names.LAMBDA_MANAGED_INSTANCES_STACK: [
+        *_DELETE_WAITER,
         ("FunctionLogs/Resource", *_LOG_KMS),
         ("CapacityProviderLogs/Resource", *_LOG_KMS),
         ("Function/Resource", *_URL_INVOKED_NO_DLQ),
