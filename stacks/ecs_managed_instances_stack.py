@@ -181,7 +181,7 @@ class EcsManagedInstancesStack(cdk.Stack):
         DeleteWaiter(
             self,
             "DeleteWaiter",
-            before=self.service,
+            before=self.service.node.default_child,
             after=[self.capacity_provider, instance_security_group, infrastructure_role],
             log_retention_days=placement.log_retention_days,
             security_group=instance_security_group,

@@ -132,7 +132,8 @@ class LambdaManagedInstancesStack(cdk.Stack):
         DeleteWaiter(
             self,
             "DeleteWaiter",
-            before=self.capacity_provider,
+            # The provider resource itself: the construct also holds the operator role.
+            before=self.capacity_provider.node.default_child,
             after=[security_group, self.capacity_provider.node.find_child("OperatorRole")],
             log_retention_days=placement.log_retention_days,
             security_group=security_group,

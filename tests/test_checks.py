@@ -681,11 +681,13 @@ def test_nag_suppressions_of_express_and_of_a_stack_without_any() -> None:
             "ExecutionRole/DefaultPolicy/Resource": "AWS::IAM::Policy",
             "InfrastructureRole/Resource": "AWS::IAM::Role",
             "Cluster/Resource": "AWS::ECS::Cluster",
+            "DeleteWaiter/Role/DefaultPolicy/Resource": "AWS::IAM::Policy",
         },
     )
     apply_suppressions(StackTree(express), _config())
     assert set(_acknowledged(express)) == {
         ("ExecutionRole/DefaultPolicy/Resource", "IAM5[Resource::*]"),
+        ("DeleteWaiter/Role/DefaultPolicy/Resource", "IAM5[Resource::*]"),
         (
             "InfrastructureRole/Resource",
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

@@ -213,7 +213,9 @@ def test_express_service_in_our_cluster_subnets_and_log_group() -> None:
                 {
                     "ContainerPort": CONTAINER_PORT,
                     "AwsLogsConfiguration": {
-                        "LogGroup": {"Ref": _logical_id(template, "AWS::Logs::LogGroup")},
+                        "LogGroup": {
+                            "Ref": _logical_id(template, "AWS::Logs::LogGroup", workload=True)
+                        },
                         "LogStreamPrefix": "python-app",
                     },
                     "Image": Match.any_value(),
@@ -314,7 +316,10 @@ def test_lambda_managed_instances_function_runs_on_the_capacity_provider() -> No
             "AuthType": "NONE",
             "Qualifier": "live",
             "TargetFunctionArn": {
-                "Fn::GetAtt": [_logical_id(template, "AWS::Lambda::Function"), "Arn"]
+                "Fn::GetAtt": [
+                    _logical_id(template, "AWS::Lambda::Function", workload=True),
+                    "Arn",
+                ]
             },
         },
     )
@@ -535,13 +540,26 @@ def test_outputs_name_the_endpoint_and_what_down_must_find(opt_in_synth: Synthes
         assert set(opt_in_synth.template(stack)["Outputs"]) >= outputs, stack
 
 
-def _logical_id(template: Template, resource_type: str) -> str:
-    (logical_id,) = template.find_resources(resource_type)
+def _logical_id(template: Template, resource_type: str, *, workload: bool = False) -> str:
+    """The one resource of ``resource_type``; with ``workload``, the one that is not the
+    stack's delete waiter's (its handler function, its log group)."""
+    found = [
+        logical_id
+        for logical_id in template.find_resources(resource_type)
+        if not (workload and logical_id.startswith("DeleteWaiter"))
+    ]
+    (logical_id,) = found
     return logical_id
 
 
 def _zip_asset(synthesized: Synthesized) -> Path:
-    function = synthesized.only(names.LAMBDA_MANAGED_INSTANCES_STACK, "AWS::Lambda::Function")
+    (function,) = [
+        resource
+        for resource in synthesized.resources(
+            names.LAMBDA_MANAGED_INSTANCES_STACK, "AWS::Lambda::Function"
+        ).values()
+        if "CapacityProviderConfig" in resource["Properties"]
+    ]
     # The code's S3 key is its asset hash; cdk.out stages the bundle under that hash.
     asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
     return synthesized.outdir / f"asset.{asset_hash}"

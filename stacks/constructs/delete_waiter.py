@@ -51,7 +51,7 @@ class DeleteWaiter(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        before: IConstruct,
+        before: IConstruct | None,
         after: list[IConstruct],
         log_retention_days: int,
         security_group: ec2.ISecurityGroup | None = None,
@@ -121,6 +121,7 @@ class DeleteWaiter(Construct):
         )
         # Its policy must exist while it runs on delete: the resource goes before its role's.
         self.resource.node.add_dependency(role)
+        assert before is not None, "the resource whose delete starts the teardown"
         before.node.add_dependency(self.resource)
         for construct in after:
             self.resource.node.add_dependency(construct)
