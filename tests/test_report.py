@@ -1004,8 +1004,7 @@ def test_the_vpc_logs_balancer_and_registry_line_by_line(us_east_1: RegionPrices
         "fargate", ("F",), 1, True, tasks=TASK_1024, log_groups=groups,
         load_balancers=(LoadBalancer("Alb", 2, 60, 0),),
         repositories=(Repository("Repo", "launchlab/app", None),),
-        egress=Egress(nat_gateways=1, interface_endpoints=("ecr.api", "logs"),
-                      interface_endpoint_azs=4),
+        egress=Egress(nat_gateways=1, interface_endpoints=(("ecr.api", 2), ("logs", 2))),
     )  # fmt: skip
     inventory = Inventory(Network(1, 1, 4, 2), (), (), 0, {"fargate": unit})
     profile = TrafficProfile("logs", 10_000_000, 100, 0)
@@ -1027,11 +1026,12 @@ def test_the_vpc_logs_balancer_and_registry_line_by_line(us_east_1: RegionPrices
     assert usd["NAT gateway hours (shared VPC)"] == Decimal("32.85")
     assert usd["NAT gateway data (logs)"] == Decimal("0.48")
     assert usd["Public IPv4 (NAT, 1 Elastic IPs)"] == Decimal("3.65")
-    assert usd["Interface VPC endpoints (ecr.api, logs; per AZ)"] == Decimal("29.20")
+    assert usd["Interface VPC endpoint ecr.api (2 AZs)"] == Decimal("14.60")
+    assert usd["Interface VPC endpoint logs (2 AZs)"] == Decimal("14.60")
     shared = {i.name for i in found.items if i.shared}
     assert shared == {
         "NAT gateway hours (shared VPC)", "Public IPv4 (NAT, 1 Elastic IPs)",
-        "Interface VPC endpoints (ecr.api, logs; per AZ)",
+        "Interface VPC endpoint ecr.api (2 AZs)", "Interface VPC endpoint logs (2 AZs)",
         "ECR storage (launchlab/app, 10 images)",
     }  # fmt: skip
     kinds = {i.name: i.kind for i in found.items}
@@ -1039,7 +1039,7 @@ def test_the_vpc_logs_balancer_and_registry_line_by_line(us_east_1: RegionPrices
     assert kinds["CloudWatch Logs storage (app, 30 days kept)"] == "CloudWatch Logs storage"
     assert kinds["CloudWatch Logs ingestion (app)"] == "CloudWatch Logs ingestion"
     assert kinds["Public IPv4 (NAT, 1 Elastic IPs)"] == "Public IPv4"
-    assert kinds["Interface VPC endpoints (ecr.api, logs; per AZ)"] == "Interface VPC endpoints"
+    assert kinds["Interface VPC endpoint logs (2 AZs)"] == "Interface VPC endpoints"
     # The ALB: 730 h x $0.0225 and its 2 addresses; the registry: 10 images x 0.1 GB.
     assert usd["ALB hours"] == Decimal("16.43")
     assert usd["Public IPv4 (ALB, 2 AZs)"] == Decimal("7.30")

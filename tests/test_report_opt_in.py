@@ -144,6 +144,9 @@ def test_a_report_over_the_opt_in_launch_types_follows_the_schema(
     assert max(totals, key=totals.__getitem__) == "lambda-managed-instances"
 
 
+SERVICES = ("ecr.api", "ecr.dkr", "logs")
+
+
 def _egress_lines(found: Estimate) -> dict[str, Decimal]:
     return {
         item.name: item.usd
@@ -165,7 +168,7 @@ def test_egress_is_priced_to_the_launch_types_that_route_through_it(
     templates = _templates(all_synth)
     express = _priced(templates, "express", us_east_1, IDLE)
     assert _egress_lines(express) == {
-        "Interface VPC endpoints (ecr.api, ecr.dkr, logs; per AZ)": 6 * HOURS * Decimal("0.01"),
+        **{f"Interface VPC endpoint {s} (2 AZs)": 2 * HOURS * Decimal("0.01") for s in SERVICES},
         "Interface VPC endpoint data (logs)": Decimal(0),
     }
     # Its tasks get no public IP: no address to pay for but the ALB's.
@@ -189,8 +192,9 @@ def test_egress_is_priced_to_the_launch_types_that_route_through_it(
     }
     endpoints = _priced(_templates(egress_endpoints), "lambda-managed-instances", us_east_1, IDLE)
     assert _egress_lines(endpoints) == {
-        "Interface VPC endpoints (ec2, ecr.api, ecr.dkr, logs; per AZ)": (
-            8 * HOURS * Decimal("0.01")
-        ),
+        **{
+            f"Interface VPC endpoint {s} (2 AZs)": 2 * HOURS * Decimal("0.01")
+            for s in ("ec2", *SERVICES)
+        },
         "Interface VPC endpoint data (logs)": Decimal(0),
     }

@@ -576,21 +576,23 @@ def _price_network(
             kind="Public IPv4",
             shared=True,
         )
-    if egress.interface_endpoints:
+    # One line per endpoint: with -c egress=endpoints, Express and Lambda Managed Instances
+    # share some, and what is running pays each once (launchlab up sums by line name).
+    for service, azs in egress.interface_endpoints:
         result.add(
-            f"Interface VPC endpoints ({', '.join(egress.interface_endpoints)}; per AZ)",
-            hours * egress.interface_endpoint_azs,
+            f"Interface VPC endpoint {service} ({azs} AZs)",
+            hours * azs,
             prices["vpc.interface_endpoint_hour"],
             kind="Interface VPC endpoints",
             shared=True,
         )
-        if "logs" in egress.interface_endpoints and not egress.nat_gateways:
-            result.add(
-                "Interface VPC endpoint data (logs)",
-                shipped,
-                prices["vpc.interface_endpoint_gb"],
-                kind="Interface VPC endpoint data",
-            )
+    if "logs" in egress.endpoint_services and not egress.nat_gateways:
+        result.add(
+            "Interface VPC endpoint data (logs)",
+            shipped,
+            prices["vpc.interface_endpoint_gb"],
+            kind="Interface VPC endpoint data",
+        )
 
 
 def _price_data_transfer(

@@ -134,11 +134,14 @@ class Egress:
 
     nat_gateways: int = 0
     nat_instances: tuple[NatInstance, ...] = ()
-    # Interface endpoints used, by service ("ecr.api", "logs", ...), and the subnets (one per
-    # AZ) each spans: each is billed per AZ-hour.
-    interface_endpoints: tuple[str, ...] = ()
-    interface_endpoint_azs: int = 0
+    # Interface endpoints used: (service, AZs) such as ("ecr.api", 2), one per endpoint, each
+    # billed per AZ-hour (one subnet per AZ).
+    interface_endpoints: tuple[tuple[str, int], ...] = ()
     gateway_endpoints: int = 0  # S3's: free
+
+    @property
+    def endpoint_services(self) -> tuple[str, ...]:
+        return tuple(service for service, _ in self.interface_endpoints)
 
     @property
     def used(self) -> bool:
@@ -151,7 +154,7 @@ class Egress:
         for nat in self.nat_instances:
             parts.append(f"a NAT instance ({nat.instance_type})")
         if self.interface_endpoints:
-            parts.append(f"VPC endpoints ({', '.join(self.interface_endpoints)})")
+            parts.append(f"VPC endpoints ({', '.join(self.endpoint_services)})")
         return ", ".join(parts) or "none"
 
 
@@ -320,7 +323,7 @@ def _egress(assembly: Assembly) -> dict[str, Egress]:
     }
     found = {}
     for launch_type, ids in used.items():
-        nat_gateways, instances, endpoints, endpoint_azs = 0, [], [], 0
+        nat_gateways, instances, endpoints = 0, [], []
         for logical_id in sorted(ids):
             stack, resource = resources[logical_id]
             kind, props = resource.get("Type"), resource.get("Properties") or {}
@@ -329,8 +332,8 @@ def _egress(assembly: Assembly) -> dict[str, Egress]:
             elif kind == "AWS::EC2::Instance":
                 instances.append(_nat_instance(stack, logical_id, props))
             elif kind == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Interface":
-                endpoints.append(reachability.service_suffix(props.get("ServiceName")))
-                endpoint_azs += len(props.get("SubnetIds") or [])
+                service = reachability.service_suffix(props.get("ServiceName"))
+                endpoints.append((service, len(props.get("SubnetIds") or [])))
         gateways = sum(
             1
             for logical_id in ids
@@ -342,7 +345,6 @@ def _egress(assembly: Assembly) -> dict[str, Egress]:
             nat_gateways=nat_gateways,
             nat_instances=tuple(instances),
             interface_endpoints=tuple(sorted(endpoints)),
-            interface_endpoint_azs=endpoint_azs,
             gateway_endpoints=gateways,
         )
     return found

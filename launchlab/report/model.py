@@ -120,6 +120,15 @@ def _inventory_json(report: Report, launch_type: str) -> dict[str, Any]:
         "log_groups": [
             {"role": g.role, "retention_days": g.retention_days} for g in unit.log_groups
         ],
+        # What its workloads route through to reach AWS (launchlab.reachability).
+        "egress": {
+            "nat_gateways": unit.egress.nat_gateways,
+            "nat_instances": [nat.instance_type for nat in unit.egress.nat_instances],
+            "interface_endpoints": [
+                {"service": service, "azs": azs} for service, azs in unit.egress.interface_endpoints
+            ],
+            "gateway_endpoints": unit.egress.gateway_endpoints,
+        },
     }
     if unit.instances:
         i = unit.instances
