@@ -63,6 +63,8 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
         assert f"[{step}/6]" in output, output
     assert "cdk-nag: AwsSolutions: 0 unsuppressed" in output
     assert "cfn-lint: 5 templates: 0 errors" in output
+    # ECS on EC2's group and Fargate's service, in two subnets each (launchlab.reachability).
+    assert "network: 2 workload placements: each subnet has a way out ok" in output
     ports = {m["label"]: int(m["port"]) for m in PORT_LINE.finditer(output)}
     assert set(ports) == {
         "ECS on EC2 (node-app)",
