@@ -22,6 +22,18 @@ from stacks.launch_types import SHARED
 
 # Documented defaults for properties a template may leave out.
 ALB_DEFAULT_IDLE_TIMEOUT_S = 60  # ELB docs: idle_timeout.timeout_seconds defaults to 60
+# Target group health check defaults for an ALB, when a template leaves them out:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
+ALB_DEFAULT_HEALTH_CHECK = {"interval_s": 30, "timeout_s": 5, "healthy": 5, "unhealthy": 2}
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html
+ALB_DEFAULT_DEREGISTRATION_DELAY_S = 300
+# ECS's defaults for a container health check, a container's stop timeout and a rolling
+# deployment: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
+ECS_DEFAULT_CONTAINER_HEALTH = {"interval_s": 30, "retries": 3, "start_period_s": 0, "timeout_s": 5}
+ECS_DEFAULT_STOP_TIMEOUT_S = 30
+ECS_DEFAULT_ROLLOUT_PERCENT = (100, 200)
 FARGATE_INCLUDED_EPHEMERAL_GIB = 20  # Fargate pricing: 20 GB per task at no charge
 
 
@@ -38,6 +50,42 @@ class Scaling:
     metric: str  # "cpu", "memory", "requests" or "none"
     target: float  # percent for cpu/memory, requests per target per minute for requests
     scale_out_cooldown_s: int
+    scale_in_cooldown_s: int = 0
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    """How the ALB judges a task and lets it go: what deploys and scale-outs wait for."""
+
+    interval_s: int
+    timeout_s: int
+    healthy_threshold: int
+    unhealthy_threshold: int
+    deregistration_delay_s: int
+
+
+@dataclass(frozen=True)
+class ContainerHealth:
+    """The container's own health check in the task definition (Docker's HEALTHCHECK semantics:
+    unhealthy after ``retries`` failures once ``start_period_s`` is over)."""
+
+    interval_s: int
+    retries: int
+    start_period_s: int
+    timeout_s: int
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """An ECS service's rolling deployment as the template configures it."""
+
+    min_healthy_percent: int
+    max_percent: int
+    circuit_breaker: bool
+    rollback: bool
+    stop_timeout_s: int
+    target_group: TargetGroup | None = None
+    container_health: ContainerHealth | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +100,7 @@ class Tasks:
     ephemeral_gib: int
     scaling: Scaling
     health_check_grace_s: int
+    rollout: Rollout | None = None  # None for Express Mode: ECS manages its rollout
 
 
 @dataclass(frozen=True)
@@ -64,6 +113,14 @@ class Instances:
     public_ip: bool
     # "standard" or "unlimited" for burstable (t-family) types, None for the others.
     cpu_credits: str | None = None
+    # The capacity provider's managed scaling: the instance warm-up it waits before the next
+    # step (None when the template names none: ECS's default applies), and whether it is on.
+    warmup_s: int | None = None
+    managed_scaling: bool = False
+    # The public SSM parameter the AMI is resolved from at deploy time
+    # ("/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"): which AMI
+    # family the owner patches. None for a literal image id.
+    ami_parameter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +230,7 @@ class LaunchType:
     repositories: tuple[Repository, ...] = ()
     container_insights: bool = False
     egress: Egress = Egress()
+    app: str | None = None  # what it runs (the launchlab:app tag): node-app or python-app
 
 
 @dataclass(frozen=True)
@@ -413,7 +471,17 @@ def _launch_type(
         log_groups=_log_groups(stack, template),
         repositories=used_repos,
         container_insights=insights,
+        app=_app(template),
     )
+
+
+def _app(template: Mapping[str, Any]) -> str | None:
+    """The app the workload runs: the value of its launchlab:app tag."""
+    for resource in template.get("Resources", {}).values():
+        for tag in (resource.get("Properties") or {}).get("Tags") or []:
+            if isinstance(tag, dict) and tag.get("Key") == names.TAG_APP:
+                return str(tag.get("Value"))
+    return None
 
 
 def _load_balancers(template: Mapping[str, Any]) -> tuple[LoadBalancer, ...]:
@@ -467,7 +535,29 @@ def _instances(stack: str, template: Mapping[str, Any]) -> Instances | None:
             for nic in data.get("NetworkInterfaces") or []
         ),
         cpu_credits=_cpu_credits(instance_type, data.get("CreditSpecification")),
+        ami_parameter=_ami_parameter(template, data.get("ImageId")),
+        **_managed_scaling(template),
     )
+
+
+def _ami_parameter(template: Mapping[str, Any], image_id: Any) -> str | None:
+    ref = image_id.get("Ref") if isinstance(image_id, dict) else None
+    parameter = (template.get("Parameters") or {}).get(ref) if isinstance(ref, str) else None
+    default = (parameter or {}).get("Default")
+    return default if isinstance(default, str) else None
+
+
+def _managed_scaling(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The Auto Scaling group capacity provider's managed scaling: on or off, its warm-up."""
+    for _, props in _resources(template, "AWS::ECS::CapacityProvider"):
+        scaling = (props.get("AutoScalingGroupProvider") or {}).get("ManagedScaling") or {}
+        if scaling.get("Status") == "ENABLED":
+            warmup = scaling.get("InstanceWarmupPeriod")
+            return {
+                "managed_scaling": True,
+                "warmup_s": None if warmup is None else _int(warmup, "InstanceWarmupPeriod"),
+            }
+    return {}
 
 
 def _cpu_credits(instance_type: str, specification: Any) -> str | None:
@@ -640,6 +730,7 @@ def _scaling(template: Mapping[str, Any]) -> Scaling:
                 metric=kind,
                 target=float(config.get("TargetValue", 100)),
                 scale_out_cooldown_s=_int(config.get("ScaleOutCooldown", 0), "ScaleOutCooldown"),
+                scale_in_cooldown_s=_int(config.get("ScaleInCooldown", 0), "ScaleInCooldown"),
             )
     return Scaling(metric="none", target=100.0, scale_out_cooldown_s=0)
 
@@ -681,7 +772,73 @@ def _tasks(stack: str, template: Mapping[str, Any]) -> Tasks | None:
         ),
         scaling=_scaling(template),
         health_check_grace_s=_int(service_props.get("HealthCheckGracePeriodSeconds", 0), "grace"),
+        rollout=_rollout(stack, template, service_props, containers),
     )
+
+
+def _rollout(
+    stack: str,
+    template: Mapping[str, Any],
+    service: Mapping[str, Any],
+    containers: list[Mapping[str, Any]],
+) -> Rollout:
+    config = service.get("DeploymentConfiguration") or {}
+    breaker = config.get("DeploymentCircuitBreaker") or {}
+    low, high = ECS_DEFAULT_ROLLOUT_PERCENT
+    essential = [c for c in containers if c.get("Essential", True)] or containers
+    stop = max(
+        (_int(c.get("StopTimeout", ECS_DEFAULT_STOP_TIMEOUT_S), "StopTimeout") for c in essential),
+        default=ECS_DEFAULT_STOP_TIMEOUT_S,
+    )
+    checks = [c["HealthCheck"] for c in essential if c.get("HealthCheck")]
+    health = None
+    if checks:
+        d = ECS_DEFAULT_CONTAINER_HEALTH
+        check = checks[0]
+        health = ContainerHealth(
+            interval_s=_int(check.get("Interval", d["interval_s"]), "HealthCheck Interval"),
+            retries=_int(check.get("Retries", d["retries"]), "HealthCheck Retries"),
+            start_period_s=_int(check.get("StartPeriod", d["start_period_s"]), "StartPeriod"),
+            timeout_s=_int(check.get("Timeout", d["timeout_s"]), "HealthCheck Timeout"),
+        )
+    return Rollout(
+        min_healthy_percent=_int(config.get("MinimumHealthyPercent", low), "MinimumHealthyPercent"),
+        max_percent=_int(config.get("MaximumPercent", high), "MaximumPercent"),
+        circuit_breaker=breaker.get("Enable") is True,
+        rollback=breaker.get("Rollback") is True,
+        stop_timeout_s=stop,
+        target_group=_target_group(stack, template, service),
+        container_health=health,
+    )
+
+
+def _target_group(
+    stack: str, template: Mapping[str, Any], service: Mapping[str, Any]
+) -> TargetGroup | None:
+    """The target group the service registers its tasks with (its LoadBalancers entry)."""
+    for entry in service.get("LoadBalancers") or []:
+        ref = (entry.get("TargetGroupArn") or {}).get("Ref")
+        resource = template.get("Resources", {}).get(ref) if isinstance(ref, str) else None
+        if not resource or resource.get("Type") != "AWS::ElasticLoadBalancingV2::TargetGroup":
+            continue
+        props = resource.get("Properties") or {}
+        attributes = {a.get("Key"): a.get("Value") for a in props.get("TargetGroupAttributes", [])}
+        d = ALB_DEFAULT_HEALTH_CHECK
+        return TargetGroup(
+            interval_s=_int(props.get("HealthCheckIntervalSeconds", d["interval_s"]), "interval"),
+            timeout_s=_int(props.get("HealthCheckTimeoutSeconds", d["timeout_s"]), "timeout"),
+            healthy_threshold=_int(props.get("HealthyThresholdCount", d["healthy"]), "healthy"),
+            unhealthy_threshold=_int(
+                props.get("UnhealthyThresholdCount", d["unhealthy"]), "unhealthy"
+            ),
+            deregistration_delay_s=_int(
+                attributes.get(
+                    "deregistration_delay.timeout_seconds", ALB_DEFAULT_DEREGISTRATION_DELAY_S
+                ),
+                f"{stack} deregistration delay",
+            ),
+        )
+    return None
 
 
 def _function(stack: str, template: Mapping[str, Any]) -> Function | None:
