@@ -25,7 +25,7 @@ endif
 # 4 workers 83-92 s, 3 workers 91-94 s, alternating in the same half hour (BENCHMARKS.md).
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1; print(min(4, 2 * n))')
 
-.PHONY: setup demo test lint rehearse synth deploy destroy bench mutate clean docs-chart
+.PHONY: setup demo test lint rehearse synth deploy destroy bench mutate clean docs-chart patch-cadence
 
 setup: $(VENV)/.installed $(VENV)/bin/launchlab node_modules/.installed $(TOOLS)/.installed
 
@@ -99,6 +99,12 @@ docs-chart: setup
 	rm -rf reports/docs-chart
 	COLUMNS=80 $(BIN)/python -m launchlab report --preset steady-small-business --out reports/docs-chart | sed 's/ *$$//' > docs/report-sample.txt
 	cp reports/docs-chart/cost-vs-requests.png docs/cost-vs-requests.png
+
+## patch-cadence: count the releases of what each launch type's owner patches over the last 12
+## months (clones docker-library/official-images and aws/amazon-ecs-ami: network) into
+## launchlab/report/patch_cadence.yaml, which the report reads.
+patch-cadence: setup
+	$(BIN)/python -m launchlab.report.cadence
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache reports mutants
