@@ -87,6 +87,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "reports/bench.json) beside the projected costs",
     )
     traffic.add_argument(
+        "--drill",
+        metavar="FILE",
+        help="show the timelines `.venv/bin/launchlab drill` measured on AWS (e.g. "
+        "reports/drill.json) beside the modelled ones",
+    )
+    traffic.add_argument(
         "--traffic-from-bench",
         action="store_true",
         help="price the requests and Lambda duration CloudWatch recorded (needs --bench from "
@@ -97,6 +103,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="X",
         help="share of each request's duration spent on CPU, 0 < X <= 1 (default 0.25: a "
         "web request mostly waits on I/O; 1 for pure computation)",
+    )
+    model.add_argument(
+        "--timing",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set one of the ops timings the timelines use (launchlab/report/timings.yaml; "
+        "repeatable), e.g. --timing ec2_boot_register_s=120",
     )
     model.add_argument(
         "--task-capacity-rps",

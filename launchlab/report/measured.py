@@ -18,6 +18,7 @@ from launchlab.report.prices import HOURS_PER_MONTH
 from stacks.launch_types import BY_STACK
 
 BENCH_SCHEMA = "launchlab-bench"
+DRILL_SCHEMA = "launchlab-drill"  # launchlab/aws/drill.py writes it
 
 
 def read_bench(path: Path) -> dict[str, Any]:
@@ -27,7 +28,7 @@ def read_bench(path: Path) -> dict[str, Any]:
         raise LaunchlabError(
             f"cannot read {path}: {error.strerror}; run `.venv/bin/launchlab bench` first"
         ) from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise LaunchlabError(f"{path} is not JSON: run `.venv/bin/launchlab bench` again") from None
     if not isinstance(document, dict) or document.get("schema") != BENCH_SCHEMA:
         raise LaunchlabError(
@@ -84,3 +85,27 @@ def traffic_from_cloudwatch(bench: dict[str, Any]) -> dict[str, str]:
     if durations:
         overrides["avg_duration_ms"] = f"{max(durations):.1f}"
     return overrides
+
+
+def read_drill(path: Path) -> dict[str, Any]:
+    """reports/drill.json as `launchlab drill` wrote it; anything else is a one-line error."""
+    try:
+        document = json.loads(path.read_text())
+    except OSError as error:
+        raise LaunchlabError(
+            f"cannot read {path}: {error.strerror}; run `.venv/bin/launchlab drill` first"
+        ) from None
+    except (ValueError, RecursionError):
+        raise LaunchlabError(f"{path} is not JSON: run `.venv/bin/launchlab drill` again") from None
+    if not isinstance(document, dict) or document.get("schema") != DRILL_SCHEMA:
+        raise LaunchlabError(
+            f"{path} is not a result of `.venv/bin/launchlab drill` (schema {DRILL_SCHEMA})"
+        )
+    return document
+
+
+def drill_where(drill: dict[str, Any]) -> str:
+    partial = "" if drill.get("complete", True) else ", interrupted: partial"
+    return (
+        f"on AWS in {drill.get('region')} at {drill.get('measured_at')} (launchlab drill{partial})"
+    )

@@ -12,9 +12,10 @@ from typing import Any
 from launchlab.report import breakeven, verdict
 from launchlab.report.cost import Assumptions, Estimate, cents, estimate
 from launchlab.report.inventory import Inventory
-from launchlab.report.ops import OpsRow, ops_rows
+from launchlab.report.ops import OpsRow, ops_json, ops_rows
 from launchlab.report.prices import PriceTable, RegionPrices
 from launchlab.report.profile import SECONDS_PER_MONTH, TrafficProfile
+from launchlab.report.timeline import Timings, load_timings
 
 SCHEMA_ID = "launchlab-report"
 SCHEMA_VERSION = 1
@@ -37,6 +38,8 @@ class Report:
     # (launch type, requests per month) -> monthly USD with the rest of the profile kept:
     # what the curves, bands and chart are drawn from.
     monthly_at: Callable[[str, float], float]
+    # The AWS constants the ops timelines used (launchlab/report/timings.yaml, with overrides).
+    timings: Timings | None = None
 
     def cost_per_million(self, launch_type: str) -> Decimal | None:
         requests = Decimal(str(self.profile.requests_per_month))
@@ -55,8 +58,11 @@ def build_report(
     region: str,
     profile: TrafficProfile,
     assumptions: Assumptions,
+    timings: Timings | None = None,
 ) -> Report:
+    """``timings``: the ops timelines' AWS constants (default: launchlab/report/timings.yaml)."""
     prices = table.region(region)
+    timings = timings or load_timings()
 
     @cache
     def monthly(launch_type: str, requests: float) -> float:
@@ -76,7 +82,7 @@ def build_report(
         for a, b in itertools.combinations(selected, 2)
     ]
     curves = {lt: [(r, monthly(lt, r)) for r in breakeven.grid(121)] for lt in selected}
-    ops = ops_rows(inventory, idle)
+    ops = ops_rows(inventory, idle, estimates, assumptions, timings)
     answer = verdict.build_verdict(
         profile.requests_per_month,
         {lt: found.total for lt, found in estimates.items()},
@@ -99,6 +105,7 @@ def build_report(
         ops=ops,
         verdict=answer,
         monthly_at=monthly,
+        timings=timings,
     )
 
 
@@ -287,7 +294,7 @@ def to_json(
             }
             for be in report.break_evens
         ],
-        "ops": [vars(row) for row in report.ops],
+        "ops": [ops_json(row) for row in report.ops],
         "verdict": _verdict_json(report.verdict),
         "files": files or {},
         # Measured figures: on loopback (`launchlab demo`) or on AWS (`report --bench`); else null.

@@ -18,9 +18,13 @@ from rich.table import Table
 
 from launchlab.assembly import synthesized_with
 from launchlab.report import breakeven
+from launchlab.report.measured import drill_where
 from launchlab.report.model import Report, to_json
+from launchlab.report.ops import TIMELINES, patches_words
 from launchlab.report.prices import Price
 from launchlab.report.profile import SECONDS_PER_MONTH
+from launchlab.report.timeline import Timeline, amount, short
+from launchlab.report.timeline import words as timeline_words
 from launchlab.report.verdict import (
     band_range,
     bands_sentence,
@@ -41,6 +45,159 @@ OPS_COLUMNS = (
     ("min_billable_unit", "minimum billable unit"),
     ("costs_at_zero_traffic", "keeps costing at zero traffic"),
 )
+
+
+# The modelled timelines, as rows of the ops table (launchlab/report/ops.py, timeline.py).
+OPS_TIMELINE_ROWS = (
+    ("scale_out", "scale out to the peak (modelled)"),
+    ("scale_out_step", "one more task / environment (modelled)"),
+    ("deploy", "deploy a new image (modelled)"),
+    ("rollback", "roll back a bad image (modelled)"),
+    ("cold_start", "first request after idle (modelled)"),
+    ("scale_in", "scale in (modelled)"),
+)
+OPS_SUMMARY_HEADERS = ["launch type", "scale +1", "deploy", "rollback", "cold start", "patch/yr"]
+OPS_SUMMARY_TITLE = "Ops burden, modelled ranges (steps and sources: --details, report.md)"
+
+
+def timeline_cell(timeline: Timeline | None) -> str:
+    if timeline is None:
+        return "-"
+    text = timeline_words(timeline)
+    return f"{text}: {timeline.target}" if timeline.target else text
+
+
+def ops_summary_rows(report: Report) -> list[list[str]]:
+    """Per launch type the four timelines (one more task, not the whole ramp) and the patches a
+    year, in a few characters each."""
+    rows = []
+    for row in report.ops:
+        t = row.timelines
+        if not t:
+            continue
+        rows.append(
+            [
+                launch_types.label(row.launch_type),
+                short(t["scale_out_step"]),
+                short(t["deploy"]),
+                short(t["rollback"]),
+                short(t["cold_start"]),
+                patches_words(row.patching) if row.patching else "-",
+            ]
+        )
+    return rows
+
+
+def ops_detail_rows(report: Report) -> list[tuple[str, list[str]]]:
+    """The timelines, the ramp and the patches as extra rows of the ops table."""
+    rows = [
+        (header, [timeline_cell(r.timelines.get(key)) for r in report.ops])
+        for key, header in OPS_TIMELINE_ROWS
+    ]
+    rows.append(("at the peak while scaling out", [r.ramp or "-" for r in report.ops]))
+    rows.append(
+        (
+            "patches a year (yours)",
+            [
+                f"{patches_words(r.patching)}: {r.patching.basis()}" if r.patching else "-"
+                for r in report.ops
+            ],
+        )
+    )
+    return rows
+
+
+def timeline_lines(report: Report) -> list[str]:
+    """Every modelled timeline step by step, each step with where its figure comes from."""
+    lines = []
+    for row in report.ops:
+        for key in TIMELINES:
+            timeline = row.timelines.get(key)
+            if timeline is None:
+                continue
+            head = f"{row.launch_type} {key.replace('_', ' ')}: {timeline_words(timeline)}"
+            lines.append(head + (f" ({timeline.target})" if timeline.target else ""))
+            lines.extend(
+                f"  - {step.what}: {amount(step.low, step.high, timeline.unit)} ({step.basis})"
+                for step in timeline.steps
+            )
+            if timeline.note:
+                lines.append(f"  - {timeline.note}")
+    return lines
+
+
+TIMING_HEADERS = ["timing", "value (range)", "what", "source (date) or assumption"]
+
+
+def timing_rows(report: Report) -> list[list[str]]:
+    """The AWS timings the timelines used, each with its source or marked as an assumption."""
+    if report.timings is None:
+        return []
+    return [
+        [
+            c.key,
+            f"{c.value:g} ({c.low:g}-{c.high:g}) {c.unit}",
+            c.what,
+            c.basis() + (f" ({c.date})" if c.date and not c.assumption else ""),
+        ]
+        for c in report.timings.constants.values()
+    ]
+
+
+DRILL_HEADERS = ["launch type", "step", "measured", "modelled", "what the drill saw"]
+# The drill's steps and the timeline each one measures.
+DRILL_STEPS = {
+    "cold_start": "cold_start",
+    "deploy": "deploy",
+    "scale_out": "scale_out_step",
+    "rollback": "rollback",
+}
+
+
+def _measured_amount(found: Mapping[str, Any]) -> str:
+    value = found.get("value")
+    if value is None:
+        return "not measured"
+    unit = str(found.get("unit", "s"))
+    return amount(float(value), float(value), unit)
+
+
+def drill_rows(report: Report, drill: Mapping[str, Any]) -> list[list[str]]:
+    """What `launchlab drill` measured, step by step, beside the modelled timeline."""
+    rows = []
+    modelled = {row.launch_type: row.timelines for row in report.ops}
+    for launch_type, found in (drill.get("launch_types") or {}).items():
+        for step, timeline_key in DRILL_STEPS.items():
+            measured = (found.get("steps") or {}).get(step)
+            if measured is None:
+                continue
+            timeline = modelled.get(launch_type, {}).get(timeline_key)
+            rows.append(
+                [
+                    launch_type,
+                    step.replace("_", " "),
+                    _measured_amount(measured),
+                    timeline_words(timeline) if timeline is not None else "-",
+                    str(measured.get("note", "")),
+                ]
+            )
+    return rows
+
+
+def drill_json(report: Report, drill: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "measured_where": drill_where(drill),
+        "rows": [dict(zip(DRILL_HEADERS, row, strict=True)) for row in drill_rows(report, drill)],
+    }
+
+
+def print_drill(report: Report, drill: Mapping[str, Any], console: Console) -> None:
+    table = Table(title=f"Measured {drill_where(drill)}, beside modelled")
+    for column in DRILL_HEADERS:
+        table.add_column(column)
+    for row in drill_rows(report, drill):
+        table.add_row(*row)
+    console.print(table)
 
 
 def _quantity(value: Decimal) -> str:
@@ -319,6 +476,21 @@ def print_report(report: Report, console: Console, details: bool = False) -> Non
     for row in overview_rows(report):
         overview.add_row(*row)
     console.print(overview)
+    summary = ops_summary_rows(report)
+    if summary:
+        # No rule under the header: one line fewer, so six launch types fit the screen.
+        burden = Table(
+            title=OPS_SUMMARY_TITLE,
+            box=None,
+            show_edge=False,
+            pad_edge=False,
+            collapse_padding=True,
+        )
+        for header in OPS_SUMMARY_HEADERS:
+            burden.add_column(header, no_wrap=True)
+        for cells in summary:
+            burden.add_row(*cells)
+        console.print(burden)
     if not details:
         return
     for lt in report.estimates:
@@ -341,7 +513,10 @@ def print_report(report: Report, console: Console, details: bool = False) -> Non
         ops.add_column(ops_row.launch_type)
     for key, header in OPS_COLUMNS:
         ops.add_row(header, *(str(getattr(ops_row, key)) for ops_row in report.ops))
+    for header, cells in ops_detail_rows(report):
+        ops.add_row(header, *cells)
     console.print(ops)
+    _print_lines(console, timeline_lines(report))
     _print_lines(console, [f"- {line}" for line in notes(report)])
     _print_lines(console, [f"- {line}" for line in assumption_lines(report)])
 
@@ -383,7 +558,12 @@ def print_measured(measured: Mapping[str, Any], console: Console) -> None:
     console.print(table)
 
 
-def markdown(report: Report, chart_name: str, measured: Mapping[str, Any] | None = None) -> str:
+def markdown(
+    report: Report,
+    chart_name: str,
+    measured: Mapping[str, Any] | None = None,
+    drill: Mapping[str, Any] | None = None,
+) -> str:
     out = ["# launchlab cost and ops report", ""]
     out += [f"- {line}" for line in headline(report)] + [""]
     out += ["## Verdict", ""]
@@ -415,6 +595,24 @@ def markdown(report: Report, chart_name: str, measured: Mapping[str, Any] | None
             for row in report.ops
         ],
     )
+    if ops_summary_rows(report):
+        out += ["### Timelines and patches, modelled", ""]
+        out += _markdown_table(OPS_SUMMARY_HEADERS, ops_summary_rows(report))
+        details = ops_detail_rows(report)
+        out += _markdown_table(
+            ["launch type", *(header for header, _ in details)],
+            [[row.launch_type, *(cells[i] for _, cells in details)]
+             for i, row in enumerate(report.ops)],
+        )  # fmt: skip
+        out += ["### Each timeline step by step", ""]
+        out += [
+            f"- {line}" if not line.startswith("  ") else line for line in timeline_lines(report)
+        ]
+        out += ["", "### AWS timings used", ""]
+        out += _markdown_table(TIMING_HEADERS, timing_rows(report))
+    if drill is not None:
+        out += [f"### Measured {drill_where(drill)}, beside modelled", ""]
+        out += _markdown_table(DRILL_HEADERS, drill_rows(report, drill))
     out += ["## Notes", ""] + [f"- {line}" for line in notes(report)] + [""]
     out += ["## Assumptions", ""] + [f"- {line}" for line in assumption_lines(report)]
     return "\n".join(out) + "\n"
@@ -621,7 +819,10 @@ def chart(report: Report, png: Path, svg: Path) -> None:
 
 
 def write_files(
-    report: Report, out_dir: Path, measured: Mapping[str, Any] | None = None
+    report: Report,
+    out_dir: Path,
+    measured: Mapping[str, Any] | None = None,
+    drill: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -631,7 +832,9 @@ def write_files(
         "svg": out_dir / "cost-vs-requests.svg",
     }
     chart(report, paths["png"], paths["svg"])
-    paths["markdown"].write_text(markdown(report, paths["png"].name, measured))
+    paths["markdown"].write_text(markdown(report, paths["png"].name, measured, drill))
     document = to_json(report, {kind: path.name for kind, path in paths.items()}, measured)
+    if drill is not None:
+        document["drill"] = drill_json(report, drill)
     paths["json"].write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
     return paths

@@ -18,11 +18,17 @@ from launchlab.errors import LaunchlabError
 from launchlab.report.command import TRAFFIC_FLAGS
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import read_inventory
-from launchlab.report.measured import measured_figures, read_bench, traffic_from_cloudwatch
+from launchlab.report.measured import (
+    measured_figures,
+    read_bench,
+    read_drill,
+    traffic_from_cloudwatch,
+)
 from launchlab.report.model import build_report
 from launchlab.report.prices import load_table
 from launchlab.report.profile import build_profile
-from launchlab.report.render import print_measured, print_report, write_files
+from launchlab.report.render import print_drill, print_measured, print_report, write_files
+from launchlab.report.timeline import load_timings, parse_overrides
 
 
 def _capacity(value: str | None) -> float | None:
@@ -51,6 +57,8 @@ def _share(value: str | None) -> float:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     bench = read_bench(Path(args.bench)) if args.bench else None
+    drill = read_drill(Path(args.drill)) if args.drill else None
+    timings = load_timings(overrides=parse_overrides(args.timing))
     flags: dict[str, str | None] = {field: getattr(args, field) for _, field, _, _ in TRAFFIC_FLAGS}
     if args.traffic_from_bench:
         if bench is None:
@@ -100,13 +108,15 @@ def run(args: argparse.Namespace, console: Console) -> int:
         with console.status("synthesizing the app (cdk.out is missing, stale or -c was given)"):
             app = assembly.ensure(outdir, context)
     report = build_report(
-        str(app.outdir), read_inventory(app), table, args.region, profile, assumptions
+        str(app.outdir), read_inventory(app), table, args.region, profile, assumptions, timings
     )
     print_report(report, console, details=args.details)
     measured = measured_figures(bench) if bench is not None else None
     if measured is not None:
         print_measured(measured, console)
-    paths = write_files(report, Path(args.out), measured=measured)
+    if drill is not None:
+        print_drill(report, drill, console)
+    paths = write_files(report, Path(args.out), measured=measured, drill=drill)
     folder = {path.parent for path in paths.values()}.pop()
     more = "" if args.details else "; --details prints line items, break-even points, ops, notes"
     console.print(

@@ -19,7 +19,7 @@ from decimal import Decimal
 from launchlab.report import breakeven
 from launchlab.report.cost import Assumptions, cents, estimate
 from launchlab.report.inventory import Inventory
-from launchlab.report.ops import OpsRow
+from launchlab.report.ops import OpsRow, asks_in_numbers
 from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import TrafficProfile
 from stacks.launch_types import label
@@ -346,6 +346,10 @@ def ops_words(verdict: Verdict, launch_type: str) -> str:
     """What running ``launch_type`` asks of you, from the ops table, in one sentence."""
     row = verdict.ops[launch_type]
     idle = verdict.idle_monthly_usd[launch_type]
+    if row.timelines:
+        # In numbers: the modelled timelines and the patch count (launchlab/report/ops.py).
+        # The idle cost is in the table below it, the longest request in the ops table.
+        return f"{label(launch_type)}: {asks_in_numbers(row)}"
     return (
         f"{label(launch_type)}: you manage {_plain(row.you_manage)}; cold starts: "
         f"{_first_clause(row.cold_starts)}; requests up to {_plain(row.max_request_duration)}; "

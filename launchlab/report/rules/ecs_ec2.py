@@ -10,7 +10,7 @@ from launchlab.report.cost import (
     task_hours,
 )
 from launchlab.report.inventory import LaunchType
-from launchlab.report.ops import Common, OpsRow, scaling_policy
+from launchlab.report.ops import Common, OpsRow, extras, scaling_policy
 from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import TrafficProfile
 
@@ -43,14 +43,18 @@ def ops(unit: LaunchType, common: Common) -> OpsRow:
             f"scaling), task scaling ({scaling_policy(tasks)}), the image"
         ),
         scaling_unit=(
-            "task in ~1 min while instances have room; instance in ~3-5 min "
-            "(boot + ECS agent registration) when they do not"
+            "a task while the instances have room; an instance (boot + ECS agent "
+            "registration) when they do not (how long: the timelines)"
         ),
         max_request_duration=common.alb_duration,
-        cold_starts=(
-            "none per request; a new task takes about "
-            f"{tasks.health_check_grace_s} s grace + health checks"
-        ),
+        cold_starts=f"none per request: the template keeps {tasks.min_count} task(s) running",
         min_billable_unit="instance per second, 60 s minimum (Linux)",
         costs_at_zero_traffic=common.zero_traffic,
+        **extras(
+            unit,
+            common,
+            kind="ec2",
+            patches=("ami", "image"),
+            aws="nothing on the instances: the AMI, its OS and the ECS agent are yours",
+        ),
     )

@@ -16,7 +16,8 @@ from launchlab.report.cost import (
     required,
 )
 from launchlab.report.inventory import LaunchType
-from launchlab.report.ops import Common, OpsRow, scaling_policy
+from launchlab.report.ops import Common, OpsRow, extras, scaling_policy
+from launchlab.report.patching import ECS_MI_PATCHING
 from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import TrafficProfile
 from launchlab.report.rules import ecs_ec2
@@ -63,14 +64,19 @@ def ops(unit: LaunchType, common: Common) -> OpsRow:
             "group of yours)"
         ),
         scaling_unit=(
-            "task in ~1 min on an instance with room; ECS adds an instance when none has room"
+            "a task on an instance with room; ECS adds an instance when none has room (how "
+            "long: the timelines)"
         ),
         max_request_duration=common.alb_duration,
-        cold_starts=(
-            "none per request; a new task takes about "
-            f"{tasks.health_check_grace_s} s grace + health checks (more when an instance "
-            "must launch first)"
-        ),
+        cold_starts=f"none per request: the template keeps {tasks.min_count} task(s) running",
         min_billable_unit="instance per second, 60 s minimum, plus its management fee",
         costs_at_zero_traffic=common.zero_traffic,
+        **extras(
+            unit,
+            common,
+            kind="managed",
+            patches=("image",),
+            aws="the instances: ECS drains and replaces each within 14-21 days of its launch "
+            f"({ECS_MI_PATCHING})",
+        ),
     )

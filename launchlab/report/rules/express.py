@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from launchlab.report.cost import required
 from launchlab.report.inventory import LaunchType
-from launchlab.report.ops import Common, OpsRow, scaling_policy
+from launchlab.report.ops import Common, OpsRow, extras, scaling_policy
+from launchlab.report.patching import FARGATE_PATCHING
 from launchlab.report.rules import fargate
 
 # Its compute is Fargate's: the same rule prices the tasks its service states.
@@ -27,9 +28,16 @@ def ops(unit: LaunchType, common: Common) -> OpsRow:
             "ECS creates and runs the ALB, HTTPS certificate, security groups and alarms "
             "(outside your stack: `.venv/bin/launchlab down` looks for them after destroy)"
         ),
-        scaling_unit="task in ~1-2 min (Fargate: ENI, image pull, health checks)",
+        scaling_unit="a Fargate task (ENI, image pull, health checks; how long: the timelines)",
         max_request_duration=common.alb_duration,
-        cold_starts="none per request; a new task takes its health checks (~1 min)",
+        cold_starts=f"none per request: the service keeps {tasks.min_count} task(s) running",
         min_billable_unit="task per second, 60 s minimum (Fargate), plus the shared ALB",
         costs_at_zero_traffic=common.zero_traffic,
+        **extras(
+            unit,
+            common,
+            kind="express",
+            patches=("image",),
+            aws=f"the Fargate hosts ({FARGATE_PATCHING}) and the ALB, certificate and alarms",
+        ),
     )

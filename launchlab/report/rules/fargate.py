@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from launchlab.report.cost import Assumptions, Estimate, price_fargate, required, task_hours
 from launchlab.report.inventory import LaunchType
-from launchlab.report.ops import Common, OpsRow, scaling_policy
+from launchlab.report.ops import Common, OpsRow, extras, scaling_policy
+from launchlab.report.patching import FARGATE_PATCHING
 from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import TrafficProfile
 
@@ -33,12 +34,18 @@ def ops(unit: LaunchType, common: Common) -> OpsRow:
             "AWS patches the hosts (platform version LATEST)"
             + ("; Spot interruptions (2-minute notice)" if tasks.spot else "")
         ),
-        scaling_unit="task in ~1-2 min (ENI, image pull, health checks)",
-        max_request_duration=common.alb_duration,
-        cold_starts=(
-            "none per request; a new task takes about "
-            f"{tasks.health_check_grace_s} s grace + health checks"
+        scaling_unit=(
+            "a task (capacity and ENI, image pull, health checks; how long: the timelines)"
         ),
+        max_request_duration=common.alb_duration,
+        cold_starts=f"none per request: the template keeps {tasks.min_count} task(s) running",
         min_billable_unit="task per second, 60 s minimum (Linux)",
         costs_at_zero_traffic=common.zero_traffic,
+        **extras(
+            unit,
+            common,
+            kind="fargate",
+            patches=("image",),
+            aws=f"the hosts, platform version LATEST ({FARGATE_PATCHING})",
+        ),
     )

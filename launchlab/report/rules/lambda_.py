@@ -10,7 +10,8 @@ from launchlab.report.cost import (
     required,
 )
 from launchlab.report.inventory import LaunchType
-from launchlab.report.ops import Common, OpsRow
+from launchlab.report.ops import Common, OpsRow, extras
+from launchlab.report.patching import LAMBDA_RUNTIME_PATCHING
 from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import TrafficProfile
 
@@ -50,7 +51,15 @@ def ops(unit: LaunchType, common: Common) -> OpsRow:
             "up to 1,000 more per 10 s per function"
         ),
         max_request_duration=duration,
-        cold_starts="yes: the first request on each new environment pays image init (~0.5-3 s)",
+        cold_starts="yes: the first request on each new environment waits for its init",
         min_billable_unit="1 ms of duration, per request",
         costs_at_zero_traffic=common.zero_traffic,
+        **extras(
+            unit,
+            common,
+            kind="lambda",
+            patches=("lambda-image",),
+            aws="the hosts; the runtime in a container image is yours to rebuild "
+            f"({LAMBDA_RUNTIME_PATCHING})",
+        ),
     )

@@ -15,7 +15,8 @@ from decimal import Decimal
 from launchlab.errors import LaunchlabError
 from launchlab.report.cost import Assumptions, Estimate, required, unit_hours
 from launchlab.report.inventory import LaunchType, ManagedFunction
-from launchlab.report.ops import Common, OpsRow
+from launchlab.report.ops import Common, OpsRow, extras
+from launchlab.report.patching import LAMBDA_RUNTIME_PATCHING
 from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import LoadLevel, TrafficProfile
 
@@ -113,4 +114,12 @@ def ops(unit: LaunchType, common: Common) -> OpsRow:
         ),
         min_billable_unit=f"instance per second ({MIN_INSTANCES} kept), plus requests",
         costs_at_zero_traffic=common.zero_traffic,
+        **extras(
+            unit,
+            common,
+            kind="lmi",
+            patches=(),
+            aws="the managed runtime (automatic runtime updates) and the instances "
+            f"({LAMBDA_RUNTIME_PATCHING})",
+        ),
     )
