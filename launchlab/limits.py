@@ -11,3 +11,7 @@ BENCH_MAX_REQUESTS = 5_000
 BENCH_MAX_CONCURRENCY = 64
 BENCH_MAX_SECONDS = 120.0
 BENCH_MAX_HOURS = 72
+# `launchlab drill`: how long it stays idle before the first request, and waits for any one
+# change (a deployment, a scale-out, a rollback) before it says it did not happen.
+DRILL_MAX_IDLE_SECONDS = 3600
+DRILL_MAX_WAIT_SECONDS = 1800

@@ -31,12 +31,12 @@ from launchlab.report.prices import DEFAULT_TABLE
 from launchlab.report.profile import TrafficProfile
 from tests.conftest import Synthesized
 
-COMMANDS = ("demo", "report", "up", "verify", "bench", "down")
+COMMANDS = ("demo", "report", "up", "verify", "bench", "drill", "down")
 # Options whose value names a file or directory: drawn from the generated ones below.
-FILE_OPTIONS = {"--profile", "--prices", "--bench"}
+FILE_OPTIONS = {"--profile", "--prices", "--bench", "--drill"}
 # Examples per command: a report that prices draws a chart (about a second), an AWS command
 # waits out botocore's retries against the closed port (a second or two).
-EXAMPLES = {"demo": 30, "report": 15, "up": 4, "verify": 4, "bench": 6, "down": 4}
+EXAMPLES = {"demo": 30, "report": 15, "up": 4, "verify": 4, "bench": 6, "drill": 4, "down": 4}
 
 
 def _closed_port() -> int:
@@ -249,6 +249,7 @@ def _with_defaults(argv: list[str], files: dict[str, Path]) -> list[str]:
                    "--out", str(files["generated app"])],
         "up": ["--cdk-out", str(files["synth"])],
         "bench": ["--out", str(files["missing"])],
+        "drill": ["--out", str(files["missing"])],
     }.get(command, [])  # fmt: skip
     return [command, *defaults, *rest]
 

@@ -312,7 +312,7 @@ def test_the_console_script_runs_this_project(tmp_path: Path) -> None:
         (["demo", "--seconds", "1e9"], "argument --seconds: '1e9' is not a number of seconds"),
         (["bench", "--requests", "abc"], "argument --requests: invalid int value: 'abc'"),
         (["report", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
-        ([], "choose a command: demo, up, verify, bench, down, report"),
+        ([], "choose a command: demo, up, verify, bench, drill, down, report"),
     ],
 )
 def test_a_bad_flag_is_one_line_before_anything_starts(

@@ -16,12 +16,15 @@ from launchlab.limits import (
     BENCH_MAX_HOURS,
     BENCH_MAX_REQUESTS,
     BENCH_MAX_SECONDS,
+    DRILL_MAX_IDLE_SECONDS,
+    DRILL_MAX_WAIT_SECONDS,
 )
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 BENCH_OUT = assembly.ROOT / "reports" / "bench.json"
+DRILL_OUT = assembly.ROOT / "reports" / "drill.json"
 
 
 def _up(args: argparse.Namespace, console: Console) -> int:
@@ -54,6 +57,31 @@ def _bench(args: argparse.Namespace, console: Console) -> int:
         return bench_deployed.bench(open_sandbox(), settings, Path(args.out), console, hours)
 
 
+def _drill(args: argparse.Namespace, console: Console) -> int:
+    from launchlab.aws import drill
+    from launchlab.aws.bench_deployed import BenchSettings
+    from launchlab.aws.sandbox import aws_errors, open_sandbox
+    from launchlab.errors import LaunchlabError
+    from stacks import launch_types
+
+    unknown = [key for key in args.only if key not in launch_types.KEYS]
+    if unknown:
+        raise LaunchlabError(
+            f"--only {', '.join(unknown)}: not a launch type; one of {', '.join(launch_types.KEYS)}"
+        )
+    with aws_errors():
+        settings = drill.DrillSettings(
+            load=BenchSettings(
+                requests=args.requests, concurrency=args.concurrency, seconds=args.seconds
+            ),
+            idle_seconds=args.idle,
+            wait_seconds=args.wait,
+            poll_seconds=args.poll,
+            only=tuple(args.only),
+        )
+        return drill.drill(open_sandbox(), settings, Path(args.out), console)
+
+
 def _down(args: argparse.Namespace, console: Console) -> int:
     from launchlab.aws import down
     from launchlab.aws.sandbox import aws_errors, open_sandbox
@@ -79,7 +107,7 @@ def _add(commands: Any, name: str, about: str) -> argparse.ArgumentParser:
 
 
 def add_parsers(commands: Any) -> None:
-    """Add up, verify, bench and down to ``commands`` (the main parser's subparsers)."""
+    """Add up, verify, bench, drill and down to ``commands`` (the main parser's subparsers)."""
     parser = _add(
         commands,
         "up",
@@ -128,6 +156,47 @@ def add_parsers(commands: Any) -> None:
         help=f"with --cloudwatch: how far back (at most {BENCH_MAX_HOURS})",
     )  # fmt: skip
     parser.set_defaults(handler=_bench)
+
+    parser = _add(
+        commands,
+        "drill",
+        "time a deploy, a scale-out, a rollback and a cold start on every deployed launch type; "
+        "writes reports/drill.json",
+    )
+    parser.add_argument(
+        "--requests", type=int, default=200,
+        help=f"the load step's requests (at most {BENCH_MAX_REQUESTS}, as bench)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--concurrency", type=int, default=8,
+        help=f"the load step's connections (at most {BENCH_MAX_CONCURRENCY})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seconds", type=float, default=30.0,
+        help=f"the load step's time limit (at most {BENCH_MAX_SECONDS:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle", type=float, default=300.0,
+        help=f"seconds without a request before the cold-start one (at most "
+        f"{DRILL_MAX_IDLE_SECONDS}; default 300)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--wait", type=float, default=900.0,
+        help=f"the longest wait for a deployment, scale-out or rollback (at most "
+        f"{DRILL_MAX_WAIT_SECONDS} s; default 900)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--poll", type=float, default=5.0, help="seconds between looks at AWS (default 5)"
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="LAUNCH_TYPE",
+        help="drill only this launch type (repeatable; default: every deployed one)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--out", default=str(DRILL_OUT), metavar="FILE",
+        help="where to write the figures (default reports/drill.json)",
+    )  # fmt: skip
+    parser.set_defaults(handler=_drill)
 
     parser = _add(
         commands,
