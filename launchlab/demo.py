@@ -27,7 +27,14 @@ from launchlab.report.inventory import read_inventory
 from launchlab.report.model import build_report
 from launchlab.report.prices import load_table
 from launchlab.report.profile import build_profile
-from launchlab.report.render import SUMMARY_HEADERS, summary_rows, write_files
+from launchlab.report.render import (
+    OPS_SUMMARY_HEADERS,
+    SUMMARY_HEADERS,
+    ops_summary_rows,
+    summary_rows,
+    write_files,
+)
+from launchlab.report.timeline import load_timings
 from launchlab.verify import EndpointReport, verify_endpoint
 from stacks import launch_types
 
@@ -57,6 +64,9 @@ class DemoResult:
     report_paths: list[Path] = field(default_factory=list)
     # launch type -> monthly, per 1M requests, idle per hour, idle per month (formatted USD)
     projected: dict[str, list[str]] = field(default_factory=dict)
+    # launch type -> seconds its stand-in took to start here; the modelled timelines' rows
+    start_seconds: dict[str, float] = field(default_factory=dict)
+    timelines: list[list[str]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -106,6 +116,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             workloads = local.in_docker(workloads, log_dir)
     with local.running_workloads(workloads, log_dir) as started:
         for running in started:
+            result.start_seconds[running.workload.launch_type] = running.start_seconds
             command = " ".join(running.workload.sidecar[1:] or running.workload.command[1:])
             _step(console, 2, f"{running.workload.label} on {running.url}: {command}")
         for running in started:
@@ -160,6 +171,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
 
     _print_table(console, result)
     _print_projection(console, result)
+    _print_timelines(console, result)
     return result
 
 
@@ -176,6 +188,26 @@ def local_figures(result: DemoResult) -> dict[str, Any]:
     }
 
 
+LOCAL_START = "locally (the stand-ins' start on 127.0.0.1, this machine; not AWS)"
+
+
+def local_start_times(result: DemoResult) -> dict[str, tuple[float, float, str]]:
+    """The app-start steps of the modelled timelines, from the stand-ins measured here: the
+    container apps' start (s) and the function's init (ms), each as the range of those seen."""
+    containers, functions = [], []
+    for launch_type, seconds in result.start_seconds.items():
+        if launch_types.spec(launch_type).stand_in == "function-url":
+            functions.append(seconds * 1000)
+        else:
+            containers.append(seconds)
+    found = {}
+    if containers:
+        found["container_start_s"] = (min(containers), max(containers), LOCAL_START)
+    if functions:
+        found["lambda_app_init_ms"] = (min(functions), max(functions), LOCAL_START)
+    return found
+
+
 def write_report(app: assembly.Assembly, report_dir: Path, result: DemoResult) -> list[Path]:
     """The cost and ops report of the synthesized app (the default traffic profile), with the
     local figures beside the projected costs; and the figures alone as JSON."""
@@ -186,10 +218,12 @@ def write_report(app: assembly.Assembly, report_dir: Path, result: DemoResult) -
         DEMO_REGION,
         build_profile(None, None, {}),
         Assumptions(free_tier=True, task_capacity_rps=None),
+        load_timings(measured=local_start_times(result)),
     )
     figures = local_figures(result)
     paths = write_files(report, report_dir, measured=figures)
     result.projected = {row[0]: row[1:] for row in summary_rows(report)}
+    result.timelines = ops_summary_rows(report)
     figures_path = report_dir / "local-figures.json"
     figures_path.write_text(json.dumps(figures, indent=2) + "\n")
     return [*paths.values(), figures_path]
@@ -213,6 +247,25 @@ def _print_projection(console: Console, result: DemoResult) -> None:
     for launch_type, row in result.projected.items():
         table.add_row(launch_type, *row)
     console.print(table)
+
+
+def _print_timelines(console: Console, result: DemoResult) -> None:
+    starts = ", ".join(
+        f"{launch_types.label(lt)} {seconds:.2f} s" for lt, seconds in result.start_seconds.items()
+    )
+    table = Table(
+        title="modelled on AWS: one more task, deploy, rollback, cold start, patches a year"
+    )
+    for column in OPS_SUMMARY_HEADERS:
+        table.add_column(column)
+    for row in result.timelines:
+        table.add_row(*row)
+    console.print(table)
+    console.print(
+        f"the app's start in them measured {LOCAL_START}: {starts}",
+        highlight=False,
+        markup=False,
+    )
 
 
 def _print_table(console: Console, result: DemoResult) -> None:

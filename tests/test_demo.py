@@ -83,6 +83,15 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "## Measured locally (127.0.0.1 on this machine, not AWS)" in markdown
     assert "| ecs-ec2 | ECS on EC2 (node-app) | 60 |" in markdown
     assert "projected on AWS (us-east-1" in output
+    # The modelled timelines beside them, the apps' start in them measured here, as local.
+    assert "modelled on AWS: one more task, deploy, rollback, cold start" in output
+    assert "measured locally (the stand-ins' start on 127.0.0.1" in output
+    ops = {o["launch_type"]: o for o in report["ops"]}
+    (init,) = [s for s in ops["lambda"]["cold_start_ms"]["steps"] if "init" in s["what"]]
+    assert init["basis"].startswith("measured locally (the stand-ins' start")
+    assert 0 < init["low"] <= init["high"] < 60_000
+    (start,) = [s for s in ops["fargate"]["deploy_s"]["steps"] if s["what"] == "the app starts"]
+    assert start["basis"].startswith("measured locally")
     # The figures the report prints and the file beside it: each the load this demo ran.
     figures = json.loads((tmp_path / "reports" / "local-figures.json").read_text())
     for measured in (report["measured"], figures):
