@@ -28,7 +28,7 @@ from launchlab.report import cadence, render
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import Inventory, read_inventory
 from launchlab.report.model import Report, build_report, to_json
-from launchlab.report.ops import OpsRow, ops_json
+from launchlab.report.ops import OpsRow, ops_json, scaling_rounds
 from launchlab.report.prices import load_table
 from launchlab.report.profile import PRESETS
 from launchlab.report.timeline import DEFAULT_TIMINGS, Timeline, load_timings, parse_overrides
@@ -162,10 +162,12 @@ def test_a_peak_that_outpaces_the_scale_out_counts_the_requests_that_wait(
 ) -> None:
     row = _row(synth.templates, "fargate", SPIKY)
     scale_out = row.timelines["scale_out"]
-    # spiky: 8x the average for 2 h a day; 1 task the rest of the day, 4 at the peak, at most
-    # 100/60 = 1.67x per step at the 60% CPU target: three steps.
-    assert scale_out.target.startswith("1 -> 4 tasks at the peak (3 steps")
-    assert len([s for s in scale_out.steps if s.what.startswith("scaling step")]) == 2
+    # spiky: 8x the average for 2 h a day; 1 task the rest of the day, 4 at the peak. At the
+    # 60% CPU target a step sets ceil(tasks x CPU / 60%) with CPU at most 100%: 1 -> 2 -> 4.
+    assert scale_out.target.startswith("1 -> 4 tasks at the peak (2 steps")
+    assert len([s for s in scale_out.steps if s.what.startswith("scaling step")]) == 1
+    assert [scaling_rounds(1, n, 100 / 60) for n in (2, 3, 4, 5, 7, 12)] == [1, 2, 2, 3, 3, 4]
+    assert scaling_rounds(1, 12, 0) == 1  # a request-count target scales to it at once
     peak = SPIKY.peak_rps
     one_task = 256 / 1024 * 1000 / (SPIKY.avg_duration_ms * Assumptions().cpu_share)
     assert row.ramp_requests == pytest.approx(
@@ -184,6 +186,12 @@ def test_every_timing_is_sourced_or_an_assumption_and_can_be_set(tmp_path: Path)
         else:
             assert entry["source"].startswith("https://") and entry["date"], key
             assert TIMINGS[key].basis() == f"source: {entry['source']}"
+    # docs/report.md documents each, with its range and its source.
+    docs = (Path(__file__).parent.parent / "docs" / "report.md").read_text()
+    for key, entry in raw.items():
+        row = next(line for line in docs.splitlines() if line.startswith(f"| `{key}` |"))
+        assert f"{entry['value']:g} ({entry['low']:g}-{entry['high']:g})" in row, key
+        assert entry.get("source", "assumption") in row, key
     set_ = load_timings(overrides=parse_overrides(["ec2_boot_register_s=120"]))
     boot = set_["ec2_boot_register_s"]
     assert (boot.low, boot.value, boot.high) == (120, 120, 120)
@@ -249,7 +257,7 @@ def test_all_six_carry_four_timelines_and_a_patch_cadence_in_json_and_on_screen(
     out = io.StringIO()
     render.print_report(report, Console(file=out, width=80))
     text = out.getvalue()
-    assert "Ops burden, modelled ranges" in text
+    assert render.OPS_SUMMARY_TITLE in text
     for spec in launch_types.REGISTRY:
         assert any(
             line.startswith(spec.label + " ") and line.rstrip().split()[-1].lstrip(">=").isdigit()

@@ -419,7 +419,7 @@ def ecs_timelines(
     scale_steps: list[Step] = []
     if need > start:
         growth = 100 / tasks.scaling.target if tasks.scaling.metric in ("cpu", "memory") else 0
-        rounds = 1 if growth <= 1 else max(1, math.ceil(math.log(need / start) / math.log(growth)))
+        rounds = scaling_rounds(max(start, 1), need, growth)
         scale_steps = detect + add_tasks(need, cached=True)
         for n in range(2, rounds + 1):
             wait = longest(
@@ -486,6 +486,19 @@ def ecs_timelines(
         "cold_start": cold_start,
         "scale_in": scale_in,
     }, ramp
+
+
+def scaling_rounds(start: int, need: int, growth: float) -> int:
+    """Target-tracking steps from ``start`` to ``need`` tasks: each sets the desired count to
+    ceil(current x metric / target), and a utilisation metric cannot pass 100%, so a step
+    multiplies by at most ``growth`` (100 / target); 0 (a request-count target): one step."""
+    if growth <= 1:
+        return 1
+    rounds, count = 0, start
+    while count < need:
+        count = max(count + 1, math.ceil(count * growth - 1e-9))
+        rounds += 1
+    return rounds
 
 
 def _drain(tasks: Tasks, ctx: Context) -> list[Step]:

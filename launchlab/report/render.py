@@ -57,7 +57,7 @@ OPS_TIMELINE_ROWS = (
     ("scale_in", "scale in (modelled)"),
 )
 OPS_SUMMARY_HEADERS = ["launch type", "scale +1", "deploy", "rollback", "cold start", "patch/yr"]
-OPS_SUMMARY_TITLE = "Ops burden, modelled ranges (steps and sources: --details, report.md)"
+OPS_SUMMARY_TITLE = "Ops burden, modelled (steps, sources: --details)"
 
 
 def timeline_cell(timeline: Timeline | None) -> str:
