@@ -165,7 +165,7 @@ def line_tag(library: str, line: str) -> str:
     """A tag of the release line ``line`` ('3.13' -> '3.13-trixie'): any entry of the line
     changes its version with each upstream point release."""
     for tags in re.findall(r"^Tags:(.*)$", library, flags=re.MULTILINE):
-        for tag in (t.strip() for t in tags.split(",")):
+        for tag in (str(t).strip() for t in str(tags).split(",")):
             if tag == line or tag.startswith(f"{line}-"):
                 return tag
     raise RuntimeError(f"no tag of the {line} line in the library file")
@@ -314,14 +314,14 @@ def counts_for_image(git: Git, ref: str) -> tuple[str, list[Count], str]:
         )
         return f"lambda/{name}:{line}", counts, note
     library = git.show(tip_sha, f"library/{name}")
-    line = next((c for c in line_candidates(tag)[1:] if stanza(library, c)), None)
-    if line is None:
+    found = next((c for c in line_candidates(tag)[1:] if stanza(library, c)), None)
+    if found is None:
         raise RuntimeError(f"{ref}: no line of {tag} in library/{name} at {tip_sha[:12]}")
-    counts = [count_library_changes(git, name, line)]
+    counts = [count_library_changes(git, name, found)]
     parent = debian_parent(tag)
     if parent:
         counts.append(count_library_changes(git, "debian", parent))
-    return f"{name}:{line}", counts, "distinct days on which the image or its Debian base changed"
+    return f"{name}:{found}", counts, "distinct days on which the image or its Debian base changed"
 
 
 def refresh(git_dirs: Mapping[str, Path], today: date) -> dict[str, Any]:

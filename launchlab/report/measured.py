@@ -10,6 +10,7 @@ served cost on each launch type").
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def read_drill(path: Path) -> dict[str, Any]:
     return document
 
 
-def drill_where(drill: dict[str, Any]) -> str:
+def drill_where(drill: Mapping[str, Any]) -> str:
     partial = "" if drill.get("complete", True) else ", interrupted: partial"
     return (
         f"on AWS in {drill.get('region')} at {drill.get('measured_at')} (launchlab drill{partial})"
