@@ -158,7 +158,7 @@ def test_drill_times_each_step_and_leaves_the_service_on_its_good_revision(
     out = tmp_path / "drill.json"
     with PlaysEcs(names.FARGATE_STACK) as ecs:
         code = main(
-            [*DRILL, "--wait", "3", "--poll", "0.1", "--only", "fargate", "--only", "lambda",
+            [*DRILL, "--wait", "2", "--poll", "0.1", "--only", "fargate", "--only", "lambda",
              "--out", str(out)]
         )  # fmt: skip
     assert code == 0, capsys.readouterr()

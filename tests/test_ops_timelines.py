@@ -207,23 +207,6 @@ def test_every_timing_is_sourced_or_an_assumption_and_can_be_set(tmp_path: Path)
             parse_overrides([bad])
 
 
-def test_a_timing_set_on_the_command_line_moves_the_report(
-    synth: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from launchlab.cli import main
-
-    args = ["report", "--cdk-out", str(synth.outdir), "--out", str(tmp_path), "--details"]
-    assert main([*args, "--timing", "lambda_update_s=45"]) == 0
-    document = json.loads((tmp_path / "report.json").read_text())
-    (lambda_,) = [o for o in document["ops"] if o["launch_type"] == "lambda"]
-    assert (lambda_["deploy_s"]["low"], lambda_["deploy_s"]["high"]) == (45, 45)
-    assert "set with --timing lambda_update_s=45" in lambda_["deploy_s"]["basis"]
-    text = capsys.readouterr().out
-    assert "lambda deploy: 45 s" in text and "roll back a bad" in text
-    assert main([*args, "--timing", "lambda_update=45"]) == 2
-    assert "launchlab: --timing lambda_update: no such timing" in capsys.readouterr().err
-
-
 @pytest.mark.slow
 def test_all_six_carry_four_timelines_and_a_patch_cadence_in_json_and_on_screen(
     synth: Synthesized, opt_in_synth: Synthesized
@@ -346,9 +329,11 @@ def test_patch_cadence_is_counted_from_a_git_history(tmp_path: Path) -> None:
     )
 
 
-def test_the_drill_result_sits_beside_the_modelled_timelines(
+def test_a_drill_result_and_a_set_timing_in_the_report(
     synth: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """`report --drill FILE --timing KEY=VALUE`: the measured figures beside the modelled
+    ones (labelled where and when), and a timing set on the command line, said so."""
     from launchlab.cli import main
 
     drill = {
@@ -363,11 +348,15 @@ def test_the_drill_result_sits_beside_the_modelled_timelines(
     path.write_text(json.dumps(drill))
     out = tmp_path / "out"
     args = ["report", "--cdk-out", str(synth.outdir), "--out", str(out), "--drill", str(path)]
-    assert main(args) == 0
+    assert main([*args, "--details", "--timing", "lambda_update_s=45"]) == 0
     text = capsys.readouterr().out
     assert "Measured on AWS in eu-west-1 at 2026-12-01T10:00:00+00:00 (launchlab drill)" in text
     document = json.loads((out / "report.json").read_text())
     jsonschema.validate(document, SCHEMA)
+    (lambda_,) = [o for o in document["ops"] if o["launch_type"] == "lambda"]
+    assert (lambda_["deploy_s"]["low"], lambda_["deploy_s"]["high"]) == (45, 45)
+    assert "set with --timing lambda_update_s=45" in lambda_["deploy_s"]["basis"]
+    assert "lambda deploy: 45 s" in text and "roll back a bad" in text
     (fargate,) = [o for o in document["ops"] if o["launch_type"] == "fargate"]
     modelled_deploy = render.timeline_words(_timeline(fargate["deploy_s"]))
     assert document["drill"]["rows"][0] == {
@@ -375,6 +364,8 @@ def test_the_drill_result_sits_beside_the_modelled_timelines(
         "modelled": modelled_deploy, "what the drill saw": "steady: 1 tasks on x:4",
     }  # fmt: skip
     assert document["drill"]["rows"][1]["measured"] == "not measured"
+    assert main([*args, "--timing", "lambda_update=45"]) == 2
+    assert "launchlab: --timing lambda_update: no such timing" in capsys.readouterr().err
     path.write_text(json.dumps({**drill, "schema": "launchlab-bench"}))
     assert main(args) == 2
     assert "is not a result of `.venv/bin/launchlab drill`" in capsys.readouterr().err
