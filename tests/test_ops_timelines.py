@@ -28,7 +28,7 @@ from launchlab.report import cadence, render
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import Inventory, read_inventory
 from launchlab.report.model import Report, build_report, to_json
-from launchlab.report.ops import OpsRow, ops_json, scaling_rounds
+from launchlab.report.ops import BY_HAND, OpsRow, ops_json, scaling_rounds
 from launchlab.report.prices import load_table
 from launchlab.report.profile import PRESETS
 from launchlab.report.timeline import DEFAULT_TIMINGS, Timeline, load_timings, parse_overrides
@@ -232,6 +232,7 @@ def test_all_six_carry_four_timelines_and_a_patch_cadence_in_json_and_on_screen(
         assert by_type[launch_type]["patches_per_year"]["value"] == python
     assert by_type["lambda"]["patches_per_year"]["lower_bound"] is True
     assert by_type["lambda-managed-instances"]["patches_per_year"]["value"] == 0
+    assert by_type["lambda"]["rollback_s"]["target"] == BY_HAND
     assert "14-21 days" in by_type["ecs-managed-instances"]["patches_per_year"]["aws"]
     # No cold start where a task or environment is always kept; Lambda's from its init.
     assert by_type["fargate"]["cold_start_ms"]["high"] == 0
@@ -248,6 +249,10 @@ def test_all_six_carry_four_timelines_and_a_patch_cadence_in_json_and_on_screen(
         ), spec.label
     asks = text[text.index("What each asks of you") : text.index("Monthly cost at this traffic")]
     assert "releases a year" in asks and "deploy " in asks
+    (lambda_row,) = [
+        line for line in text.splitlines() if line.startswith("Lambda   ") and "$" not in line
+    ]
+    assert "by hand" in lambda_row and "no automatic rollback" in asks
     # report.md: every step with its source, and the table of AWS timings.
     markdown = render.markdown(report, "chart.png")
     assert "### Each timeline step by step" in markdown and "### AWS timings used" in markdown

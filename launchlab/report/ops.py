@@ -44,6 +44,8 @@ from launchlab.report.timeline import (
 )
 from stacks import launch_types, names
 
+# A rollback that is a redeploy of the previous image by the owner (Lambda: nothing rolls back).
+BY_HAND = "redeploy the previous image by hand"
 # The timelines every row carries, by their key in report.json.
 TIMELINES = {
     "scale_out": "scale_out_s",
@@ -189,10 +191,9 @@ def asks_in_numbers(row: OpsRow) -> str:
     else:
         parts.append(f"{words(step)} for one more {_unit_noun(step)}")
     rollback = t["rollback"]
+    automatic = rollback.target != BY_HAND and rollback.steps
     timing = f"deploy {words(t['deploy'])}, " + (
-        f"rollback {words(rollback)}"
-        if rollback.target != "redeploy the previous image by hand" and rollback.steps
-        else "no automatic rollback"
+        f"rollback {words(rollback)}" if automatic else "no automatic rollback"
     )
     parts.append(timing)
     cold = t["cold_start"]
@@ -677,7 +678,7 @@ def lambda_timelines(unit: LaunchType, ctx: Context) -> tuple[dict[str, Timeline
         note="each environment's next request after it starts cold",
     )  # fmt: skip
     rollback = Timeline(
-        "rollback", "s", (update,), target="redeploy the previous image by hand",
+        "rollback", "s", (update,), target=BY_HAND,
         note="no automatic rollback: the template has no alias or CodeDeploy and no alarm, "
         "so a bad image serves errors until you notice and redeploy",
     )  # fmt: skip

@@ -20,7 +20,7 @@ from launchlab.assembly import synthesized_with
 from launchlab.report import breakeven
 from launchlab.report.measured import drill_where
 from launchlab.report.model import Report, to_json
-from launchlab.report.ops import TIMELINES, patches_words
+from launchlab.report.ops import BY_HAND, TIMELINES, patches_words
 from launchlab.report.prices import Price
 from launchlab.report.profile import SECONDS_PER_MONTH
 from launchlab.report.timeline import Timeline, amount, short
@@ -80,7 +80,7 @@ def ops_summary_rows(report: Report) -> list[list[str]]:
                 launch_types.label(row.launch_type),
                 short(t["scale_out_step"]),
                 short(t["deploy"]),
-                short(t["rollback"]),
+                "by hand" if t["rollback"].target == BY_HAND else short(t["rollback"]),
                 short(t["cold_start"]),
                 patches_words(row.patching) if row.patching else "-",
             ]
