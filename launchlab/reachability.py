@@ -123,7 +123,7 @@ class _Network:
     security_groups: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     interface_endpoints: dict[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
     gateway_endpoints: dict[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
-    vpc_cidrs: list[ipaddress.IPv4Network] = field(default_factory=list)
+    vpc_cidrs: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
 
 
 def placements(assembly: Assembly) -> list[Placement]:
@@ -371,7 +371,7 @@ def _way_out(network: _Network, placement: Placement, reference: str) -> WayOut:
             endpoint = _endpoint_for(network, service, table)
             if endpoint is not None:
                 routes[service] = f"endpoint {endpoint}"
-    problems = ()
+    problems: tuple[str, ...] = ()
     if placement.needs_public_subnets and not public_subnet:
         problems = (
             "not a public subnet: ECS would make the service's load balancer internal, "

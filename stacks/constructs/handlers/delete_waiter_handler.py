@@ -27,7 +27,11 @@ import boto3
 import botocore.exceptions
 
 try:  # in Lambda the asset's root is on the path; in the tests, the project's
-    from asg_teardown_handler import respond, stack_is_going, stack_status
+    from asg_teardown_handler import (  # type: ignore[import-not-found]
+        respond,
+        stack_is_going,
+        stack_status,
+    )
 except ImportError:  # pragma: no cover - the tests import the package
     from stacks.constructs.handlers.asg_teardown_handler import (
         respond,
@@ -65,7 +69,7 @@ def wait_for_teardown(
 ) -> str:
     """Everything ``props`` asks for, in order, until ``deadline``; what happened, in words."""
     said = []
-    cluster, provider = props.get("Cluster"), props.get("CapacityProvider")
+    cluster, provider = str(props.get("Cluster") or ""), str(props.get("CapacityProvider") or "")
     detached = True
     if cluster and provider:
         detached, text = detach(clients("ecs"), cluster, provider)
