@@ -130,7 +130,12 @@ def synthesize(outdir: Path = DEFAULT_OUTDIR, context: Mapping[str, str] | None 
     if result.returncode != 0:
         given = f" with {' '.join(context_args(context))}" if context else ""
         raise LaunchlabError(f"cdk synth{given} failed: {synth_failure(result.stderr)}")
-    # A later run without -c must not price these overrides as if they were the config.
+    record_context(outdir, context)
+
+
+def record_context(outdir: Path, context: Mapping[str, str] | None) -> None:
+    """Note beside the templates the -c overrides they were synthesized with: a later run
+    without -c must not price these overrides as if they were the config."""
     (outdir / CONTEXT_STAMP).write_text(json.dumps(dict(context or {}), sort_keys=True) + "\n")
 
 

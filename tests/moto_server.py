@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from launchlab.aws.costs import hourly_prices
 from launchlab.aws.sandbox import Sandbox
 from launchlab.local import start_stand_in
 from launchlab.processes import free_port
-from stacks import names
+from stacks import launch_types, names
 
 if TYPE_CHECKING:
     from tests.conftest import Synthesized
@@ -54,6 +54,7 @@ REMOVED_TYPES = {"AWS::Lambda::Url"}
 
 class MotoServer:
     def __init__(self) -> None:
+        deletes_stacks_as_aws_does()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
@@ -66,6 +67,96 @@ class MotoServer:
 
     def reset(self) -> None:
         httpx.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+
+
+def _imports_of(template: Any) -> Iterable[str]:
+    """The export names a template reads with Fn::ImportValue."""
+    if isinstance(template, dict):
+        name = template.get("Fn::ImportValue")
+        if isinstance(name, str):
+            yield name
+        for value in template.values():
+            yield from _imports_of(value)
+    elif isinstance(template, list):
+        for value in template:
+            yield from _imports_of(value)
+
+
+# Stack name -> what keeps its deletion from completing in this process's moto (a reason), or
+# None once nothing does: how a test gives a stand-in stack the stuck deletion AWS reports for
+# the real one (ECS on EC2's group held by its lifecycle hook, say), which moto cannot make.
+STUCK: dict[str, Callable[[], str | None]] = {}
+
+
+@functools.cache
+def deletes_stacks_as_aws_does() -> None:
+    """moto 5.2.5's CloudFormation, in this process, where it departs from AWS on the paths
+    `launchlab down` takes (every moto server of this module runs in this process):
+
+    - DeleteStack of a stack whose resource moto cannot delete (a VPC with a subnet made
+      outside the stack) answered the resource's error (DependencyViolation) and lost the stack:
+      it was in neither DescribeStacks nor ListStacks, its exports stayed. On AWS "once the call
+      completes successfully, stack deletion starts" (CloudFormation API reference,
+      DeleteStack), and a stack whose resource cannot go ends DELETE_FAILED, still listed, with
+      the resource's error in its events. Here the stack stays, DELETE_FAILED, the error in a
+      DELETE_FAILED event.
+    - DeleteStack of a stack whose export another stack imports: moto deleted it and its
+      exports. AWS refuses, "Export <name> cannot be deleted as it is in use by <stack>".
+    - ListImports: not implemented (HTTP 500). Here it names the stacks whose templates read
+      the export with Fn::ImportValue, or answers AWS's ValidationError "Export '<name>' is
+      not imported by any stack." when none does.
+    - A stack named in STUCK fails to delete while its callable gives a reason, as above.
+    """
+    from moto.cloudformation import exceptions, models, responses
+    from moto.core.responses import ActionResult
+
+    def importers(backend: Any, export_name: str) -> list[str]:
+        return sorted(
+            stack.name
+            for stack in backend.stacks.values()
+            if export_name in set(_imports_of(stack.template_dict))
+        )
+
+    delete = models.CloudFormationBackend.delete_stack
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        stack = next(
+            (s for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)), None
+        )
+        if stack is None:
+            delete(self, name_or_stack_id)
+            return
+        for export in stack.exports:
+            users = [name for name in importers(self, export.name) if name != stack.name]
+            if users:
+                raise exceptions.ValidationError(
+                    message=f"Export {export.name} cannot be deleted as it is in use by {users[0]}"
+                )
+        stuck = STUCK.get(stack.name)
+        reason = stuck() if stuck else None
+        if reason is not None:
+            stack._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+        try:
+            if reason is None:
+                delete(self, stack.stack_id)
+        except Exception as error:  # what moto's resource deletion raised, as AWS reports it
+            self.stacks[stack.stack_id] = stack
+            reason = str(getattr(error, "message", "") or error)
+        if reason is not None:
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+
+    def list_imports(self: Any) -> ActionResult:
+        name = self._get_param("ExportName")
+        found = importers(self.cloudformation_backend, name)
+        if not found:
+            raise exceptions.ValidationError(
+                message=f"Export '{name}' is not imported by any stack."
+            )
+        return ActionResult({"Imports": found})
+
+    models.CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
+    setattr(responses.CloudFormationResponse, "list_imports", list_imports)  # noqa: B010
 
 
 def aws_env(moto_url: str, region: str = REGION) -> dict[str, str]:
@@ -204,6 +295,86 @@ def deploy_app(
         deployed.stacks[name] = outputs
         deployed.removed[name] = removed
     return deployed
+
+
+# ---- stand-ins of every stack, for `launchlab down` ------------------------------------------
+#
+# moto cannot create the opt-in launch types' resources (Express services, capacity providers),
+# so `down` is rehearsed on stand-ins: each stack of the registry under its real name and tags,
+# importing exactly the exports its synthesized template imports, from stand-ins of the network
+# (a tagged VPC and subnet) and registry that export them.
+
+
+def real_imports(*apps: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """stack -> the export names its synthesized template imports, over every app given."""
+    found: dict[str, set[str]] = {}
+    for templates in apps:
+        for name, template in templates.items():
+            found.setdefault(name, set()).update(_imports_of(template))
+    return {name: sorted(imports) for name, imports in found.items()}
+
+
+def stand_in_templates(imports: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """A template per stack in ``imports``, network and registry first (deploy order)."""
+    exported = {name for names_ in imports.values() for name in names_}
+    network = sorted(e for e in exported if e.startswith(f"{names.NETWORK_STACK}:"))
+    registry = sorted(e for e in exported if e.startswith(f"{names.REGISTRY_STACK}:"))
+    tags = [{"Key": names.TAG_PROJECT, "Value": names.PROJECT}]
+    templates: dict[str, dict[str, Any]] = {
+        names.NETWORK_STACK: {
+            "Resources": {
+                "Vpc": {"Type": "AWS::EC2::VPC",
+                        "Properties": {"CidrBlock": "10.0.0.0/16", "Tags": tags}},
+                "Subnet": {"Type": "AWS::EC2::Subnet",
+                           "Properties": {"CidrBlock": "10.0.1.0/24", "VpcId": {"Ref": "Vpc"},
+                                          "AvailabilityZone": f"{REGION}a"}},
+            },
+            "Outputs": {
+                f"Out{n}": {"Value": {"Ref": "Subnet" if "Subnet" in export else "Vpc"},
+                            "Export": {"Name": export}}
+                for n, export in enumerate(network)
+            },
+        },
+        names.REGISTRY_STACK: {
+            "Resources": {"Repositories": {"Type": "AWS::SSM::Parameter", "Properties": {
+                "Name": "/launchlab-stand-in/registry", "Type": "String", "Value": "ecr"}}},
+            "Outputs": {
+                f"Out{n}": {"Value": f"arn:aws:ecr:{REGION}:123456789012:repository/x{n}",
+                            "Export": {"Name": export}}
+                for n, export in enumerate(registry)
+            },
+        },
+    }  # fmt: skip
+    for stack, imported in imports.items():
+        if stack in names.SHARED_STACKS:
+            continue
+        resources: dict[str, Any] = {}
+        for n, export in enumerate(imported):
+            resources[f"Reads{n}"] = {"Type": "AWS::SSM::Parameter", "Properties": {
+                "Name": f"/launchlab-stand-in/{stack}/{n}", "Type": "String",
+                "Value": {"Fn::ImportValue": export}}}  # fmt: skip
+        resources["Handle"] = {"Type": "AWS::CloudFormation::WaitConditionHandle"}
+        templates[stack] = {"Resources": resources}
+    return templates
+
+
+def deploy_stand_ins(
+    templates: Mapping[str, Mapping[str, Any]], cloudformation: Any | None = None
+) -> dict[str, str]:
+    """create_stack for each stand-in, with the tags the app gives its stacks; name -> id."""
+    cloudformation = cloudformation or boto3.client("cloudformation")
+    ids = {}
+    for name, template in templates.items():
+        spec = launch_types.BY_STACK.get(name)
+        tags = [
+            {"Key": names.TAG_PROJECT, "Value": names.PROJECT},
+            {"Key": names.TAG_LAUNCH_TYPE, "Value": spec.key if spec else names.LAUNCH_TYPE_SHARED},
+        ]
+        answer = cloudformation.create_stack(
+            StackName=name, TemplateBody=json.dumps(template), Tags=tags
+        )
+        ids[name] = str(answer["StackId"])
+    return ids
 
 
 FAKE_CDK = '''#!{python}
@@ -479,6 +650,20 @@ class MotoSandbox(Sandbox):
 
     def client(self, service: str) -> Any:
         return account_client(service, self.region, self.url)
+
+
+class PartlyStubbed(Sandbox):
+    """A sandbox whose clients are ``moto``'s but for the services in ``stubbed`` (clients a
+    botocore Stubber answers, for what moto cannot do)."""
+
+    def __init__(self, moto: Sandbox, stubbed: Mapping[str, Any]) -> None:
+        super().__init__(session=moto.session, region=moto.region)
+        object.__setattr__(self, "moto", moto)
+        object.__setattr__(self, "stubbed", dict(stubbed))
+
+    def client(self, service: str) -> Any:
+        stubbed: dict[str, Any] = self.__dict__["stubbed"]
+        return stubbed[service] if service in stubbed else self.__dict__["moto"].client(service)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """A rehearsal: `launchlab up` and `launchlab down` with the pinned CDK CLI, for real, against moto
 in server mode (`make rehearse`; too slow for `make test`, see BENCHMARKS.md).
 
-Everything below is the real path (the CLI synthesizes, publishes the templates and file assets
-to the bootstrap bucket, creates the stacks, waits, writes outputs; `cdk destroy --all` deletes
-them; down scans what is left), except what moto 5.2.5 cannot run, each listed here:
+Everything below is the real path (`up` synthesizes with the CLI, runs its preflight, and the
+CLI publishes the templates and file assets to the bootstrap bucket, creates the stacks, waits,
+writes outputs; `down` finds the stacks and deletes them through CloudFormation, then scans what
+is left), except what moto 5.2.5 cannot run, each listed here:
 
 - `cdk deploy --method=direct` (CreateStack), through a LAUNCHLAB_CDK wrapper: moto's change-set
   path creates the resources but records no stack Outputs or exports, so the stacks importing

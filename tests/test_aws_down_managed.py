@@ -134,7 +134,7 @@ def test_down_finds_express_alarms_and_an_unused_certificate_outside_the_vpc(
     cells = _rows(capsys.readouterr().out)
     assert sorted((row[0], row[2]) for row in cells) == [
         ("acm:certificate", "AmazonECSManaged tag, used by nothing"),
-        ("cloudwatch:alarm", "cluster name"),
+        ("cloudwatch:alarm", "cluster name + AmazonECSManaged tag"),
     ]
     certificate = next(row for row in cells if row[0] == "acm:certificate")
     assert certificate[1] == left

@@ -1,16 +1,17 @@
-"""`launchlab down`'s harder paths against moto on 127.0.0.1: an Auto Scaling group that outlives
-a failed destroy, the tagging API's lag, INACTIVE task definitions, and what each leftover costs;
-and `launchlab up` creating the ECS service-linked role a brand-new account lacks.
+"""`launchlab down`'s harder paths against moto on 127.0.0.1: an Auto Scaling group left behind,
+the tagging API's lag, INACTIVE task definitions, and what each leftover costs; and `launchlab
+up` creating the ECS service-linked role a brand-new account lacks.
 
 moto 5.2.5 has DescribeAutoScalingGroups (with tag filters), Put/Describe/DeleteLifecycleHook and
 DeleteAutoScalingGroup (which always takes the instances with it, ForceDelete or not), but no
 CompleteLifecycleAction (its server answers HTTP 500 "not implemented") and never holds an
 instance in Terminating:Wait: the release of held instances cannot run here; the force-delete
-after a failed destroy can, and is tested.
+of a stuck stack's groups can (test_aws_down_stacks.py).
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,11 @@ import boto3
 import pytest
 
 from launchlab.aws.down import HELD
-from launchlab.aws.up import ECS_SERVICE, ECS_SERVICE_LINKED_ROLE
+from launchlab.aws.preflight import ECS_ROLE
 from launchlab.cli import main
 from stacks import names
 from tests import moto_server as fixtures
+from tests.conftest import Synthesized
 from tests.moto_server import MotoServer, an_image, calls, current_account, write_fake_cdk
 
 aws = fixtures.aws
@@ -80,41 +82,7 @@ def _running_project_instances() -> list[str]:
     return [i["InstanceId"] for r in reservations for i in r["Instances"]]
 
 
-# ---- item 1: a group that outlives the destroy --------------------------------------------
-
-
-def test_down_force_deletes_a_group_the_destroy_left_and_destroys_again(
-    aws: MotoServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    name = _group_held_by_ecs_hook()
-    assert len(_running_project_instances()) == 1
-    cdk, record = write_fake_cdk(tmp_path)
-    monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
-    monkeypatch.setenv("FAKE_CDK_EXIT", "1,0")  # DELETE_FAILED on the group, then the rest
-    assert main(["down"]) == 0
-    assert calls(record) == [["destroy", "--all", "--force"]] * 2
-    out = capsys.readouterr().out
-    assert f"force-deleted Auto Scaling group(s) {name}; running cdk destroy again" in out
-    assert boto3.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"] == []
-    assert _running_project_instances() == []  # nothing billable left behind
-    assert "nothing of launchlab is left in us-east-1" in out
-
-
-def test_down_still_fails_in_one_line_when_no_group_was_in_the_way(
-    aws: MotoServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    cdk, record = write_fake_cdk(tmp_path)
-    monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
-    monkeypatch.setenv("FAKE_CDK_EXIT", "1,0")
-    assert main(["down"]) == 2
-    assert len(calls(record)) == 1  # no second destroy when forcing removed nothing
-    assert capsys.readouterr().err.startswith("launchlab: cdk destroy failed (exit 1): read the ")
+# ---- a group left behind -------------------------------------------------------------
 
 
 def test_the_scan_lists_a_group_left_behind(
@@ -133,7 +101,7 @@ def test_the_scan_lists_a_group_left_behind(
     assert float(rows["ec2:instance"][3]) >= 0.0208  # the instance is priced on its own row
 
 
-# ---- item 7: the tagging API's lag, INACTIVE task definitions, cost per leftover ----------
+# ---- the tagging API's lag, INACTIVE task definitions, cost per leftover -----------------
 
 
 def test_a_tagging_api_hit_no_direct_look_confirms_is_a_note_not_a_leftover(
@@ -307,38 +275,44 @@ def test_a_deleted_nat_gateway_is_not_a_leftover(
     assert capsys.readouterr().out.endswith("nothing of launchlab is left in us-east-1\n")
 
 
-# ---- item 3: the ECS service-linked role before the first deploy --------------------------
+# ---- the ECS service-linked role before the first deploy ---------------------------------
 
 
 def test_up_creates_the_ecs_service_linked_role_before_deploying_and_only_once(
     aws: MotoServer,
+    synth: Synthesized,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    outdir = tmp_path / "cdk.out"
+    shutil.copytree(synth.outdir, outdir)  # what the stand-in cdk's synth leaves
     cdk, record = write_fake_cdk(tmp_path)
     monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
-    monkeypatch.setenv("FAKE_CDK_EXIT", "1")  # the deploy fails: the role must exist anyway
+    # Synth, then a deploy that fails: the role must exist anyway. Then synth and deploy again.
+    monkeypatch.setenv("FAKE_CDK_EXIT", "0,1,0,0")
     iam = boto3.client("iam")
 
     def linked_roles() -> list[dict[str, Any]]:
-        return list(iam.list_roles(PathPrefix=f"/aws-service-role/{ECS_SERVICE}/")["Roles"])
+        return list(iam.list_roles(PathPrefix=f"/aws-service-role/{ECS_ROLE.service}/")["Roles"])
 
     assert linked_roles() == []  # a brand-new account
-    assert main(["up", "--cdk-out", str(tmp_path / "cdk.out")]) == 2
+    assert main(["up", "--cdk-out", str(outdir)]) == 2
     [role] = linked_roles()
     # AWS names it AWSServiceRoleForECS; moto 5.2.5 keeps the service's case: ...Forecs.
-    assert role["RoleName"].lower() == ECS_SERVICE_LINKED_ROLE.lower()
+    assert role["RoleName"].lower() == ECS_ROLE.name.lower()
     statement = role["AssumeRolePolicyDocument"]["Statement"][0]
-    assert statement["Principal"] == {"Service": [ECS_SERVICE]}
+    assert statement["Principal"] == {"Service": [ECS_ROLE.service]}
     first = capsys.readouterr()
-    assert f"created the ECS service-linked role {role['RoleName']}\n" in first.out
-    assert len(calls(record)) == 1
+    assert (
+        f"created the service-linked role {role['RoleName']}, which ECS on EC2, ECS on Fargate "
+        "need(s)\n"
+    ) in first.out
+    assert [call[0] for call in calls(record)] == ["synth", "deploy"]
     # Again, with the role there (IAM answers "has been taken", moto EntityAlreadyExists).
-    monkeypatch.setenv("FAKE_CDK_EXIT", "0")
-    assert main(["up", "--cdk-out", str(tmp_path / "cdk.out")]) == 2  # no outputs file
+    assert main(["up", "--cdk-out", str(outdir)]) == 2  # no outputs file
     second = capsys.readouterr()
     assert "service-linked role" not in second.out + second.err
     assert len(linked_roles()) == 1
     assert second.err.startswith("launchlab: cdk deploy wrote no readable outputs")
-    assert len(calls(record)) == 2
+    assert [call[0] for call in calls(record)] == ["synth", "deploy"] * 2

@@ -71,12 +71,15 @@ def test_up_deploys_every_stack_then_prints_endpoints_and_idle_cost(
         names.LAMBDA_STACK: {"EndpointUrl": "https://abc.lambda-url.us-east-1.on.aws/"},
     }))  # fmt: skip
     assert main(["up", "--cdk-out", str(outdir), "-c", "stage=ci", "-c", "owner=me"]) == 0
-    assert calls(record) == [[
-        "deploy", "--all", "--require-approval", "never",
-        "--outputs-file", str(outdir / "outputs.json"), "-o", str(outdir),
-        "-c", "stage=ci", "-c", "owner=me",
-    ]]  # fmt: skip
-    assert call_regions(record) == ["us-east-1"]
+    # Synthesized first, so the preflight reads what is deployed; then that assembly deployed.
+    assert calls(record) == [
+        ["synth", "--quiet", "-o", str(outdir), "-c", "stage=ci", "-c", "owner=me"],
+        ["deploy", "--app", str(outdir), "--all", "--require-approval", "never",
+         "--outputs-file", str(outdir / "outputs.json")],
+    ]  # fmt: skip
+    assert call_regions(record) == ["us-east-1", "us-east-1"]
+    # A later command without -c must not take this synth for cdk.json's config.
+    assert assembly.synthesized_with(outdir) == {"stage": "ci", "owner": "me"}
     out = capsys.readouterr().out
     assert f"deploying every stack to account {current_account()} in us-east-1" in out
     assert "http://fargate-alb.example" in out
@@ -108,16 +111,26 @@ def test_idle_cost_follows_the_templates(synth: Synthesized, variant: Synthesize
     assert any("Fargate" in item and "arm64 Spot" in item for item in items), items
 
 
-def test_up_stops_at_a_failed_deploy_in_one_line(
+def test_up_stops_at_a_failed_synth_or_deploy_in_one_line(
     aws: MotoServer,
+    synth: Synthesized,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cdk, _ = write_fake_cdk(tmp_path)
+    outdir = tmp_path / "cdk.out"
+    cdk, record = write_fake_cdk(tmp_path)
     monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
     monkeypatch.setenv("FAKE_CDK_EXIT", "1")
-    assert main(["up", "--cdk-out", str(tmp_path / "cdk.out")]) == 2
+    assert main(["up", "--cdk-out", str(outdir)]) == 2
+    assert capsys.readouterr().err == (
+        "launchlab: cdk synth failed (exit 1): fix what the synth says above, then run "
+        "`.venv/bin/launchlab up` again\n"
+    )
+    assert len(calls(record)) == 1  # no deploy after a failed synth
+    shutil.copytree(synth.outdir, outdir)
+    monkeypatch.setenv("FAKE_CDK_EXIT", "0,0,1")
+    assert main(["up", "--cdk-out", str(outdir)]) == 2
     assert capsys.readouterr().err.startswith("launchlab: cdk deploy failed (exit 1): read the ")
 
 
@@ -281,7 +294,7 @@ def test_down_destroys_then_reports_each_leftover_with_its_cost(
     monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
     _leave_things_behind()
     assert main(["down", "-c", "stage=ci"]) == 1
-    assert calls(record) == [["destroy", "--all", "--force", "-c", "stage=ci"]]
+    assert calls(record) == []  # stacks are deleted through CloudFormation, not the CDK CLI
     captured = capsys.readouterr()
     rows = [line for line in captured.out.splitlines() if line.startswith("│")]
     cells = [[cell.strip() for cell in row.strip("│").split("│")] for row in rows]
@@ -307,7 +320,7 @@ def test_down_exits_zero_when_nothing_is_left(
     monkeypatch.setenv("LAUNCHLAB_CDK", str(cdk))
     boto3.client("ecr").create_repository(repositoryName="someone-else/app")
     assert main(["down"]) == 0
-    assert len(calls(record)) == 1
+    assert calls(record) == []
     assert "nothing of launchlab is left in us-east-1" in capsys.readouterr().out
 
 

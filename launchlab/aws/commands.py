@@ -33,7 +33,11 @@ def _up(args: argparse.Namespace, console: Console) -> int:
 
     with aws_errors():
         return up.up(
-            open_sandbox(), Path(args.cdk_out), assembly.parse_context(args.context), console
+            open_sandbox(),
+            Path(args.cdk_out),
+            assembly.parse_context(args.context),
+            console,
+            ignore_quotas=args.ignore_quotas,
         )
 
 
@@ -88,7 +92,11 @@ def _down(args: argparse.Namespace, console: Console) -> int:
 
     with aws_errors():
         return down.down(
-            open_sandbox(), assembly.parse_context(args.context), console, scan_only=args.scan_only
+            open_sandbox(),
+            assembly.parse_context(args.context),
+            console,
+            scan_only=args.scan_only,
+            delete_leftovers=args.delete_leftovers,
         )
 
 
@@ -116,6 +124,10 @@ def add_parsers(commands: Any) -> None:
     parser.add_argument(
         "--cdk-out", default=str(assembly.DEFAULT_OUTDIR), metavar="DIR",
         help="where to synthesize the app to before deploying (default: the project's cdk.out)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ignore-quotas", action="store_true",
+        help="deploy even when the account's vCPU quotas are below what the selection needs",
     )  # fmt: skip
     _context_flag(parser)
     parser.set_defaults(handler=_up)
@@ -201,10 +213,19 @@ def add_parsers(commands: Any) -> None:
     parser = _add(
         commands,
         "down",
-        "destroy every stack (cdk destroy --all --force), then list anything of the project left",
+        "delete every launchlab stack found in the account and region, then list anything of "
+        "the project left",
     )
     parser.add_argument(
         "--scan-only", action="store_true", help="skip the destroy; only look for leftovers"
     )
-    _context_flag(parser)
+    parser.add_argument(
+        "--delete-leftovers", action="store_true",
+        help="also delete the leftovers that carry the project's tag (or ECS's, tied to the "
+        "project); list the rest",
+    )  # fmt: skip
+    parser.add_argument(
+        "-c", "--context", action="append", default=[], metavar="KEY=VALUE",
+        help="accepted and not needed: down finds what is deployed",
+    )  # fmt: skip
     parser.set_defaults(handler=_down)

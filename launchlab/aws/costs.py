@@ -14,10 +14,10 @@ from decimal import Decimal
 
 from launchlab.assembly import Assembly
 from launchlab.errors import LaunchlabError
+from launchlab.report import cost, refresh
 from launchlab.report import prices as report_prices
-from launchlab.report import refresh
-from launchlab.report.cost import Assumptions
-from launchlab.report.inventory import read_inventory
+from launchlab.report.cost import Assumptions, Estimate
+from launchlab.report.inventory import Inventory, read_inventory
 from launchlab.report.model import build_report
 from launchlab.report.prices import RegionPrices
 from launchlab.report.profile import build_profile
@@ -86,6 +86,23 @@ class IdleCost:
         return totals
 
 
+# The report's idle pricing: free tier on, no per-task capacity assumption to print.
+IDLE_ASSUMPTIONS = Assumptions(free_tier=True, task_capacity_rps=None)
+
+
+def idle_estimates(app: Assembly, region: str) -> tuple[Inventory, dict[str, Estimate]]:
+    """The report's model of each launch type with no traffic: its sizing (tasks, instances,
+    execution environments kept running) is what the templates keep up when nobody calls."""
+    table, used, _ = priced_table(region)
+    inventory = read_inventory(app)
+    idle = build_profile("idle", None, {}).with_requests(0)
+    prices = table.region(used)
+    return inventory, {
+        lt: cost.estimate(inventory, lt, prices, idle, IDLE_ASSUMPTIONS)
+        for lt in inventory.launch_types
+    }
+
+
 def idle_cost_per_hour(app: Assembly, region: str) -> IdleCost:
     """What the synthesized stacks cost per hour with no traffic, by launch type and line item.
 
@@ -99,7 +116,7 @@ def idle_cost_per_hour(app: Assembly, region: str) -> IdleCost:
         table,
         used,
         build_profile("idle", None, {}),
-        Assumptions(free_tier=True, task_capacity_rps=None),
+        IDLE_ASSUMPTIONS,
     )
     hours = report.prices.hours_per_month
     lines: list[CostLine] = []

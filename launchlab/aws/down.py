@@ -1,4 +1,6 @@
-"""`launchlab down`: destroy every stack, then look for anything of the project still there.
+"""`launchlab down`: delete every stack of the project found here (launchlab/aws/teardown.py),
+then look for anything of the project still there, and delete what is certainly its own when
+asked (--delete-leftovers).
 
 CloudFormation can report success and still leave things behind (a retained log group, a
 repository with images, a volume detached from a terminated instance, an ENI held by a dying
@@ -10,18 +12,23 @@ ours: the scan takes everything still in the project's VPC (ALBs, target groups,
 groups, instances, ENIs; EC2 hides managed instances unless asked), Express's alarms on our
 clusters, and unused Express certificates.
 
-While `cdk destroy` runs, a watcher completes the lifecycle actions that ECS managed draining
-leaves pending: its hook (ecs-managed-draining-termination-hook, 3600 s) holds an instance in
+While the stacks delete, the lifecycle actions that ECS managed draining leaves pending are
+completed: its hook (ecs-managed-draining-termination-hook, 3600 s) holds an instance in
 Terminating:Wait, still billed, once the capacity provider that would complete it is gone,
 and CloudFormation then waits up to an hour for the group (aws/aws-cdk#18179, #14732, #19275).
-A destroy that still fails is retried once after force-deleting the project's groups.
+
+A leftover is the project's "with certainty" (``Leftover.certain``, what --delete-leftovers
+deletes) when the resource itself says so: it carries the project's tag
+(launchlab:project=launchlab), or ECS's AmazonECSManaged tag together with a tie to the project
+that only the project's stacks make (it sits in the project's tagged VPC, or names one of the
+project's clusters, whose names start with their stack's). A name alone (a log group or a
+repository called like ours, an untagged ENI in our VPC, an Express certificate) is not
+certainty: those are listed for the user to judge.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -30,8 +37,6 @@ import botocore.exceptions
 from rich.console import Console
 from rich.table import Table
 
-from launchlab.assembly import context_args
-from launchlab.aws.cdk import run_cdk
 from launchlab.aws.costs import hourly_prices
 from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.aws.up import check_credentials
@@ -59,6 +64,8 @@ _LOOKED_AT = {
     "ec2:natgateway",
     "ec2:security-group",
     "elasticloadbalancing:targetgroup",
+    "ec2:vpc-endpoint",
+    "ec2:vpc",
 }
 TAG_FILTER = {"Name": f"tag:{names.TAG_PROJECT}", "Values": [names.PROJECT]}
 # EC2 hides instances, volumes and ENIs that a service manages (Lambda Managed Instances' and
@@ -78,8 +85,6 @@ EXPRESS_DOMAIN = ".ecs.{region}.on.aws"
 # An instance an Auto Scaling group holds for a termination lifecycle hook.
 HELD = "Terminating:Wait"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
-# How often the watcher looks for held instances while `cdk destroy` runs.
-RELEASE_EVERY_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class Leftover:
     detail: str = ""
     # The public IPv4 address whose hourly charge usd_per_hour includes, if any.
     public_ip: str = ""
+    # The resource itself says it is the project's (see the module's docstring).
+    certain: bool = False
 
 
 def _key(identifier: str) -> str:
@@ -109,7 +116,7 @@ def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
     with aws_errors(sandbox.region):
         # Tagged first, direct looks after: a direct look knows sizes, so it replaces the entry.
         for item in _tagged(sandbox, prices):
-            found[_key(item.identifier)] = item
+            found[_key(item.identifier)] = replace(item, certain=True)
         for looks in (
             _stacks(sandbox),
             _repositories(sandbox, prices),
@@ -121,16 +128,22 @@ def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
             _groups(sandbox),
             _elastic_ips(sandbox, prices),
             _nat_gateways(sandbox, prices),
+            _vpc_endpoints(sandbox, prices),
+            _vpcs(sandbox),
             _in_project_vpcs(sandbox, prices),
             _express_outside_the_vpc(sandbox),
+            _ecs_managed_log_groups(sandbox, prices),
         ):
             for item in looks:
                 confirmed.add(_key(item.identifier))
                 previous = found.get(_key(item.identifier))
-                by = item.found_by
+                by, certain = item.found_by, item.certain
                 if previous and previous.found_by != item.found_by:
                     by = f"{previous.found_by} + {item.found_by}"
-                found[_key(item.identifier)] = replace(item, found_by=by)
+                if previous:
+                    certain = certain or previous.certain
+                certain = certain or item.found_by in _CERTAIN_FINDERS
+                found[_key(item.identifier)] = replace(item, found_by=by, certain=certain)
         # Deleting a stack deregisters its task definitions (INACTIVE), which keep their tags.
         ecs = sandbox.client("ecs")
         for key, item in list(found.items()):
@@ -145,6 +158,10 @@ def scan(sandbox: Sandbox) -> tuple[list[Leftover], list[Leftover]]:
         stale = item.kind in _LOOKED_AT and key not in confirmed
         (unconfirmed if stale else leftovers).append(item)
     return sorted(leftovers, key=_order), sorted(unconfirmed, key=_order)
+
+
+# Looks that find a resource by the project's tag on the resource itself.
+_CERTAIN_FINDERS = {"tagging API", "tag filter"}
 
 
 # Who carries a public IPv4 address's charge when several leftovers hold it: its Elastic IP
@@ -365,9 +382,12 @@ def _instance_leftover(
     # Lambda's (scaler.lambda.amazonaws.com) or ECS's: a capacity provider's instance.
     operator = instance.get("Operator", {})
     managed = f", managed by {operator.get('Principal')}" if operator.get("Managed") else ""
+    # A NAT instance forwards others' traffic: EC2's source/destination check is off on it.
+    nat = ", NAT instance" if instance.get("SourceDestCheck") is False else ""
     return Leftover(
         "ec2:instance", str(instance["InstanceId"]), found_by, cost,
-        f"{kind}, {state}{managed}{unpriced}", public,
+        f"{kind}, {state}{nat}{managed}{unpriced}", public,
+        certain=_tied(instance.get("Tags", [])),
     )  # fmt: skip
 
 
@@ -404,10 +424,11 @@ def _nat_gateways(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
         )  # fmt: skip
 
 
-def _project_groups(client: Any) -> Iterator[dict[str, Any]]:
-    yield from _pages(
-        client, "describe_auto_scaling_groups", "AutoScalingGroups", Filters=[TAG_FILTER]
-    )
+def _project_groups(client: Any, launch_type: str | None = None) -> Iterator[dict[str, Any]]:
+    filters = [TAG_FILTER]
+    if launch_type is not None:
+        filters.append({"Name": f"tag:{names.TAG_LAUNCH_TYPE}", "Values": [launch_type]})
+    yield from _pages(client, "describe_auto_scaling_groups", "AutoScalingGroups", Filters=filters)
 
 
 def _groups(sandbox: Sandbox) -> Iterator[Leftover]:
@@ -456,44 +477,22 @@ def release_held_instances(autoscaling: Any) -> list[str]:
     return released
 
 
-def force_delete_groups(autoscaling: Any) -> list[str]:
-    """Release held instances, then delete the project's groups with their instances."""
+def force_delete_groups(autoscaling: Any, launch_type: str | None = None) -> list[str]:
+    """Release held instances, then delete the project's groups (``launch_type``'s only, if
+    given) with their instances."""
     release_held_instances(autoscaling)
     deleted = []
-    for group in _project_groups(autoscaling):
+    for group in _project_groups(autoscaling, launch_type):
         name = str(group["AutoScalingGroupName"])
         autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
         deleted.append(name)
     return deleted
 
 
-@contextmanager
-def releasing_held_instances(sandbox: Sandbox, console: Console) -> Iterator[None]:
-    """While the body runs, complete pending termination lifecycle actions every few seconds."""
-    autoscaling = sandbox.client("autoscaling")  # clients are thread-safe; sessions are not
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(RELEASE_EVERY_S):
-            try:
-                released = release_held_instances(autoscaling)
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
-                continue  # best effort: the destroy's own result and the scan still count
-            if released:
-                console.print(
-                    f"released {len(released)} instance(s) held in {HELD} by a termination "
-                    f"lifecycle hook: {', '.join(released)}",
-                    highlight=False,
-                    markup=False,
-                )
-
-    watcher = threading.Thread(target=watch, name="release-held-instances", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watcher.join()
+def _vpcs(sandbox: Sandbox) -> Iterator[Leftover]:
+    # A VPC costs nothing itself; what is in it is listed, and priced, on its own rows.
+    for vpc in _project_vpcs(sandbox):
+        yield Leftover("ec2:vpc", vpc, "tag filter", Decimal(0), "the project's network")
 
 
 def _project_vpcs(sandbox: Sandbox) -> list[str]:
@@ -507,10 +506,18 @@ def _ecs_managed(tags: Iterable[Mapping[str, Any]]) -> str:
     return f" ({ECS_MANAGED_TAG}: created by ECS)" if managed else ""
 
 
+def _tied(tags: Iterable[Mapping[str, Any]]) -> bool:
+    """In the project's VPC and tagged by the project or by ECS: the project's with certainty
+    (see the module's docstring)."""
+    tags = list(tags)
+    return _has_project_tag(tags) or any(t.get("Key") == ECS_MANAGED_TAG for t in tags)
+
+
 def _in_project_vpcs(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
     """Everything still in the project's VPC, tagged or not: what ECS Express Mode (its ALB,
     target groups, security groups) and the managed-instance capacity providers (instances,
-    their ENIs) create outside CloudFormation, and whatever keeps the VPC from being deleted."""
+    their ENIs) create outside CloudFormation, the network's endpoints, and whatever keeps the
+    VPC from being deleted."""
     vpcs = _project_vpcs(sandbox)
     if not vpcs:
         return
@@ -528,6 +535,7 @@ def _in_project_vpcs(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftove
         yield Leftover(
             "elasticloadbalancing:loadbalancer", arn, here, _load_balancer_cost(lb, prices),
             f"{lb.get('LoadBalancerName')} ({lb.get('Scheme')}){_ecs_managed(tags.get(arn, []))}",
+            certain=_tied(tags.get(arn, [])),
         )  # fmt: skip
     groups = [
         group
@@ -540,6 +548,7 @@ def _in_project_vpcs(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftove
         yield Leftover(
             "elasticloadbalancing:targetgroup", arn, here, Decimal(0),
             f"{group.get('TargetGroupName')}{_ecs_managed(tags.get(arn, []))}",
+            certain=_tied(tags.get(arn, [])),
         )  # fmt: skip
     ec2 = sandbox.client("ec2")
     for sg in _pages(ec2, "describe_security_groups", "SecurityGroups", Filters=in_vpcs):
@@ -548,6 +557,7 @@ def _in_project_vpcs(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftove
         yield Leftover(
             "ec2:security-group", str(sg["GroupId"]), here, Decimal(0),
             f"{sg.get('GroupName')}{_ecs_managed(sg.get('Tags', []))}",
+            certain=_tied(sg.get("Tags", [])),
         )  # fmt: skip
     reservations = _pages(ec2, "describe_instances", "Reservations", Filters=in_vpcs, **MANAGED_TOO)
     for reservation in reservations:
@@ -559,14 +569,33 @@ def _in_project_vpcs(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftove
         ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=in_vpcs, **MANAGED_TOO
     )
     for eni in enis:
-        yield _eni_leftover(eni, prices, here)
+        found = _eni_leftover(eni, prices, here)
+        yield replace(found, certain=_tied(eni.get("TagSet", [])))
+    for endpoint in _pages(ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=in_vpcs):
+        found_endpoint = _endpoint_leftover(endpoint, prices, here)
+        if found_endpoint is not None:
+            yield found_endpoint
+
+
+def _ecs_managed_arns(sandbox: Sandbox) -> set[str]:
+    """Every resource here that carries ECS's AmazonECSManaged tag. (Without the tagging API's
+    type filter: moto 5.2.5 matches no log group with it.)"""
+    tagging = sandbox.client("resourcegroupstaggingapi")
+    return {
+        str(resource["ResourceARN"])
+        for resource in _pages(
+            tagging, "get_resources", "ResourceTagMappingList",
+            TagFilters=[{"Key": ECS_MANAGED_TAG}],
+        )
+    }  # fmt: skip
 
 
 def _express_outside_the_vpc(sandbox: Sandbox) -> Iterator[Leftover]:
     """What ECS Express Mode creates that no VPC holds: the CloudWatch alarms that watch its
-    deployments (on our clusters, whose names start with their stack's) and the ACM
+    deployments (on the project's clusters, whose names start with their stack's) and the ACM
     certificate of the service's generated name, once nothing uses it."""
     stacks = tuple(launch_types.BY_STACK)
+    ecs_managed = _ecs_managed_arns(sandbox)
     cloudwatch = sandbox.client("cloudwatch")
     for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms"):
         clusters = [
@@ -575,9 +604,12 @@ def _express_outside_the_vpc(sandbox: Sandbox) -> Iterator[Leftover]:
             if d.get("Name") == "ClusterName" and str(d.get("Value")).startswith(stacks)
         ]
         if clusters:
+            tagged = str(alarm["AlarmArn"]) in ecs_managed
             yield Leftover(
-                "cloudwatch:alarm", str(alarm["AlarmArn"]), "cluster name", Decimal(0),
+                "cloudwatch:alarm", str(alarm["AlarmArn"]),
+                f"cluster name + {ECS_MANAGED_TAG} tag" if tagged else "cluster name", Decimal(0),
                 f"{alarm.get('AlarmName')} on {clusters[0]} (no alarm price in the table)",
+                certain=tagged,
             )  # fmt: skip
     acm = sandbox.client("acm")
     domain = EXPRESS_DOMAIN.format(region=sandbox.region)
@@ -589,10 +621,66 @@ def _express_outside_the_vpc(sandbox: Sandbox) -> Iterator[Leftover]:
         tags = acm.list_tags_for_certificate(CertificateArn=arn).get("Tags", [])
         certificate = acm.describe_certificate(CertificateArn=arn)["Certificate"]
         if _ecs_managed(tags) and not certificate.get("InUseBy"):
+            # Not certain: another team's Express service in this account leaves the same.
             yield Leftover(
                 "acm:certificate", arn, f"{ECS_MANAGED_TAG} tag, used by nothing", Decimal(0),
                 f"{name} (public certificates are free)",
             )  # fmt: skip
+
+
+def _ecs_managed_log_groups(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
+    """Log groups ECS created for Express Mode or Managed Instances (tagged AmazonECSManaged)
+    whose names name one of the project's clusters (a cluster's name starts with its stack's)."""
+    stacks = tuple(launch_types.BY_STACK)
+    logs = sandbox.client("logs")
+    for arn in sorted(_ecs_managed_arns(sandbox)):
+        if ":log-group:" not in arn:
+            continue
+        name = arn.split(":log-group:", 1)[1].removesuffix(":*")
+        if not any(stack in name for stack in stacks):
+            continue
+        for group in _pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name):
+            if group.get("logGroupName") != name:
+                continue
+            stored = Decimal(int(group.get("storedBytes", 0)))
+            yield Leftover(
+                "logs:log-group", str(group.get("arn", arn)), f"{ECS_MANAGED_TAG} tag",
+                stored / GIB * prices.per_hour("logs.storage_gb_month"),
+                f"{name}: {stored / 1024**2:.1f} MiB stored", certain=True,
+            )  # fmt: skip
+
+
+def _vpc_endpoints(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
+    client = sandbox.client("ec2")
+    for endpoint in _pages(client, "describe_vpc_endpoints", "VpcEndpoints", Filters=[TAG_FILTER]):
+        found = _endpoint_leftover(endpoint, prices, "tag filter")
+        if found is not None:
+            yield found
+
+
+def _endpoint_leftover(
+    endpoint: Mapping[str, Any], prices: RegionPrices, found_by: str
+) -> Leftover | None:
+    """A VPC endpoint (egress through endpoints): an interface endpoint bills per hour in each
+    subnet (Availability Zone) it has a network interface in, a gateway endpoint (S3,
+    DynamoDB) nothing (aws.amazon.com/privatelink/pricing)."""
+    state = str(endpoint.get("State", "")).lower()
+    if state in ("deleted", "rejected", "failed", "expired"):
+        return None
+    kind = str(endpoint.get("VpcEndpointType", ""))
+    if kind == "Interface":
+        azs = len(endpoint.get("SubnetIds", []))
+        cost, what = (
+            azs * prices.per_hour("vpc.interface_endpoint_hour"),
+            f"interface in {azs} AZ(s)",
+        )
+    else:
+        cost, what = Decimal(0), kind.lower()
+    return Leftover(
+        "ec2:vpc-endpoint", str(endpoint["VpcEndpointId"]), found_by, cost,
+        f"{endpoint.get('ServiceName')}: {what}, {state}",
+        certain=_tied(endpoint.get("Tags", [])),
+    )  # fmt: skip
 
 
 def _elb_tags(client: Any, arns: list[str]) -> dict[str, list[Mapping[str, Any]]]:
@@ -608,8 +696,13 @@ def _has_project_tag(tags: Iterable[Mapping[str, Any]]) -> bool:
     return any(t.get("Key") == names.TAG_PROJECT and t.get("Value") == names.PROJECT for t in tags)
 
 
-def report_leftovers(sandbox: Sandbox, console: Console) -> int:
+def report_leftovers(sandbox: Sandbox, console: Console, *, delete: bool = False) -> int:
+    """Scan, and list what is left with its cost an hour; with ``delete``, first delete what is
+    the project's with certainty and scan again. 1 if anything is left, else 0."""
     leftovers, unconfirmed = scan(sandbox)
+    if delete and leftovers:
+        delete_certain(sandbox, leftovers, console)
+        leftovers, unconfirmed = scan(sandbox)
     if unconfirmed:
         console.print(
             f"note: the tagging API still lists {len(unconfirmed)} resource(s) that no direct "
@@ -632,9 +725,16 @@ def report_leftovers(sandbox: Sandbox, console: Console) -> int:
     console.print(table)
     total = sum((item.usd_per_hour for item in leftovers), Decimal(0))
     console.print(f"prices: {prices.source}")
+    deletable = [item for item in leftovers if item.certain and item.kind in DELETERS]
+    what_next = "delete them (listed above)"
+    if deletable and not delete:
+        what_next = (
+            f"`.venv/bin/launchlab down --delete-leftovers` deletes the {len(deletable)} that "
+            f"are certainly {names.PROJECT}'s, the rest are yours to check (listed above)"
+        )
     Console(stderr=True).print(
         f"launchlab: {len(leftovers)} resource(s) of {names.PROJECT} remain in {sandbox.region}, "
-        f"costing about ${total:.4f}/hour: delete them (listed above), or run "
+        f"costing about ${total:.4f}/hour: {what_next}, or run "
         "`.venv/bin/launchlab down` again once a stuck stack deletion is fixed",
         highlight=False,
         markup=False,
@@ -643,32 +743,171 @@ def report_leftovers(sandbox: Sandbox, console: Console) -> int:
     return 1
 
 
-def down(
-    sandbox: Sandbox, context: Mapping[str, str], console: Console, *, scan_only: bool = False
-) -> int:
-    if not scan_only:
-        account = check_credentials(sandbox)
-        console.print(f"destroying every stack in account {account}, {sandbox.region}")
-        destroy = ["destroy", "--all", "--force", *context_args(context)]
-        next_step = (
-            "read the CloudFormation error above, then run `.venv/bin/launchlab down` again; "
-            "`.venv/bin/launchlab down --scan-only` lists what is left"
-        )
-        with releasing_held_instances(sandbox, console):
+# ---- --delete-leftovers ----------------------------------------------------------------------
+
+
+def _name(identifier: str, marker: str) -> str:
+    """The name in an ARN after ``marker`` (``repository/``, ``log-group:``, ...)."""
+    return identifier.split(marker, 1)[1].removesuffix(":*") if marker in identifier else identifier
+
+
+def _terminate(sandbox: Sandbox, item: Leftover) -> str:
+    if ", managed by " in item.detail:
+        # "EC2 instances cannot be terminated even by account admin" (aws/aws-cdk#36071): the
+        # service that launched it terminates it.
+        raise _Skip("managed by a service, which terminates it; not deletable by hand")
+    sandbox.client("ec2").terminate_instances(InstanceIds=[_key(item.identifier)])
+    return "terminating"
+
+
+class _Skip(Exception):
+    """A leftover --delete-leftovers leaves for the user, and why."""
+
+
+# kind -> how to delete one, in the order they go (what holds a resource goes before it).
+DELETERS: dict[str, Callable[[Sandbox, Leftover], str | None]] = {
+    "autoscaling:autoScalingGroup": lambda sandbox, item: sandbox.client(
+        "autoscaling"
+    ).delete_auto_scaling_group(
+        AutoScalingGroupName=_name(item.identifier, "autoScalingGroupName/"), ForceDelete=True
+    ),
+    "ec2:instance": _terminate,
+    "ec2:natgateway": lambda sandbox, item: sandbox.client("ec2").delete_nat_gateway(
+        NatGatewayId=_key(item.identifier)
+    ),
+    "elasticloadbalancing:loadbalancer": lambda sandbox, item: sandbox.client(
+        "elbv2"
+    ).delete_load_balancer(LoadBalancerArn=item.identifier),
+    "ec2:vpc-endpoint": lambda sandbox, item: sandbox.client("ec2").delete_vpc_endpoints(
+        VpcEndpointIds=[_key(item.identifier)]
+    ),
+    "elasticloadbalancing:targetgroup": lambda sandbox, item: sandbox.client(
+        "elbv2"
+    ).delete_target_group(TargetGroupArn=item.identifier),
+    "ec2:network-interface": lambda sandbox, item: sandbox.client("ec2").delete_network_interface(
+        NetworkInterfaceId=_key(item.identifier)
+    ),
+    "ec2:elastic-ip": lambda sandbox, item: sandbox.client("ec2").release_address(
+        AllocationId=_key(item.identifier)
+    ),
+    "ec2:security-group": lambda sandbox, item: sandbox.client("ec2").delete_security_group(
+        GroupId=_key(item.identifier)
+    ),
+    "ec2:volume": lambda sandbox, item: sandbox.client("ec2").delete_volume(
+        VolumeId=_key(item.identifier)
+    ),
+    "logs:log-group": lambda sandbox, item: sandbox.client("logs").delete_log_group(
+        logGroupName=_name(item.identifier, ":log-group:")
+    ),
+    "ecr:repository": lambda sandbox, item: sandbox.client("ecr").delete_repository(
+        repositoryName=_name(item.identifier, ":repository/"), force=True
+    ),
+    "cloudwatch:alarm": lambda sandbox, item: sandbox.client("cloudwatch").delete_alarms(
+        AlarmNames=[_name(item.identifier, ":alarm:")]
+    ),
+    "ecs:task-definition": lambda sandbox, item: sandbox.client("ecs").deregister_task_definition(
+        taskDefinition=item.identifier
+    ),
+    "ec2:vpc": lambda sandbox, item: sandbox.client("ec2").delete_vpc(VpcId=_key(item.identifier)),
+}
+
+
+def _held_by_stacks(sandbox: Sandbox, leftovers: Iterable[Leftover]) -> dict[str, str]:
+    """physical resource id -> the project stack still holding it: CloudFormation deletes
+    those with their stack, which `launchlab down` retries; deleting them underneath a stack
+    would leave it broken, not gone."""
+    cloudformation = sandbox.client("cloudformation")
+    held: dict[str, str] = {}
+    for item in leftovers:
+        if item.kind != "cloudformation:stack":
+            continue
+        for summary in _pages(
+            cloudformation, "list_stack_resources", "StackResourceSummaries",
+            StackName=item.identifier,
+        ):  # fmt: skip
+            if summary.get("ResourceStatus") != "DELETE_COMPLETE":
+                held[str(summary.get("PhysicalResourceId"))] = item.identifier
+    return held
+
+
+def delete_certain(sandbox: Sandbox, leftovers: list[Leftover], console: Console) -> None:
+    """Delete each leftover that is the project's with certainty and that no stack of it still
+    holds; say what became of every one."""
+    held = _held_by_stacks(sandbox, leftovers)
+    order = list(DELETERS)
+    table = Table(title=f"--delete-leftovers in {sandbox.region}")
+    for column in ("kind", "resource", "done"):
+        table.add_column(column, overflow="fold")
+    ranked = sorted(
+        leftovers, key=lambda i: (order.index(i.kind) if i.kind in order else 99, _order(i))
+    )
+    for item in ranked:
+        # CloudFormation's physical id of it: an ARN, an id, or a name (a log group's).
+        bare = item.identifier.removesuffix(":*")
+        names_of = {item.identifier, _key(item.identifier), bare.rsplit(":", 1)[-1]}
+        names_of.add(bare.split("/", 1)[-1])  # a group's or a repository's name in its ARN
+        stack = next((held[n] for n in names_of if n in held), None)
+        if item.kind == "cloudformation:stack":
+            done = "left: `launchlab down` deletes stacks (see above)"
+        elif not item.certain:
+            done = f"left for you: found by {item.found_by} only, not certainly {names.PROJECT}'s"
+        elif stack is not None:
+            done = f"left: part of stack {stack}, which goes with it"
+        elif item.kind not in DELETERS:
+            done = f"left for you: no way to delete a {item.kind} here"
+        else:
             try:
-                run_cdk(destroy, region=sandbox.region, what="cdk destroy", next_step=next_step)
-            except LaunchlabError:
-                # A group CloudFormation could not delete (DELETE_FAILED) goes by force, with
-                # its instances; the second destroy then finds it gone and carries on.
-                with aws_errors(sandbox.region):
-                    deleted = force_delete_groups(sandbox.client("autoscaling"))
-                if not deleted:
-                    raise
-                console.print(
-                    f"force-deleted Auto Scaling group(s) {', '.join(deleted)}; "
-                    "running cdk destroy again",
-                    highlight=False,
-                    markup=False,
-                )
-                run_cdk(destroy, region=sandbox.region, what="cdk destroy", next_step=next_step)
-    return report_leftovers(sandbox, console)
+                done = DELETERS[item.kind](sandbox, item) or "deleted"
+                done = done if isinstance(done, str) else "deleted"
+            except _Skip as why:
+                done = f"left: {why}"
+            except botocore.exceptions.ClientError as error:
+                detail = error.response.get("Error", {})
+                done = f"not deleted: {detail.get('Code')}: {detail.get('Message')}"
+        table.add_row(item.kind, item.identifier, done)
+    console.print(table)
+
+
+def down(
+    sandbox: Sandbox,
+    context: Mapping[str, str],
+    console: Console,
+    *,
+    scan_only: bool = False,
+    delete_leftovers: bool = False,
+) -> int:
+    """Delete every stack of the project found here, then scan for leftovers (always, even
+    after a failed stack); non-zero when anything is left."""
+    stopped = False
+    if not scan_only:
+        from launchlab.aws import teardown  # it builds on this module's looks
+
+        account = check_credentials(sandbox)
+        if context:
+            console.print(
+                f"note: down finds the deployed stacks itself; -c is not needed and was not "
+                f"used ({', '.join(f'{k}={v}' for k, v in context.items())})",
+                highlight=False,
+                markup=False,
+            )
+        console.print(
+            f"deleting every {names.PROJECT} stack in account {account}, {sandbox.region}"
+        )
+        try:
+            with aws_errors(sandbox.region):
+                outcome = teardown.delete_stacks(sandbox, console)
+        except LaunchlabError as error:
+            Console(stderr=True).print(
+                f"launchlab: stack deletion stopped: {error}; looking for leftovers anyway",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+            stopped = True
+        else:
+            for name, reason in {**outcome.failed, **outcome.kept}.items():
+                verb = "failed to delete" if name in outcome.failed else "kept"
+                console.print(f"not deleted: {name} ({verb}: {reason})", highlight=False,
+                              markup=False, soft_wrap=True)  # fmt: skip
+    code = report_leftovers(sandbox, console, delete=delete_leftovers)
+    return max(code, 2 if stopped else 0)

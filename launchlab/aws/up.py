@@ -1,4 +1,6 @@
-"""`launchlab up`: deploy every stack, then say where the endpoints are and what idling costs."""
+"""`launchlab up`: synthesize, check that the account can run the selection (quotas,
+service-linked roles: launchlab/aws/preflight.py), deploy every stack, then say where the
+endpoints are and what idling costs."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-import botocore.exceptions
 from rich.console import Console
 from rich.table import Table
 
@@ -14,7 +15,8 @@ from launchlab import assembly
 from launchlab.assembly import context_args
 from launchlab.aws.cdk import outputs_file, run_cdk
 from launchlab.aws.costs import idle_cost_per_hour
-from launchlab.aws.sandbox import DENIED, Sandbox, aws_errors
+from launchlab.aws.preflight import check_quotas, ensure_service_linked_roles
+from launchlab.aws.sandbox import Sandbox, aws_errors
 from launchlab.errors import LaunchlabError
 from launchlab.report.prices import HOURS_PER_MONTH
 from stacks import launch_types
@@ -26,60 +28,41 @@ def check_credentials(sandbox: Sandbox) -> str:
         return str(sandbox.client("sts").get_caller_identity()["Account"])
 
 
-ECS_SERVICE = "ecs.amazonaws.com"
-ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
-
-
-def ensure_ecs_service_linked_role(sandbox: Sandbox, console: Console) -> None:
-    """Create AWSServiceRoleForECS unless the account has it.
-
-    ECS creates the role itself on first use, but CloudFormation does not wait for it: the
-    first deploy into a brand-new account can fail with "Unable to assume the service linked
-    role" (cloudformation-coverage-roadmap#818; openemr/openemr-on-ecs#8). Creating it up front
-    is idempotent: IAM answers InvalidInput "... has been taken in this account" when it exists
-    (Rayraegah/terraform-aws-hasura#17), moto EntityAlreadyExists.
-    """
-    iam = sandbox.client("iam")
-    with aws_errors(sandbox.region):
-        try:
-            created = iam.create_service_linked_role(AWSServiceName=ECS_SERVICE)
-        except botocore.exceptions.ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            message = str(error.response.get("Error", {}).get("Message", ""))
-            if code == "EntityAlreadyExists" or "has been taken" in message:
-                return
-            if code not in DENIED:
-                raise
-            # Deploying goes through the CDK's own roles, so these credentials may rightly
-            # lack IAM rights; in a used account the role exists anyway.
-            console.print(
-                f"note: could not create {ECS_SERVICE_LINKED_ROLE} ({code}); if this account "
-                'never ran ECS and the deploy fails with "Unable to assume the service linked '
-                'role", run `aws iam create-service-linked-role --aws-service-name '
-                f"{ECS_SERVICE}` and `.venv/bin/launchlab up` again",
-                highlight=False,
-                markup=False,
-            )
-            return
-    console.print(f"created the ECS service-linked role {created['Role']['RoleName']}")
-
-
-def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Console) -> int:
+def up(
+    sandbox: Sandbox,
+    outdir: Path,
+    context: Mapping[str, str],
+    console: Console,
+    *,
+    ignore_quotas: bool = False,
+) -> int:
+    """Synthesize, check the account can run the selection (preflight), deploy, then print
+    the endpoints and the idle cost."""
     account = check_credentials(sandbox)
-    ensure_ecs_service_linked_role(sandbox, console)
+    console.print(f"synthesizing the app into {outdir}")
+    run_cdk(
+        ["synth", "--quiet", "-o", str(outdir), *context_args(context)],
+        region=sandbox.region,
+        what="cdk synth",
+        next_step="fix what the synth says above, then run `.venv/bin/launchlab up` again",
+    )
+    assembly.record_context(outdir, context)
+    app = assembly.load(outdir)
+    check_quotas(sandbox, app, console, ignore=ignore_quotas)
+    ensure_service_linked_roles(sandbox, console, app.launch_types)
     console.print(f"deploying every stack to account {account} in {sandbox.region}")
     outputs_path = outputs_file(outdir)
+    # The assembly just checked, as it is: `--app DIR` deploys a synthesized cloud assembly.
     run_cdk(
         [
             "deploy",
+            "--app",
+            str(outdir),
             "--all",
             "--require-approval",
             "never",
             "--outputs-file",
             str(outputs_path),
-            "-o",
-            str(outdir),
-            *context_args(context),
         ],
         region=sandbox.region,
         what="cdk deploy",
@@ -87,7 +70,7 @@ def up(sandbox: Sandbox, outdir: Path, context: Mapping[str, str], console: Cons
         "`.venv/bin/launchlab up` again (`.venv/bin/launchlab down` removes a half-deployed app)",
     )
     outputs = read_outputs(outputs_path)
-    deployed = assembly.load(outdir)
+    deployed = app
     endpoints = Table(title="endpoints")
     for column in ("stack", "launch type", "url"):
         endpoints.add_column(column)
