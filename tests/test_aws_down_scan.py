@@ -689,7 +689,7 @@ def test_delete_leftovers_deletes_what_is_certainly_ours_and_lists_the_rest(
     assert done[arn.format("LaunchlabLambda-InAStack")] == (
         f"left: part of stack {names.LAMBDA_STACK}, which goes with it"
     )
-    assert done[names.LAMBDA_STACK] == "left: `launchlab down` deletes stacks (see above)"
+    assert done[names.LAMBDA_STACK] == "left: `.venv/bin/launchlab down` deletes stacks (see above)"
     left = {row[1] for row in _rows(text.split("still there in")[1])}
     assert volume not in left and arn.format("LaunchlabFargate-Tagged") not in left
     assert arn.format("LaunchlabFargate-Named") in left

@@ -58,9 +58,9 @@ def stand_ins(synth: Synthesized, opt_in_synth: Synthesized) -> dict[str, dict[s
 
 @pytest.fixture(autouse=True)
 def quick_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stacks delete at once in moto; waits for what AWS deletes by itself end in a second."""
+    """Stacks delete at once in moto; a wait for what AWS deletes by itself ends in seconds."""
     monkeypatch.setattr(teardown, "POLL_S", 0.05)
-    monkeypatch.setattr(teardown, "SETTLE_S", 0.5)
+    monkeypatch.setattr(teardown, "SETTLE_S", 5.0)
 
 
 def _statuses() -> dict[str, str]:

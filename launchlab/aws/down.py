@@ -725,7 +725,8 @@ def report_leftovers(sandbox: Sandbox, console: Console, *, delete: bool = False
     console.print(table)
     total = sum((item.usd_per_hour for item in leftovers), Decimal(0))
     console.print(f"prices: {prices.source}")
-    deletable = [item for item in leftovers if item.certain and item.kind in DELETERS]
+    left = why_left(leftovers, _held_by_stacks(sandbox, leftovers)) if not delete else {}
+    deletable = [item for item in leftovers if item.identifier not in left]
     what_next = "delete them (listed above)"
     if deletable and not delete:
         what_next = (
@@ -830,10 +831,32 @@ def _held_by_stacks(sandbox: Sandbox, leftovers: Iterable[Leftover]) -> dict[str
     return held
 
 
+def why_left(leftovers: list[Leftover], held: Mapping[str, str]) -> dict[str, str]:
+    """identifier -> why --delete-leftovers leaves it, for each leftover it would not delete."""
+    left = {}
+    for item in leftovers:
+        # CloudFormation's physical id of it: an ARN, an id, or a name (a log group's).
+        bare = item.identifier.removesuffix(":*")
+        names_of = {item.identifier, _key(item.identifier), bare.rsplit(":", 1)[-1]}
+        names_of.add(bare.split("/", 1)[-1])  # a group's or a repository's name in its ARN
+        stack = next((held[n] for n in names_of if n in held), None)
+        if item.kind == "cloudformation:stack":
+            left[item.identifier] = "left: `.venv/bin/launchlab down` deletes stacks (see above)"
+        elif not item.certain:
+            left[item.identifier] = (
+                f"left for you: found by {item.found_by} only, not certainly {names.PROJECT}'s"
+            )
+        elif stack is not None:
+            left[item.identifier] = f"left: part of stack {stack}, which goes with it"
+        elif item.kind not in DELETERS:
+            left[item.identifier] = f"left for you: no way to delete a {item.kind} here"
+    return left
+
+
 def delete_certain(sandbox: Sandbox, leftovers: list[Leftover], console: Console) -> None:
     """Delete each leftover that is the project's with certainty and that no stack of it still
     holds; say what became of every one."""
-    held = _held_by_stacks(sandbox, leftovers)
+    left = why_left(leftovers, _held_by_stacks(sandbox, leftovers))
     order = list(DELETERS)
     table = Table(title=f"--delete-leftovers in {sandbox.region}")
     for column in ("kind", "resource", "done"):
@@ -842,23 +865,11 @@ def delete_certain(sandbox: Sandbox, leftovers: list[Leftover], console: Console
         leftovers, key=lambda i: (order.index(i.kind) if i.kind in order else 99, _order(i))
     )
     for item in ranked:
-        # CloudFormation's physical id of it: an ARN, an id, or a name (a log group's).
-        bare = item.identifier.removesuffix(":*")
-        names_of = {item.identifier, _key(item.identifier), bare.rsplit(":", 1)[-1]}
-        names_of.add(bare.split("/", 1)[-1])  # a group's or a repository's name in its ARN
-        stack = next((held[n] for n in names_of if n in held), None)
-        if item.kind == "cloudformation:stack":
-            done = "left: `launchlab down` deletes stacks (see above)"
-        elif not item.certain:
-            done = f"left for you: found by {item.found_by} only, not certainly {names.PROJECT}'s"
-        elif stack is not None:
-            done = f"left: part of stack {stack}, which goes with it"
-        elif item.kind not in DELETERS:
-            done = f"left for you: no way to delete a {item.kind} here"
-        else:
+        done = left.get(item.identifier)
+        if done is None:
             try:
-                done = DELETERS[item.kind](sandbox, item) or "deleted"
-                done = done if isinstance(done, str) else "deleted"
+                answer = DELETERS[item.kind](sandbox, item)
+                done = answer if isinstance(answer, str) else "deleted"
             except _Skip as why:
                 done = f"left: {why}"
             except botocore.exceptions.ClientError as error:

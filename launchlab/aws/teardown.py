@@ -351,19 +351,20 @@ def wait_until_gone(
 ) -> list[str]:
     """Poll ``find`` until it lists nothing or SETTLE_S has passed; what is still there."""
     deadline = clock() + SETTLE_S
-    said = False
-    while True:
-        left = find()
-        if not left or clock() >= deadline:
-            return left
-        if not said:
-            _say(
-                console,
-                f"{stack}: waiting up to {SETTLE_S / 60:.0f} min for {len(left)} resource(s) "
-                f"that AWS deletes by itself: {', '.join(left)}",
-            )
-            said = True
+    left = find()
+    if not left:
+        return left
+    _say(
+        console,
+        f"{stack}: waiting up to {SETTLE_S / 60:.0f} min for {len(left)} resource(s) that AWS "
+        f"deletes by itself: {', '.join(left)}",
+    )
+    while clock() < deadline:
         time.sleep(POLL_S)
+        left = find()
+        if not left:
+            break
+    return left
 
 
 def _errors(what: str, call: Callable[..., Any], **kwargs: Any) -> str | None:

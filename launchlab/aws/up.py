@@ -70,16 +70,15 @@ def up(
         "`.venv/bin/launchlab up` again (`.venv/bin/launchlab down` removes a half-deployed app)",
     )
     outputs = read_outputs(outputs_path)
-    deployed = app
     endpoints = Table(title="endpoints")
     for column in ("stack", "launch type", "url"):
         endpoints.add_column(column)
-    for key in deployed.launch_types:
+    for key in app.launch_types:
         stack = launch_types.spec(key).stack_id
         endpoints.add_row(stack, key, outputs.get(stack, {}).get("EndpointUrl", "(none)"))
     console.print(endpoints)
 
-    idle = idle_cost_per_hour(deployed, sandbox.region)
+    idle = idle_cost_per_hour(app, sandbox.region)
     costs = Table(title=f"idle cost of what is now running in {sandbox.region}")
     for column in ("stack", "item", "$/hour"):
         costs.add_column(column)
