@@ -4,8 +4,9 @@ What a fresh sandbox account often lacks, checked against the synthesized templa
 report's own inventory and idle sizing; no second copy of the settings):
 
 - vCPU quotas. EC2 instances (ECS on EC2's Auto Scaling group, ECS Managed Instances' and
-  Lambda Managed Instances' capacity providers) count against "Running On-Demand Standard (A,
-  C, D, H, I, M, R, T, Z) instances", service ec2, quota L-1216C47A, counted in vCPUs (AWS CLI
+  Lambda Managed Instances' capacity providers, the network's NAT instance) count against
+  "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", service ec2, quota
+  L-1216C47A, counted in vCPUs (AWS CLI
   service-quotas examples, get-aws-default-service-quota: its usage metric's Resource is
   vCPU, a new account's default 5 in that example:
   docs.aws.amazon.com/cli/latest/userguide/cli_service-quotas_code_examples.html); "Amazon
@@ -135,6 +136,15 @@ def needs(app: Assembly, region: str) -> list[Need]:
         unit = inventory.launch_types[key]
         template = app.templates[launch_types.spec(key).stack_id]
         found.extend(_need(unit, idle[key].sizing, template))
+    # The network's NAT instance, once, on the first launch type that routes through it.
+    nat_instances = {}
+    for key in app.launch_types:
+        for nat in inventory.launch_types[key].egress.nat_instances:
+            nat_instances.setdefault(nat.logical_id, (key, nat.instance_type))
+    for key, kind in nat_instances.values():
+        vcpu = Decimal(_vcpus(kind))
+        quota = EC2_STANDARD if is_standard(kind) else _other(kind)
+        found.append(Need(key, quota, vcpu, vcpu, f"the network's NAT instance, 1 x {kind}"))
     return found
 
 
