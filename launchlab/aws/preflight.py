@@ -137,7 +137,7 @@ def needs(app: Assembly, region: str) -> list[Need]:
         template = app.templates[launch_types.spec(key).stack_id]
         found.extend(_need(unit, idle[key].sizing, template))
     # The network's NAT instance, once, on the first launch type that routes through it.
-    nat_instances = {}
+    nat_instances: dict[str, tuple[str, str]] = {}
     for key in app.launch_types:
         for nat in inventory.launch_types[key].egress.nat_instances:
             nat_instances.setdefault(nat.logical_id, (key, nat.instance_type))
