@@ -34,6 +34,14 @@ EGRESS_KINDS = ("nat-instance", "nat-gateway", "endpoints")
 # Burstable (t-family) instances: standard mode throttles at the baseline, unlimited bills
 # surplus CPU credits instead (EC2's default for T3 and T4g).
 CPU_CREDIT_MODES = ("standard", "unlimited")
+# sandbox: the minimum counts as configured (one task or instance is the cheapest sandbox);
+# multi-az: every launch type with a minimum keeps at least MULTI_AZ_MINIMUM of it, spread over
+# two zones, so a comparison is like for like (Lambda runs in several zones itself).
+AVAILABILITY_MODES = ("sandbox", "multi-az")
+MULTI_AZ_MINIMUM = 2
+# Percent of the tasks (Fargate) or instances (ECS on EC2) on Spot; below 100 the first one
+# stays on demand (a base of one), so an interruption never takes the last copy.
+SPOT_SHARE_PERCENT = (0, 100)
 
 # Fargate's legal task sizes: cpu units -> memory MiB values allowed with it.
 # Source: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
@@ -132,6 +140,11 @@ class EcsEc2Config:
     task_cpu: int
     task_memory_mib: int
     scaling: TaskScaling
+    # Percent of the instances above a base of one on Spot (0: none; a mixed-instances group
+    # with Spot draining and capacity rebalancing otherwise).
+    spot_share: int = 0
+    # multi-az: tasks spread across zones first, then across instances.
+    spread_zones: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +155,8 @@ class FargateConfig:
     architecture: str
     spot: bool
     scaling: TaskScaling
+    # Percent of the tasks above a base of one on Fargate Spot (0: none); ``spot`` puts all.
+    spot_share: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +173,7 @@ class LaunchlabConfig:
     # The launch types to deploy (registry keys, in registry order); the shared network and
     # registry stacks are always deployed.
     launch_types: tuple[str, ...]
+    availability: str  # one of AVAILABILITY_MODES
     stage: str
     owner: str | None
     log_retention_days: int
@@ -178,6 +194,8 @@ class LaunchlabConfig:
         fails here rather than silently falling back to a value nobody chose.
         """
         ctx = _Context(get)
+        availability = ctx.choice("availability", AVAILABILITY_MODES)
+        multi_az = availability == "multi-az"
         scaling_metric = ctx.choice("scalingMetric", SCALING_METRICS)
         default_target = ctx.integer("scalingTarget", minimum=1)
         if scaling_metric == "cpu" and default_target > 100:
@@ -194,6 +212,8 @@ class LaunchlabConfig:
                     min_count,
                     f"at most {prefix}MaxTasks ({max_count})",
                 )
+            if multi_az:
+                min_count = _at_least_two(f"{prefix}MaxTasks", min_count, max_count)
             return TaskScaling(
                 min_count=min_count,
                 max_count=max_count,
@@ -206,6 +226,16 @@ class LaunchlabConfig:
         if min_instances > max_instances:
             raise ConfigError(
                 "ec2MinInstances", min_instances, f"at most ec2MaxInstances ({max_instances})"
+            )
+        if multi_az:
+            min_instances = _at_least_two("ec2MaxInstances", min_instances, max_instances)
+        fargate_spot = ctx.boolean("fargateSpot")
+        fargate_spot_share = ctx.integer("fargateSpotShare", *SPOT_SHARE_PERCENT)
+        if fargate_spot and fargate_spot_share:
+            raise ConfigError(
+                "fargateSpotShare",
+                fargate_spot_share,
+                "0 with fargateSpot=true (every task on Spot); set fargateSpot=false for a mix",
             )
         instance_type = ctx.string("ec2InstanceType")
         if not _INSTANCE_TYPE.match(instance_type):
@@ -261,6 +291,7 @@ class LaunchlabConfig:
         selected = _launch_types(ctx)
         return cls(
             launch_types=selected,
+            availability=availability,
             stage=ctx.tag_value("stage"),
             owner=ctx.optional_tag_value("owner"),
             log_retention_days=ctx.integer_choice("logRetentionDays", LOG_RETENTION_DAYS),
@@ -284,14 +315,17 @@ class LaunchlabConfig:
                 task_cpu=task_cpu,
                 task_memory_mib=task_memory,
                 scaling=scaling("ec2"),
+                spot_share=ctx.integer("ec2SpotShare", *SPOT_SHARE_PERCENT),
+                spread_zones=multi_az,
             ),
             fargate=FargateConfig(
                 app=ctx.choice("fargateApp", APPS),
                 cpu=fargate_cpu,
                 memory_mib=fargate_memory,
                 architecture=ctx.choice("fargateArchitecture", ARCHITECTURES),
-                spot=ctx.boolean("fargateSpot"),
+                spot=fargate_spot,
                 scaling=scaling("fargate"),
+                spot_share=fargate_spot_share,
             ),
             lambda_=LambdaConfig(
                 memory_mib=ctx.integer("lambdaMemory", *LAMBDA_MEMORY_MIB),
@@ -302,7 +336,7 @@ class LaunchlabConfig:
                 ),
                 front_door=front_door,
             ),
-            opt_in=opt_in_from_context(ctx, scaling),
+            opt_in=opt_in_from_context(ctx, scaling, multi_az=multi_az),
         )
 
 
@@ -371,9 +405,10 @@ def instance_size(instance_type: str) -> tuple[int, float]:
 
 
 def opt_in_from_context(
-    ctx: _Context, scaling: Callable[[str], TaskScaling]
+    ctx: _Context, scaling: Callable[[str], TaskScaling], *, multi_az: bool = False
 ) -> OptInLaunchTypesConfig:
-    """The three opt-in launch types' settings; ``scaling`` reads <prefix>Min/MaxTasks."""
+    """The three opt-in launch types' settings; ``scaling`` reads <prefix>Min/MaxTasks (and
+    keeps two in multi-az mode, as ``multi_az`` does for Lambda Managed Instances here)."""
     mi_type = ctx.string("ecsMiInstanceType")
     if mi_type not in _instance_sizes():
         raise ConfigError(
@@ -401,6 +436,8 @@ def opt_in_from_context(
     lmi_max = ctx.integer("lmiMaxEnvironments", 1, 15000)
     if lmi_min > lmi_max:
         raise ConfigError("lmiMinEnvironments", lmi_min, f"at most lmiMaxEnvironments ({lmi_max})")
+    if multi_az:
+        lmi_min = _at_least_two("lmiMaxEnvironments", lmi_min, lmi_max)
 
     return OptInLaunchTypesConfig(
         ecs_managed_instances=EcsManagedInstancesConfig(
@@ -453,6 +490,15 @@ def check_context_keys(keys: Iterable[str]) -> None:
             close = difflib.get_close_matches(key, CONTEXT_KEYS, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(key, "(unknown key)", f"{hint}one of the keys in cdk.json")
+
+
+def _at_least_two(max_key: str, minimum: int, maximum: int) -> int:
+    """A minimum raised to MULTI_AZ_MINIMUM for availability=multi-az; its maximum must allow it."""
+    if maximum < MULTI_AZ_MINIMUM:
+        raise ConfigError(
+            max_key, maximum, f"at least {MULTI_AZ_MINIMUM} with availability=multi-az"
+        )
+    return max(minimum, MULTI_AZ_MINIMUM)
 
 
 # ECS keeps about a tenth of an instance's memory for the OS and the agent.

@@ -84,6 +84,17 @@ class EcsEc2Stack(cdk.Stack):
       credits (T3 and T4g launch as unlimited unless told otherwise).
     - Tasks use bridge networking with dynamic host ports; the instances' security group
       admits only the ALB, and only on the ephemeral port range.
+    - With ``availability=multi-az`` the group keeps two or more instances, which it balances
+      over the two zones' subnets, and the service spreads its tasks across zones first
+      (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/strategy-examples.html).
+    - With ``ec2SpotShare`` above 0 the group is a mixed-instances group: that percent of the
+      instances above an on-demand base of one (none at 100) are Spot, allocated
+      price-capacity-optimized. Interruptions are handled: ECS drains an instance on its
+      two-minute Spot notice (ECS_ENABLE_SPOT_INSTANCE_DRAINING,
+      https://docs.aws.amazon.com/AmazonECS/latest/developerguide/spot-instance-draining-linux-container.html),
+      and Capacity Rebalancing launches a replacement when EC2 signals an elevated risk
+      (https://docs.aws.amazon.com/autoscaling/ec2/userguide/enable-capacity-rebalancing-console-cli.html),
+      whose termination managed draining then drains, since ECS gets no notice of it.
     """
 
     def __init__(
@@ -154,12 +165,28 @@ class EcsEc2Stack(cdk.Stack):
                 )
             ],
         )
+        spot = config.spot_share > 0
+        purchase: dict[str, Any] = {"launch_template": launch_template}
+        if spot:
+            purchase = {
+                "mixed_instances_policy": autoscaling.MixedInstancesPolicy(
+                    launch_template=launch_template,
+                    instances_distribution=autoscaling.InstancesDistribution(
+                        on_demand_base_capacity=0 if config.spot_share == 100 else 1,
+                        on_demand_percentage_above_base_capacity=100 - config.spot_share,
+                        spot_allocation_strategy=(
+                            autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED
+                        ),
+                    ),
+                ),
+                "capacity_rebalance": True,
+            }
         self.auto_scaling_group = autoscaling.AutoScalingGroup(
             self,
             "Instances",
             vpc=vpc,
             vpc_subnets=placement.workload_subnets,
-            launch_template=launch_template,
+            **purchase,
             min_capacity=config.min_instances,
             max_capacity=config.max_instances,
             new_instances_protected_from_scale_in=False,
@@ -182,7 +209,9 @@ class EcsEc2Stack(cdk.Stack):
             enable_managed_termination_protection=False,
             target_capacity_percent=100,
         )
-        self.cluster.add_asg_capacity_provider(capacity_provider)
+        self.cluster.add_asg_capacity_provider(
+            capacity_provider, spot_instance_draining=True if spot else None
+        )
         AsgTeardown(
             self,
             "AsgTeardown",
@@ -233,6 +262,11 @@ class EcsEc2Stack(cdk.Stack):
                 )
             ],
             placement_strategies=[
+                *(
+                    [ecs.PlacementStrategy.spread_across(ecs.BuiltInAttributes.AVAILABILITY_ZONE)]
+                    if config.spread_zones
+                    else []
+                ),
                 ecs.PlacementStrategy.spread_across_instances(),
                 ecs.PlacementStrategy.packed_by_memory(),
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import aws_cdk as cdk
@@ -23,6 +24,26 @@ from stacks.constructs.ecs_service import (
 from stacks.launch_types import LaunchTypeSpec
 from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import WORKLOADS
+
+
+def capacity_strategy(config: FargateConfig) -> list[ecs.CapacityProviderStrategy]:
+    """All on Fargate, all on Fargate Spot, or a base of one on Fargate and the rest split by
+    weight: ``spot_share`` percent on Spot (weights reduced, 50% is 1:1)."""
+    if config.spot:
+        return [ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)]
+    if config.spot_share == 0:
+        return [ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)]
+    if config.spot_share == 100:
+        return [ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)]
+    common = math.gcd(config.spot_share, 100 - config.spot_share)
+    return [
+        ecs.CapacityProviderStrategy(
+            capacity_provider="FARGATE", base=1, weight=(100 - config.spot_share) // common
+        ),
+        ecs.CapacityProviderStrategy(
+            capacity_provider="FARGATE_SPOT", weight=config.spot_share // common
+        ),
+    ]
 
 
 def image_for(config: LaunchlabConfig) -> ImageRequest:
@@ -52,7 +73,10 @@ class FargateServiceStack(cdk.Stack):
 
     Without NAT the tasks sit in public subnets with public IPs (to reach ECR and CloudWatch
     Logs); their security group admits only the ALB, on the container port. Fargate Spot runs
-    the same tasks for up to 70% less, at the risk of a two-minute interruption notice.
+    the same tasks for up to 70% less, at the risk of a two-minute interruption notice: all of
+    them with ``fargateSpot``, or ``fargateSpotShare`` percent of those above one on-demand
+    task (a capacity provider strategy's base and weights,
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html).
     """
 
     def __init__(
@@ -101,11 +125,7 @@ class FargateServiceStack(cdk.Stack):
             vpc_subnets=placement.workload_subnets,
             assign_public_ip=placement.public_ip,
             security_groups=[self.security_group],
-            capacity_provider_strategies=[
-                ecs.CapacityProviderStrategy(
-                    capacity_provider="FARGATE_SPOT" if config.spot else "FARGATE", weight=1
-                )
-            ],
+            capacity_provider_strategies=capacity_strategy(config),
             **service_rollout(),
         )
         after_capacity_providers(self.service, self.cluster)

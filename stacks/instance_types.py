@@ -38,6 +38,20 @@ class InstanceFacts:
     baseline_per_vcpu: Decimal | None
     source: str
     date: str
+    # Network interfaces the type takes (the primary one included), and the branch interfaces
+    # a trunk ENI carries (0: no trunking); None where the file does not say.
+    network_interfaces: int | None = None
+    trunk_branch_interfaces: int | None = None
+
+    def awsvpc_tasks(self, *, trunking: bool) -> int | None:
+        """How many awsvpc tasks (one network interface each) the instance holds: a trunk's
+        branch interfaces when ``trunking`` and the type supports it, else the interfaces left
+        beside the primary one; None when the file does not say."""
+        if self.network_interfaces is None:
+            return None
+        if trunking and self.trunk_branch_interfaces:
+            return self.trunk_branch_interfaces
+        return self.network_interfaces - 1
 
 
 @functools.cache
@@ -84,6 +98,16 @@ def _facts(file: str, name: str, entry: Any) -> InstanceFacts:
         baseline = _number(entry["baseline_per_vcpu"], fail, "baseline_per_vcpu")
         if baseline > 1 or "baseline_source" not in entry:
             raise fail("needs baseline_per_vcpu of at most 1 and its baseline_source")
+    network = {}
+    for key in ("network_interfaces", "trunk_branch_interfaces"):
+        value = entry.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise fail(f"has {key} {value!r}; allowed: a whole number, 0 or more")
+        network[key] = value
+    if network and "network_source" not in entry:
+        raise fail("needs network_source beside network_interfaces")
     return InstanceFacts(
         name=name,
         vcpu=vcpu,
@@ -92,6 +116,7 @@ def _facts(file: str, name: str, entry: Any) -> InstanceFacts:
         baseline_per_vcpu=baseline,
         source=str(entry["source"]),
         date=str(entry["date"]),
+        **network,
     )
 
 

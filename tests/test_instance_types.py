@@ -105,11 +105,15 @@ def test_a_price_entry_that_repeats_a_fact_is_refused(tmp_path: Path) -> None:
         load_table(path)
 
 
-def test_a_fact_no_region_prices_is_named_with_the_price_table_file() -> None:
-    """m7i.large has facts but no eu-west-1 price: pricing it there names aws.yaml."""
-    eu = load_table().region("eu-west-1")
+def test_a_fact_no_region_prices_is_named_with_the_price_table_file(tmp_path: Path) -> None:
+    """m7i.large has facts; a table without its eu-west-1 price names itself when asked."""
+    raw: dict[str, Any] = yaml.safe_load(DEFAULT_TABLE.read_text())
+    del raw["regions"]["eu-west-1"]["ec2_instances"]["m7i.large"]
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    eu = load_table(path).region("eu-west-1")
     assert "m7i.large" in FACTS
-    with pytest.raises(LaunchlabError, match=r"'m7i\.large' in eu-west-1.*launchlab/prices/aws"):
+    with pytest.raises(LaunchlabError, match=r"'m7i\.large' in eu-west-1.*--refresh-prices"):
         eu.instance("m7i.large")
 
 
@@ -123,6 +127,8 @@ def test_a_fact_no_region_prices_is_named_with_the_price_table_file() -> None:
         (lambda e: e.update(architecture="arm"), "'t3.small' has architecture 'arm'"),
         (lambda e: e.update(baseline_per_vcpu=2), "'t3.small' needs baseline_per_vcpu of at most"),
         (lambda e: e.pop("baseline_source"), "'t3.small' needs baseline_per_vcpu of at most"),
+        (lambda e: e.update(network_interfaces=-1), "'t3.small' has network_interfaces -1"),
+        (lambda e: e.pop("network_source"), "'t3.small' needs network_source"),
     ],
 )
 def test_a_malformed_fact_names_the_file_and_the_type(

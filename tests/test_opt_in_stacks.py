@@ -112,10 +112,11 @@ def test_ecs_managed_instances_capacity_is_one_pinned_type_and_tagged() -> None:
                 "InstanceLaunchTemplate": Match.object_like(
                     {
                         "InstanceRequirements": {
-                            "AllowedInstanceTypes": ["m7g.large"],
-                            "BurstablePerformance": "excluded",
+                            # The cheapest type that holds the default task (cdk.json).
+                            "AllowedInstanceTypes": ["t4g.micro"],
+                            "BurstablePerformance": "included",
                             "VCpuCount": {"Min": 2, "Max": 2},
-                            "MemoryMiB": {"Min": 8192, "Max": 8192},
+                            "MemoryMiB": {"Min": 1024, "Max": 1024},
                         },
                         "StorageConfiguration": {"StorageSizeGiB": 30},
                     }
@@ -263,7 +264,8 @@ def test_lambda_managed_instances_function_runs_on_the_capacity_provider() -> No
         {
             "InstanceRequirements": {
                 "Architectures": ["arm64"],
-                "AllowedInstanceTypes": ["m7g.large"],
+                # C family: 2 GiB per vCPU, the ratio the functions run at.
+                "AllowedInstanceTypes": ["c7g.large"],
             },
             "CapacityProviderScalingConfig": Match.object_like({"MaxVCpuCount": 12}),
             "VpcConfig": Match.object_like({"SubnetIds": Match.any_value()}),
@@ -349,8 +351,8 @@ def test_lambda_managed_instances_instances_get_the_stack_tags(
             "ecsMiInstanceType",
             "a type stacks/instance_types.yaml lists",
         ),
-        ({"ecsMiTaskMemory": 8000}, "ecsMiTaskMemory", "at most 7372 MiB on m7g.large"),
-        ({"ecsMiTaskCpu": 4096}, "ecsMiTaskCpu", "at most 2048 on m7g.large"),
+        ({"ecsMiTaskMemory": 1000}, "ecsMiTaskMemory", "at most 921 MiB on t4g.micro"),
+        ({"ecsMiTaskCpu": 4096}, "ecsMiTaskCpu", "at most 2048 on t4g.micro"),
         ({"ecsMiStorageGiB": 10}, "ecsMiStorageGiB", "30..16384"),
         ({"ecsMiMinTasks": 5}, "ecsMiMinTasks", "at most ecsMiMaxTasks (4)"),
         ({"expressCpu": 300}, "expressCpu", "256, 512, 1024"),

@@ -55,6 +55,7 @@ SCHEMA = json.loads((DEFAULT_TABLE.parent.parent / "report" / "schema.json").rea
 DATA = Path(__file__).parent / "data"
 FREE = Assumptions(free_tier=True)
 NO_TRAFFIC = TrafficProfile("zero", 0, 100, 0)
+MI_FEE_PREFIX = "ecs_managed_instances.management_hour."
 
 
 @pytest.fixture(scope="module")
@@ -385,7 +386,13 @@ def test_every_price_has_unit_source_and_date() -> None:
         entries += [i.hourly for i in prices.instances.values()]
         for price in entries:
             assert price.unit and price.source.startswith("https://") and price.date
-        assert prices.prices.keys() == table.region("us-east-1").prices.keys()
+
+        # The same keys in every region, but for the management fees AWS published for a type
+        # in one region only (the ECS pricing page's us-east-1 example).
+        def keys(region: RegionPrices) -> set[str]:
+            return {k for k in region.prices if not k.startswith(MI_FEE_PREFIX)}
+
+        assert keys(prices) == keys(table.region("us-east-1"))
 
 
 # --- The command: files, schema, errors -------------------------------------------------------
@@ -409,9 +416,10 @@ def test_report_writes_markdown_json_and_chart(
         "lambda",
     ]
     fargate = document["launch_types"][1]
-    # 0.25 vCPU + 0.5 GB, the task's and the ALB's public IPs, the ALB, ECR storage: $0.0500/h
+    # 0.25 vCPU + 0.5 GB, the task's and the ALB's public IPs, the ALB, ECR storage: $0.0500/h,
+    # and, without the free tier, the scaling policy's two alarms at $0.10 a month: $0.0503/h
     assert (
-        fargate["idle_usd_per_hour"] == 0.05 and fargate["inventory"]["tasks"]["cpu_units"] == 256
+        fargate["idle_usd_per_hour"] == 0.0503 and fargate["inventory"]["tasks"]["cpu_units"] == 256
     )
     png = (tmp_path / "cost-vs-requests.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
@@ -563,9 +571,23 @@ def test_refresh_prices_from_recorded_price_list_responses(tmp_path: Path) -> No
         ("AmazonECS", [region, usage("Fargate-EphemeralStorage-GB-Hours")]),
         ("AmazonEC2", linux_on_demand("t3.small")),
         ("AmazonEC2", linux_on_demand("m5.large")),
+        # The ECS Managed Instances fee, per instance type, in the AmazonECS offer.
+        ("AmazonECS", [region, usage("ECS-Managed-Instances:t3.small-management-hours")]),
+        ("AmazonECS", [region, usage("ECS-Managed-Instances:m5.large-management-hours")]),
     ]
     # The API answers nothing for the ephemeral-storage query: that price keeps its value.
     recorded.insert(2, {"FormatVersion": "aws_v1", "PriceList": []})
+    usage_type = "USE1-ECS-Managed-Instances:t3.small-management-hours"
+    fee = {
+        "product": {"attributes": {"usagetype": usage_type}},
+        "terms": {"OnDemand": {"T": {"priceDimensions": {"D": {
+            "unit": "Hrs", "beginRange": "0", "endRange": "Inf", "pricePerUnit": {"USD": "0.0025"},
+        }}}}},
+    }  # fmt: skip
+    recorded += [
+        {"FormatVersion": "aws_v1", "PriceList": [json.dumps(fee)]},
+        {"FormatVersion": "aws_v1", "PriceList": []},  # none published for m5.large
+    ]
     for response, (service, filters) in zip(recorded, expected_requests, strict=True):
         stubber.add_response(
             "get_products",
@@ -585,6 +607,11 @@ def test_refresh_prices_from_recorded_price_list_responses(tmp_path: Path) -> No
     tiers = table["lambda.duration.x86_64"].tiers
     assert [(t.up_to, t.usd) for t in tiers][1] == (Decimal(15_000_000_000), Decimal("0.000015"))
     assert table["fargate.ephemeral_gb_hour"].date == "2026-11-28"  # no answer: kept as it was
+    published = table["ecs_managed_instances.management_hour.t3.small"]
+    assert (published.usd, published.basis, published.unit) == (
+        Decimal("0.0025"), "list", "instance-hour",
+    )  # fmt: skip
+    assert "ecs_managed_instances.management_hour.m5.large" not in table.prices
 
 
 def test_refresh_against_moto_server_fails_cleanly(

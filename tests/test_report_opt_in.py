@@ -56,12 +56,16 @@ def test_ecs_managed_instances_price_follows_the_pinned_instance_type(
 ) -> None:
     templates = _templates(opt_in_synth)
     default = _priced(templates, "ecs-managed-instances", us_east_1, IDLE)
-    # One m7g.large for the one task: 730 h x $0.0816 (EC2 on-demand, us-east-1).
-    assert _line(default, "EC2 instances") == HOURS * Decimal("0.0816")
+    # One t4g.micro for the one task: 730 h x $0.0084 (EC2 on-demand, us-east-1).
+    assert _line(default, "EC2 instances") == HOURS * Decimal("0.0084")
     # Its 30 GiB task volume, gp3 at $0.08/GB-month.
     assert _line(default, "EBS volumes") == 30 * Decimal("0.08")
-    # No management fee in the table for m7g.large: said, not guessed.
-    assert any("management fee" in w and "lower bound" in w for w in default.warnings)
+    # AWS publishes no management fee for t4g.micro: estimated at 12% of on-demand, and the
+    # total says it holds an estimate.
+    fee = _line(default, "ECS Managed Instances management fee")
+    assert fee == HOURS * Decimal("0.0084") * Decimal("0.12")
+    assert default.basis == "estimate"
+    assert default.estimated_items() == ["ECS Managed Instances management fee"]
     provider = _resource(templates, names.ECS_MANAGED_INSTANCES_STACK, "AWS::ECS::CapacityProvider")
     requirements = provider["ManagedInstancesProvider"]["InstanceLaunchTemplate"][
         "InstanceRequirements"
@@ -106,19 +110,19 @@ def test_lambda_managed_instances_keep_three_instances_and_bill_no_duration(
     templates = _templates(opt_in_synth)
     hobby = HOBBY
     default = _priced(templates, "lambda-managed-instances", us_east_1, hobby)
-    # Three m7g.large kept for AZ resiliency whatever the traffic, 15% on top, $0.20 per 1M
-    # requests, and no duration line.
-    ec2 = 3 * HOURS * Decimal("0.0816")
+    # Three c7g.large (2 GiB per vCPU, the C family's ratio) kept for AZ resiliency whatever
+    # the traffic, 15% on top, $0.20 per 1M requests, and no duration line.
+    ec2 = 3 * HOURS * Decimal("0.0725")
     assert _line(default, "EC2 instances") == ec2
     assert _line(default, "Lambda Managed Instances management fee") == ec2 * Decimal("0.15")
     assert _line(default, "Lambda requests") == Decimal("0.20")
     assert not [i for i in default.items if "duration" in i.name.lower()]
-    # Eight warm environments of 1 vCPU / 2 GB, two per m7g.large: four instances.
+    # Eight warm environments of 1 vCPU / 2 GB, two per c7g.large (2 vCPU, 4 GiB): four.
     version = _resource(templates, names.LAMBDA_MANAGED_INSTANCES_STACK, "AWS::Lambda::Version")
     version["FunctionScalingConfig"]["MinExecutionEnvironments"] = 8
     version["FunctionScalingConfig"]["MaxExecutionEnvironments"] = 8
     bigger = _priced(templates, "lambda-managed-instances", us_east_1, hobby)
-    assert _line(bigger, "EC2 instances") == 4 * HOURS * Decimal("0.0816")
+    assert _line(bigger, "EC2 instances") == 4 * HOURS * Decimal("0.0725")
     assert bigger.sizing["environments_per_instance"] == 2
 
 

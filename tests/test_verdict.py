@@ -21,7 +21,7 @@ from launchlab.assembly import Assembly
 from launchlab.cli import main
 from launchlab.report import breakeven, render
 from launchlab.report.cost import Assumptions, cents, estimate
-from launchlab.report.inventory import Inventory, read_inventory
+from launchlab.report.inventory import Inventory, Network, read_inventory
 from launchlab.report.model import Report, build_report, to_json
 from launchlab.report.prices import DEFAULT_TABLE, load_table
 from launchlab.report.profile import PRESETS, TrafficProfile
@@ -133,7 +133,7 @@ def test_step_functions_make_bands_not_flipping_pairs(small_business: Report) ->
     edges = [b.high for b in small_business.verdict.bands[:-1]]
     assert 53e6 < edges[0] < 55e6 and 58e6 < edges[1] < 60e6 and 75e6 < edges[2] < 77e6
     summary = render.verdict_blocks(small_business)[0][0]
-    assert "Lambda is cheapest ($42.80/month) until about 53.9M, then ECS on EC2" in summary
+    assert "Lambda is cheapest ($41.09/month) until about 53.9M, then ECS on EC2" in summary
 
 
 def _check_flip(
@@ -162,23 +162,37 @@ def _flip_costs(
 ) -> dict[str, Callable[[float], dict[str, Decimal]]]:
     """Each searched assumption set to a value, everything else as the report had it."""
 
-    def with_memory(mb: float) -> Inventory:
-        lambda_unit = inventory.launch_types["lambda"]
-        assert lambda_unit.function is not None
-        function = dataclasses.replace(lambda_unit.function, memory_mb=round(mb))
-        units = {
-            **inventory.launch_types,
-            "lambda": dataclasses.replace(lambda_unit, function=function),
-        }
-        return dataclasses.replace(inventory, launch_types=units)
+    lambda_unit = inventory.launch_types["lambda"]
+    assert lambda_unit.function is not None
+    configured = lambda_unit.function.memory_mb
+
+    def with_memory(mb: float) -> dict[str, Decimal]:
+        """Lambda at ``mb``: its CPU (1 vCPU at 1,769 MB, no more used) runs the CPU quarter
+        of each request proportionally faster or slower; the other launch types as they are."""
+        function = dataclasses.replace(lambda_unit.function, memory_mb=round(mb))  # type: ignore[arg-type]
+        cpu_ms = profile.avg_duration_ms * Assumptions().cpu_share
+        duration = profile.avg_duration_ms - cpu_ms + cpu_ms * min(configured, 1769) / min(mb, 1769)
+        found = totals(inventory, profile, Assumptions())
+        found["lambda"] = estimate(
+            only_lambda(dataclasses.replace(lambda_unit, function=function)),
+            "lambda",
+            load_table().region(REGION),
+            dataclasses.replace(profile, avg_duration_ms=duration),
+            Assumptions(),
+        ).total
+        return found
 
     return {
         "cpu_share": lambda v: totals(inventory, profile, Assumptions(cpu_share=v)),
         "avg_duration_ms": lambda v: totals(
             inventory, dataclasses.replace(profile, avg_duration_ms=v), Assumptions()
         ),
-        "lambda_memory_mb": lambda v: totals(with_memory(v), profile, Assumptions()),
+        "lambda_memory_mb": with_memory,
     }
+
+
+def only_lambda(unit: Any) -> Inventory:
+    return Inventory(Network(0, 0, 0, 0), (), (), 0, {"lambda": unit})
 
 
 def test_flips_below_and_above_at_high_traffic(inventory: Inventory) -> None:
@@ -206,12 +220,15 @@ def test_flip_points_are_where_the_cheapest_changes(
     costs = _flip_costs(inventory, SMALL_BUSINESS)
     for key, s in found.items():
         _check_flip(s, here, costs[key], whole=key == "lambda_memory_mb")
-    # By hand: Lambda at m MB costs $36.14 (requests, logs, image, data out) plus
-    # (20M x 0.08 s x m/1024 GB - 400,000 free GB-s) x $0.0000166667; ECS on EC2 stays at
-    # $75.42, so they meet at m = 1,764.3 MB and ECS on EC2 is cheaper from 1,765 MB.
+    # By hand: Lambda at m MB costs $34.42 (requests, logs, image, data out) plus
+    # (20M x d(m) x m/1024 GB - 400,000 free GB-s) x $0.0000166667, where the request's 20 ms
+    # of CPU (a quarter of 80 ms) runs 512/m times as long: d = 60 + 10,240/m ms, billed by
+    # the whole ms, and no shorter than at 1,769 MB (one vCPU): 66 ms. ECS on EC2 stays at
+    # $73.70, so they meet at m = 2,138.6 MB and ECS on EC2 is cheaper from 2,139 MB (at a
+    # fixed 80 ms it was 1,765 MB: memory alone never made Lambda's CPU faster).
     memory = found["lambda_memory_mb"]
     assert memory.value == 512 and memory.above is not None and memory.below is None
-    assert (memory.above.value, memory.above.cheapest) == (1765, "ecs-ec2")
+    assert (memory.above.value, memory.above.cheapest) == (2139, "ecs-ec2")
     duration = found["avg_duration_ms"].above
     assert duration is not None and duration.cheapest == "ecs-ec2"
     assert 400 < duration.value < 700
@@ -252,7 +269,7 @@ def test_terminal_output_fits_one_screen_and_leads_with_the_verdict(
             svg = (tmp_path / "cost-vs-requests.svg").read_bytes()
     assert main([*args, "--preset", "steady-small-business", "--details"]) == 0
     text = capsys.readouterr().out
-    assert "ecs-ec2: line items" in text and "Exact break-even points" in text
+    assert "ECS on EC2: line items" in text and "Exact break-even points" in text
     assert "Operational burden" in text
     # The same report draws the same chart: the SVG is byte for byte the one written before.
     assert (tmp_path / "cost-vs-requests.svg").read_bytes() == svg

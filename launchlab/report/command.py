@@ -9,8 +9,9 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from launchlab import assembly
+from launchlab.report.cost import COMMITMENTS
 from launchlab.report.prices import DEFAULT_TABLE
-from launchlab.report.profile import DEFAULT_PRESET, PRESETS, SHAPES
+from launchlab.report.profile import DEFAULT_PRESET, PRESET_CONTEXT, PRESETS, SHAPES
 from stacks import launch_types
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ DEFAULT_OUT = assembly.ROOT / "reports"
 TRAFFIC_FLAGS = (
     ("--requests-per-month", "requests_per_month", "N", "requests a month"),
     ("--duration-ms", "avg_duration_ms", "MS", "average duration per request"),
-    ("--payload-kb", "payload_kb", "KB", "bytes per request and response"),
+    ("--payload-kb", "payload_kb", "KB", "bytes per request and response together"),
+    ("--request-kb", "request_kb", "KB", "of the payload, the request's (inbound, free)"),
     ("--shape", "shape", "SHAPE", f"one of {', '.join(SHAPES)}"),
     ("--peak-to-average", "peak_to_average", "X", "peak rate / average rate"),
     ("--peak-hours", "peak_hours_per_day", "H", "hours a day at the peak rate"),
@@ -69,7 +71,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "with a --region the table lacks, build its entry (any commercial region)",
     )
     traffic = parser.add_argument_group("traffic profile (preset, then --profile, then flags)")
-    traffic.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default {DEFAULT_PRESET})")
+    traffic.add_argument(
+        "--preset",
+        help=f"one of {', '.join(PRESETS)} (default {DEFAULT_PRESET}); "
+        + "; ".join(
+            f"{name} also synthesizes with "
+            + " ".join(f"-c {key}={value}" for key, value in context.items())
+            for name, context in PRESET_CONTEXT.items()
+        ),
+    )
     traffic.add_argument("--profile", metavar="FILE", help="traffic profile YAML")
     for flag, field, metavar, about in TRAFFIC_FLAGS:
         traffic.add_argument(flag, dest=field, metavar=metavar, help=about)
@@ -111,6 +121,13 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="set one of the ops timings the timelines use (launchlab/report/timings.yaml; "
         "repeatable), e.g. --timing ec2_boot_register_s=120",
+    )
+    model.add_argument(
+        "--commitment",
+        default="none",
+        metavar="PLAN",
+        help=f"how compute is paid: {', '.join(COMMITMENTS)} (no-upfront Compute Savings Plans "
+        "on EC2 instance hours, Fargate vCPU and memory, Lambda duration; default none)",
     )
     model.add_argument(
         "--task-capacity-rps",

@@ -7,6 +7,7 @@ the report prints them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,6 +26,16 @@ CENT = Decimal("0.01")
 HTTP_API_METERING_KB = 512  # HTTP APIs meter each request in 512 KB increments
 HTTP_API_MAX_SECONDS = 30  # API Gateway's integration timeout cap for HTTP APIs
 DEFAULT_ACCOUNT_CONCURRENCY = 1000  # Lambda's default regional concurrency quota
+# --commitment: pay on demand, or under a no-upfront Compute Savings Plan of one or three years,
+# which covers EC2 instance hours, Fargate vCPU and memory hours and Lambda duration; never
+# requests, load balancers, addresses, logs or Spot capacity
+# (https://aws.amazon.com/savingsplans/faq/).
+COMMITMENTS = ("none", "compute-sp-1y", "compute-sp-3y")
+COMMITMENT_WORDS = {
+    "none": "on demand, no commitment",
+    "compute-sp-1y": "a 1-year Compute Savings Plan, no upfront",
+    "compute-sp-3y": "a 3-year Compute Savings Plan, no upfront",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,8 @@ class Assumptions:
     ecr_image_gb: float = 0.1
     # Share of an instance's memory the OS and the ECS agent keep from tasks.
     ecs_reserved_memory_share: float = 0.1
+    # How the compute is paid for: one of COMMITMENTS (--commitment).
+    commitment: str = "none"
 
 
 @dataclass(frozen=True)
@@ -78,10 +91,34 @@ class Estimate:
     items: list[LineItem] = field(default_factory=list)
     sizing: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Why the total is a lower bound (a charge the table cannot price), if it is one.
+    lower_bound: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
         return sum((item.usd for item in self.items), Decimal(0))
+
+    @property
+    def basis(self) -> str:
+        """What the total is: "lower bound" (a charge missing), "estimate" (a charge priced at
+        an estimated rate), "market" (a Spot market price in it) or "list"."""
+        if self.lower_bound:
+            return "lower bound"
+        charged = [item.price for item in self.items if item.price is not None and item.usd > 0]
+        for basis in ("estimate", "market"):
+            if any(price.basis == basis for price in charged):
+                return basis
+        return "list"
+
+    def estimated_items(self) -> list[str]:
+        """The kinds of charge priced at an estimated rate."""
+        return list(
+            dict.fromkeys(
+                item.kind
+                for item in self.items
+                if item.price is not None and item.price.estimated and item.usd > 0
+            )
+        )
 
     def add(
         self,
@@ -132,6 +169,7 @@ def estimate(
     _price_load_balancers(unit, levels, profile, prices, assumptions, result)
     _price_network(unit, inventory, prices, profile, assumptions, result)
     _price_logs(unit, profile, prices, assumptions, result)
+    _price_alarms(unit, prices, assumptions, result)
     for repo in unit.repositories:
         kept = repo.keep_images or 10
         result.add(
@@ -184,6 +222,43 @@ def unit_hours(levels: list[LoadLevel], counts: list[int], hours: Decimal) -> De
     )
 
 
+def committed(
+    price: Price, family: str, prices: RegionPrices, assumptions: Assumptions, result: Estimate
+) -> Price:
+    """``price`` as the commitment pays it: the Savings Plan rate for ``family`` (ec2, fargate,
+    lambda) where the table has one, else on demand, said once per family."""
+    plan = assumptions.commitment
+    if plan == "none":
+        return price
+    found = prices.committed(price, plan, family)
+    if found is not None:
+        return found
+    warning = (
+        f"no {plan} rate for {family} in the price table ({prices.region}): priced on demand; "
+        "`.venv/bin/launchlab report --refresh-prices` fetches the Savings Plans rates"
+    )
+    if warning not in result.warnings:
+        result.warnings.append(warning)
+    return price
+
+
+def _weighted_hours(levels: list[LoadLevel], counts: list[float], hours: Decimal) -> Decimal:
+    """As unit_hours, for counts that need not be whole (a share of the tasks on Spot)."""
+    return sum(
+        (
+            Decimal(str(level.hours_share)) * hours * Decimal(str(count))
+            for level, count in zip(levels, counts, strict=True)
+        ),
+        Decimal(0),
+    )
+
+
+def spot_counts(counts: list[int], base: int, share: float) -> list[float]:
+    """How many of ``counts`` run on Spot: ``share`` of those above the on-demand ``base``
+    (the capacity provider strategy's weights, or a mixed group's percentage)."""
+    return [max(0, count - base) * share for count in counts]
+
+
 def _tasks_at(tasks: Tasks, level: LoadLevel, capacity: float) -> int:
     if level.rps <= 0:
         return tasks.min_count
@@ -215,24 +290,47 @@ def task_hours(
 
 
 def price_fargate(
-    tasks: Tasks, task_hours: Decimal, prices: RegionPrices, result: Estimate
+    tasks: Tasks,
+    task_hours: Decimal,
+    prices: RegionPrices,
+    result: Estimate,
+    assumptions: Assumptions | None = None,
+    levels: list[LoadLevel] | None = None,
 ) -> None:
-    tier = "fargate_spot" if tasks.spot else "fargate"
+    """Fargate vCPU and memory for ``task_hours``: on demand (under the commitment, if any)
+    and, for the strategy's Spot share of the tasks above its on-demand base, at the Spot
+    rate, which no Savings Plan covers."""
+    assumptions = assumptions or Assumptions()
     vcpu = Decimal(tasks.cpu_units) / 1024
     memory_gb = Decimal(tasks.memory_mib) / 1024
-    label = f"{vcpu:g} vCPU / {memory_gb:g} GB {tasks.architecture}{' Spot' if tasks.spot else ''}"
-    result.add(
-        f"Fargate vCPU ({label})",
-        vcpu * task_hours,
-        prices[f"{tier}.vcpu_hour.{tasks.architecture}"],
-        kind="Fargate vCPU",
-    )
-    result.add(
-        f"Fargate memory ({label})",
-        memory_gb * task_hours,
-        prices[f"{tier}.gb_hour.{tasks.architecture}"],
-        kind="Fargate memory",
-    )
+    share = tasks.spot_fraction
+    if share >= 1 and tasks.on_demand_base == 0:
+        spot_hours = task_hours
+    elif share <= 0:
+        spot_hours = Decimal(0)
+    else:
+        counts = result.sizing.get("tasks_by_level")
+        assert isinstance(counts, list) and levels is not None, "a Spot mix needs the counts"
+        spot_hours = _weighted_hours(
+            levels, spot_counts(counts, tasks.on_demand_base, share), prices.hours_per_month
+        )
+        result.sizing["spot_task_hours"] = float(spot_hours)
+    on_demand_hours = task_hours - spot_hours
+    size = f"{vcpu:g} vCPU / {memory_gb:g} GB {tasks.architecture}"
+    for tier, hours in (("fargate", on_demand_hours), ("fargate_spot", spot_hours)):
+        if hours == 0 and (tier == "fargate_spot" or spot_hours > 0):
+            continue
+        spot = tier == "fargate_spot"
+        label = size + (" Spot" if spot else "")
+        vcpu_price = prices[f"{tier}.vcpu_hour.{tasks.architecture}"]
+        memory_price = prices[f"{tier}.gb_hour.{tasks.architecture}"]
+        if not spot:
+            vcpu_price = committed(vcpu_price, "fargate", prices, assumptions, result)
+            memory_price = committed(memory_price, "fargate", prices, assumptions, result)
+        result.add(f"Fargate vCPU ({label})", vcpu * hours, vcpu_price, kind="Fargate vCPU")
+        result.add(
+            f"Fargate memory ({label})", memory_gb * hours, memory_price, kind="Fargate memory"
+        )
     extra_storage = max(0, tasks.ephemeral_gib - 20)
     if extra_storage:
         result.add(
@@ -265,7 +363,11 @@ def price_instances(
     prices: RegionPrices,
     assumptions: Assumptions,
     result: Estimate,
+    *,
+    commitment: bool = True,
 ) -> None:
+    """Instance-hours for the tasks, their volumes and addresses. ``commitment``: whether the
+    commitment covers these instances (it does for EC2 you run)."""
     spec = prices.instance(instances.instance_type)
     per_instance = tasks_per_instance(
         tasks, spec.vcpu, spec.memory_gib, assumptions.ecs_reserved_memory_share
@@ -275,11 +377,23 @@ def price_instances(
             f"a task of {tasks.cpu_units} cpu / {tasks.memory_mib} MiB does not fit on "
             f"{spec.name} ({spec.vcpu} vCPU, {spec.memory_gib:g} GiB)"
         )
+    if instances.awsvpc_trunking is not None and spec.facts is not None:
+        # Each awsvpc task needs a network interface of its own on the instance.
+        network = spec.facts.awsvpc_tasks(trunking=instances.awsvpc_trunking)
+        if network is not None and network < per_instance:
+            per_instance = network
+            result.sizing["tasks_per_instance_limit"] = (
+                f"{network} network interfaces for tasks on {spec.name}"
+            )
     counts = result.sizing["tasks_by_level"]
     assert isinstance(counts, list)
-    instance_counts = [
-        max(instances.min_count, math.ceil(count / per_instance)) for count in counts
-    ]
+
+    def instances_for(count: int) -> int:
+        # Tasks spread across zones need an instance in each zone that holds one.
+        zones = min(count, instances.zones) if instances.spread_zones else 0
+        return max(instances.min_count, math.ceil(count / per_instance), zones)
+
+    instance_counts = [instances_for(count) for count in counts]
     hours = prices.hours_per_month
     instance_hours = unit_hours(levels, instance_counts, hours)
     result.sizing["tasks_per_instance"] = per_instance
@@ -290,12 +404,37 @@ def price_instances(
             f"the tasks need {max(instance_counts)} instances but the Auto Scaling group allows "
             f"at most {instances.max_count}: priced at {max(instance_counts)}"
         )
-    result.add(
-        f"EC2 {spec.name} ({spec.vcpu} vCPU, {spec.memory_gib:g} GiB, {per_instance} tasks each)",
-        instance_hours,
-        spec.hourly,
-        kind="EC2 instances",
+    label = (
+        f"EC2 {spec.name} ({spec.vcpu} vCPU, {spec.memory_gib:g} GiB, {per_instance} tasks each)"
     )
+    spot_hours = Decimal(0)
+    if instances.spot_share > 0:
+        spot_hours = _weighted_hours(
+            levels, spot_counts(instance_counts, instances.on_demand_base, instances.spot_share),
+            hours,
+        )  # fmt: skip
+        result.sizing["spot_instance_hours"] = float(spot_hours)
+    on_demand = (
+        committed(spec.hourly, "ec2", prices, assumptions, result) if commitment else spec.hourly
+    )
+    if instance_hours - spot_hours > 0 or spot_hours == 0:
+        result.add(label, instance_hours - spot_hours, on_demand, kind="EC2 instances")
+    if spot_hours > 0:
+        market = prices.spot(spec.name)
+        if market is None:
+            market = dataclasses.replace(
+                spec.hourly,
+                basis="estimate",
+                note="no Spot price in the table: the on-demand price, an upper bound",
+            )
+            result.warnings.append(
+                f"no Spot market price for {spec.name} in the price table: its Spot hours are "
+                "priced on demand (an upper bound); `.venv/bin/launchlab report "
+                "--refresh-prices` reads the Spot price history"
+            )
+        result.add(
+            f"EC2 {spec.name} Spot ({market.date})", spot_hours, market, kind="EC2 Spot instances"
+        )
     if instances.cpu_credits == "unlimited":
         _price_surplus_credits(spec, instance_hours, levels, prices, assumptions, result)
     if instances.volume_type != "gp3":
@@ -387,7 +526,13 @@ def price_function(
     result.add(
         f"Lambda duration ({function.memory_mb} MB {function.architecture})",
         billable_gb_s,
-        prices[f"lambda.duration.{function.architecture}"],
+        committed(
+            prices[f"lambda.duration.{function.architecture}"],
+            "lambda",
+            prices,
+            assumptions,
+            result,
+        ),
         note=f"{gb_seconds:,.0f} GB-s, {free_note}",
         kind="Lambda duration",
     )
@@ -595,10 +740,26 @@ def _price_network(
         )
 
 
+def _price_alarms(
+    unit: LaunchType, prices: RegionPrices, assumptions: Assumptions, result: Estimate
+) -> None:
+    """The stack's CloudWatch alarms, after the free ones when the free tier applies."""
+    if not unit.alarms:
+        return
+    free = prices.free_tier.cloudwatch_alarms if assumptions.free_tier else Decimal(0)
+    result.add(
+        "CloudWatch alarms",
+        max(Decimal(0), unit.alarms - free),
+        prices["cloudwatch.alarm_month"],
+        note=f"{unit.alarms} alarms" + (f", first {free:g} free" if free else ""),
+    )
+
+
 def _price_data_transfer(
     profile: TrafficProfile, prices: RegionPrices, assumptions: Assumptions, result: Estimate
 ) -> None:
-    gb = Decimal(str(profile.requests_per_month)) * Decimal(str(profile.payload_kb)) * 1024 / GIB
+    """The responses, out to the internet; the requests come in free."""
+    gb = Decimal(str(profile.requests_per_month)) * Decimal(str(profile.response_kb)) * 1024 / GIB
     free = prices.free_tier.dto_internet_gb if assumptions.free_tier else Decimal(0)
     result.add(
         "Data transfer out to the internet",

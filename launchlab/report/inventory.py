@@ -101,6 +101,20 @@ class Tasks:
     scaling: Scaling
     health_check_grace_s: int
     rollout: Rollout | None = None  # None for Express Mode: ECS manages its rollout
+    # The capacity provider strategy's mix: tasks kept on on-demand capacity first, then the
+    # share of the rest on Spot (FARGATE_SPOT's weight over the weights' sum). None: all or
+    # nothing, as ``spot`` says.
+    on_demand_base: int = 0
+    spot_share: float | None = None
+    # Subnets (Availability Zones) the service's tasks are placed in.
+    zones: int = 1
+
+    @property
+    def spot_fraction(self) -> float:
+        """The share of the tasks above ``on_demand_base`` that run on Spot."""
+        if self.spot_share is not None:
+            return self.spot_share
+        return 1.0 if self.spot else 0.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,17 @@ class Instances:
     # ("/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"): which AMI
     # family the owner patches. None for a literal image id.
     ami_parameter: str | None = None
+    # Subnets (Availability Zones) the instances are launched in, and whether the service
+    # spreads its tasks across them (then each zone with a task needs an instance).
+    zones: int = 1
+    spread_zones: bool = False
+    # A mixed-instances group's purchase options: instances kept on demand first, then the
+    # share of the rest on Spot (100 - OnDemandPercentageAboveBaseCapacity).
+    on_demand_base: int = 0
+    spot_share: float = 0.0
+    # ECS Managed Instances: awsvpc tasks take a trunk ENI's branch interfaces where the type
+    # supports trunking; ECS on EC2 runs bridge-mode tasks (no interface each).
+    awsvpc_trunking: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +256,10 @@ class LaunchType:
     container_insights: bool = False
     egress: Egress = Egress()
     app: str | None = None  # what it runs (the launchlab:app tag): node-app or python-app
+    # CloudWatch alarms the stack creates or has created for it: its own, and the two each
+    # target-tracking policy (service auto scaling, capacity-provider managed scaling, Express
+    # Mode's scaling) creates and manages.
+    alarms: int = 0
 
 
 @dataclass(frozen=True)
@@ -472,6 +501,7 @@ def _launch_type(
         repositories=used_repos,
         container_insights=insights,
         app=_app(template),
+        alarms=_alarms(template),
     )
 
 
@@ -482,6 +512,30 @@ def _app(template: Mapping[str, Any]) -> str | None:
             if isinstance(tag, dict) and tag.get("Key") == names.TAG_APP:
                 return str(tag.get("Value"))
     return None
+
+
+# Target tracking creates and manages two CloudWatch alarms per policy, one to scale out and one
+# to scale in ("the two CloudWatch alarms created on your behalf":
+# https://github.com/aws/aws-cli/blob/develop/awscli/examples/application-autoscaling/put-scaling-policy.rst).
+ALARMS_PER_TARGET_TRACKING = 2
+
+
+def _alarms(template: Mapping[str, Any]) -> int:
+    """The stack's CloudWatch alarms: its own, and those its target-tracking policies make."""
+    tracking = sum(
+        1
+        for _, props in _resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
+        if props.get("PolicyType") == "TargetTrackingScaling"
+    )
+    tracking += sum(
+        1
+        for _, props in _resources(template, "AWS::ECS::CapacityProvider")
+        if ((props.get("AutoScalingGroupProvider") or {}).get("ManagedScaling") or {}).get("Status")
+        == "ENABLED"
+    )
+    tracking += len(_resources(template, "AWS::ECS::ExpressGatewayService"))
+    own = len(_resources(template, "AWS::CloudWatch::Alarm"))
+    return own + ALARMS_PER_TARGET_TRACKING * tracking
 
 
 def _load_balancers(template: Mapping[str, Any]) -> tuple[LoadBalancer, ...]:
@@ -524,8 +578,23 @@ def _instances(stack: str, template: Mapping[str, Any]) -> Instances | None:
         ebs = mapping.get("Ebs") or {}
         volume_gib += _int(ebs.get("VolumeSize", 0), f"{stack} EBS volume size")
         volume_type = str(ebs.get("VolumeType", "gp2"))
+    distribution = (group_props.get("MixedInstancesPolicy") or {}).get(
+        "InstancesDistribution"
+    ) or {}
+    above_base = _int(
+        distribution.get("OnDemandPercentageAboveBaseCapacity", 100), "OnDemandPercentage"
+    )
+    service = _one(stack, template, "AWS::ECS::Service")
+    strategies = (service[1].get("PlacementStrategies") or []) if service else []
     return Instances(
         instance_type=instance_type,
+        zones=len(group_props.get("VPCZoneIdentifier") or []) or 1,
+        spread_zones=any(
+            s.get("Type") == "spread" and s.get("Field") == "attribute:ecs.availability-zone"
+            for s in strategies
+        ),
+        on_demand_base=_int(distribution.get("OnDemandBaseCapacity", 0), "OnDemandBaseCapacity"),
+        spot_share=(100 - above_base) / 100,
         min_count=_int(group_props.get("MinSize"), f"{group_id} MinSize"),
         max_count=_int(group_props.get("MaxSize"), f"{group_id} MaxSize"),
         volume_gib=volume_gib,
@@ -605,6 +674,11 @@ def _managed_instances(
         max_tasks = _int(target[1]["MaxCapacity"], "MaxCapacity") if target else 1
         return Instances(
             instance_type=_single_instance_type(stack, launch.get("InstanceRequirements") or {}),
+            zones=len((launch.get("NetworkConfiguration") or {}).get("Subnets") or []) or 1,
+            # A service's tasks are spread across zones unless it says otherwise
+            # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html).
+            spread_zones=True,
+            awsvpc_trunking=True,
             min_count=0,
             # Never more instances than tasks: one task per instance at the most.
             max_count=max_tasks if service else 0,
@@ -641,6 +715,7 @@ def _express_tasks(
         spot=False,
         min_count=_int(scaling.get("MinTaskCount", 1), f"{service_id} MinTaskCount"),
         max_count=_int(scaling.get("MaxTaskCount", 1), f"{service_id} MaxTaskCount"),
+        zones=len((props.get("NetworkConfiguration") or {}).get("Subnets") or []) or 1,
         # ECS gives Express tasks no public IP, wherever they run (launchlab.reachability):
         # they reach ECR and CloudWatch Logs through the VPC's endpoints, priced as egress.
         public_ip=False,
@@ -758,11 +833,23 @@ def _tasks(stack: str, template: Mapping[str, Any]) -> Tasks | None:
     desired = _int(service_props.get("DesiredCount", 1), f"{service_id} DesiredCount")
     min_count = _int(target[1]["MinCapacity"], "MinCapacity") if target else desired
     max_count = _int(target[1]["MaxCapacity"], "MaxCapacity") if target else desired
+    weights = {str(s.get("CapacityProvider")): _int(s.get("Weight", 0), "Weight") for s in strategy}
+    spot_weight = weights.get("FARGATE_SPOT", 0)
     return Tasks(
         cpu_units=_int(cpu, f"{task_id} Cpu"),
         memory_mib=_int(memory, f"{task_id} Memory"),
         architecture=str(platform.get("CpuArchitecture", "X86_64")).lower(),
-        spot=any(s.get("CapacityProvider") == "FARGATE_SPOT" for s in strategy),
+        spot=spot_weight > 0,
+        # FARGATE_SPOT alone is all on Spot (``spot``); a mix is a share of the weights.
+        spot_share=spot_weight / sum(weights.values())
+        if 0 < spot_weight < sum(weights.values())
+        else None,
+        on_demand_base=sum(
+            _int(s.get("Base", 0), "Base")
+            for s in strategy
+            if s.get("CapacityProvider") == "FARGATE"
+        ),
+        zones=len(network.get("Subnets") or []) or 1,
         min_count=min_count,
         max_count=max_count,
         public_ip=network.get("AssignPublicIp") == "ENABLED",

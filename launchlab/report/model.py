@@ -9,8 +9,8 @@ from decimal import Decimal
 from functools import cache, partial
 from typing import Any
 
-from launchlab.report import breakeven, verdict
-from launchlab.report.cost import Assumptions, Estimate, cents, estimate
+from launchlab.report import availability, breakeven, verdict
+from launchlab.report.cost import COMMITMENT_WORDS, Assumptions, Estimate, cents, estimate
 from launchlab.report.inventory import Inventory
 from launchlab.report.ops import OpsRow, ops_json, ops_rows
 from launchlab.report.prices import PriceTable, RegionPrices
@@ -35,6 +35,7 @@ class Report:
     curves: dict[str, list[tuple[float, float]]]
     ops: list[OpsRow]
     verdict: verdict.Verdict
+    availability: Mapping[str, availability.Availability]
     # (launch type, requests per month) -> monthly USD with the rest of the profile kept:
     # what the curves, bands and chart are drawn from.
     monthly_at: Callable[[str, float], float]
@@ -83,6 +84,7 @@ def build_report(
     ]
     curves = {lt: [(r, monthly(lt, r)) for r in breakeven.grid(121)] for lt in selected}
     ops = ops_rows(inventory, idle, estimates, assumptions, timings)
+    available = {lt: availability.of(inventory.launch_types[lt]) for lt in selected}
     answer = verdict.build_verdict(
         profile.requests_per_month,
         {lt: found.total for lt, found in estimates.items()},
@@ -90,6 +92,9 @@ def build_report(
         verdict.sensitivities(inventory, prices, profile, assumptions),
         ops,
         {lt: found.total for lt, found in idle.items()},
+        basis={lt: found.basis for lt, found in estimates.items()},
+        commitment=assumptions.commitment,
+        availability=available,
     )
     return Report(
         cdk_out=cdk_out,
@@ -104,6 +109,7 @@ def build_report(
         curves=curves,
         ops=ops,
         verdict=answer,
+        availability=available,
         monthly_at=monthly,
         timings=timings,
     )
@@ -211,6 +217,9 @@ def _verdict_json(answer: verdict.Verdict) -> dict[str, Any]:
             for s in answer.sensitivities
         ],
         "ops": verdict.ops_sentence(answer),
+        "basis": {lt: answer.basis.get(lt, "list") for lt in answer.monthly_usd},
+        "tie": verdict.tie_json(answer),
+        "commitment": answer.commitment,
     }
 
 
@@ -247,10 +256,18 @@ def to_json(
                         "note": item.note,
                         "kind": item.kind,
                         "shared": item.shared,
+                        "basis": None if item.price is None else item.price.basis,
                     }
                     for item in found.items
                 ],
                 "sizing": found.sizing,
+                "basis": found.basis,
+                "estimated": found.estimated_items(),
+                "lower_bound": found.lower_bound,
+                "availability": {
+                    "multi_az": report.availability[lt].multi_az,
+                    "minimum": report.availability[lt].minimum,
+                },
                 "warnings": found.warnings,
                 "inventory": _inventory_json(report, lt),
             }
@@ -263,9 +280,19 @@ def to_json(
         "currency": "USD",
         "price_table": {"path": str(report.table.path), "retrieved": report.table.retrieved},
         "free_tier": report.assumptions.free_tier,
+        "commitment": {
+            "plan": report.assumptions.commitment,
+            "words": COMMITMENT_WORDS[report.assumptions.commitment],
+        },
+        "availability": {
+            "mode": availability.mode(report.availability),
+            "summary": availability.sentence(report.availability),
+        },
         "profile": report.profile.as_dict(),
         "assumptions": {
-            key: value for key, value in vars(report.assumptions).items() if key != "free_tier"
+            key: value
+            for key, value in vars(report.assumptions).items()
+            if key not in ("free_tier", "commitment")
         },
         "shared": {
             "stacks": list(report.inventory.shared_stacks),

@@ -31,7 +31,12 @@ REFRESH_HINT = (
     "keeps it current"
 )
 # What an instance type is, kept once in the facts file, never beside its price.
-FACT_KEYS = frozenset({"vcpu", "memory_gib", "architecture", "baseline_per_vcpu"})
+FACT_KEYS = frozenset(
+    {"vcpu", "memory_gib", "architecture", "baseline_per_vcpu", "network_interfaces"}
+)
+# What a price is: published (or the Price List API's), an estimate where AWS publishes no
+# figure (its entry's `note` says how it was made), or a Spot market price read on its `date`.
+BASES = ("list", "estimate", "market")
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,12 @@ class Price:
     source: str
     date: str
     tiers: tuple[Tier, ...] = ()
+    basis: str = "list"  # one of BASES
+    note: str = ""
+
+    @property
+    def estimated(self) -> bool:
+        return self.basis == "estimate"
 
     @property
     def unit_usd(self) -> Decimal:
@@ -81,6 +92,7 @@ class InstanceType:
     memory_gib: Decimal
     architecture: str
     baseline_per_vcpu: Decimal | None  # burstable types only
+    facts: instance_types.InstanceFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,7 @@ class FreeTier:
     lambda_gb_seconds: Decimal
     dto_internet_gb: Decimal
     source: str
+    cloudwatch_alarms: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,35 @@ class RegionPrices:
         """USD per hour of an instance type, None when the table has no price for it."""
         found = self.instances.get(name)
         return None if found is None else found.hourly.unit_usd
+
+    def committed(self, price: Price, plan: str, family: str) -> Price | None:
+        """``price`` under the commitment ``plan`` (compute-sp-1y, ...): the committed rate the
+        table holds for that very price (``commitment.<plan>.<price key>``, from the Savings
+        Plans API), else the share ``commitment.<plan>.<family>`` saves (ec2, fargate, lambda),
+        an estimate; None when the table has neither."""
+        exact = self.prices.get(f"commitment.{plan}.{price.key}")
+        if exact is not None:
+            return exact
+        share = self.prices.get(f"commitment.{plan}.{family}")
+        if share is None:
+            return None
+        factor = 1 - share.usd / share.per
+        return Price(
+            key=share.key,
+            usd=price.usd * factor,
+            unit=price.unit,
+            per=price.per,
+            source=share.source,
+            date=share.date,
+            tiers=tuple(Tier(t.up_to, t.usd * factor) for t in price.tiers),
+            basis=share.basis if share.basis != "list" else price.basis,
+            note=share.note,
+        )
+
+    def spot(self, name: str) -> Price | None:
+        """The Spot market price of an instance type the table read (``ec2_spot.<type>``,
+        written by `--refresh-prices` from the Spot price history), or None."""
+        return self.prices.get(f"ec2_spot.{name}")
 
     def instance(self, name: str) -> InstanceType:
         try:
@@ -167,6 +209,9 @@ class PriceTable:
                 ),
                 dto_internet_gb=_decimal(free["dto_internet_gb"], "free_tier.dto_internet_gb"),
                 source=str(free["source"]),
+                cloudwatch_alarms=_decimal(
+                    free.get("cloudwatch_alarms", 0), "free_tier.cloudwatch_alarms"
+                ),
             ),
         )
 
@@ -195,6 +240,7 @@ class PriceTable:
             memory_gib=facts.memory_gib,
             architecture=facts.architecture,
             baseline_per_vcpu=facts.baseline_per_vcpu,
+            facts=facts,
         )
 
 
@@ -222,6 +268,9 @@ def _price(key: str, entry: Mapping[str, Any]) -> Price:
     missing = [field for field in ("usd", "unit", "source", "date") if field not in entry]
     if missing:
         raise LaunchlabError(f"price table: {key} lacks {', '.join(missing)}")
+    basis = str(entry.get("basis", "list"))
+    if basis not in BASES:
+        raise LaunchlabError(f"price table: {key} has basis {basis!r}; allowed: {', '.join(BASES)}")
     return Price(
         key=key,
         usd=_decimal(entry["usd"], key),
@@ -236,4 +285,6 @@ def _price(key: str, entry: Mapping[str, Any]) -> Price:
             )
             for tier in entry.get("tiers", [])
         ),
+        basis=basis,
+        note=" ".join(str(entry.get("note", "")).split()),
     )

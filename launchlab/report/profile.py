@@ -19,6 +19,19 @@ from launchlab.report.prices import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = int(HOURS_PER_MONTH) * 3600
 SHAPES = ("steady", "peaky")
+# An HTTP request line and headers, no body: what a preset assumes comes in per request.
+DEFAULT_REQUEST_KB = 1.0
+# Each profile field with its unit, in the order the report header echoes them.
+FIELD_UNITS = {
+    "requests_per_month": "requests/month",
+    "avg_duration_ms": "ms",
+    "payload_kb": "KB request + response",
+    "request_kb": "KB of it inbound (free)",
+    "shape": "",
+    "peak_to_average": "x the average rate at the peak",
+    "peak_hours_per_day": "h/day at the peak",
+}
+PEAK_FIELDS = ("peak_to_average", "peak_hours_per_day")
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,16 @@ class TrafficProfile:
     # the rest of the day carries what is left of the month's requests.
     peak_to_average: float = 1.0
     peak_hours_per_day: float = 2.0
+    # The inbound part of ``payload_kb`` (the request); the rest is the response. Data into AWS
+    # from the internet is free (https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer):
+    # only the response is billed as data out, while the ALB processes both.
+    request_kb: float = 0.0
+    # Why the shape is what it is when the user did not say it ("implied by peak_to_average").
+    shape_note: str = ""
+
+    @property
+    def response_kb(self) -> float:
+        return self.payload_kb - self.request_kb
 
     @property
     def average_rps(self) -> float:
@@ -71,12 +94,17 @@ class TrafficProfile:
 PRESETS: Mapping[str, TrafficProfile] = {
     profile.name: profile
     for profile in (
-        TrafficProfile("idle", 0, 100, 5),
-        TrafficProfile("hobby", 1_000_000, 100, 10),
-        TrafficProfile("steady-small-business", 20_000_000, 80, 20),
-        TrafficProfile("spiky", 5_000_000, 150, 20, "peaky", 8.0, 2.0),
+        TrafficProfile("idle", 0, 100, 5, request_kb=DEFAULT_REQUEST_KB),
+        TrafficProfile("hobby", 1_000_000, 100, 10, request_kb=DEFAULT_REQUEST_KB),
+        TrafficProfile("steady-small-business", 20_000_000, 80, 20, request_kb=DEFAULT_REQUEST_KB),
+        TrafficProfile("spiky", 5_000_000, 150, 20, "peaky", 8.0, 2.0, DEFAULT_REQUEST_KB),
+        # A production comparison: the team-lead case of docs/report.md (40M requests a month
+        # with a daily peak of 3x for 6 hours), priced with every launch type in two zones.
+        TrafficProfile("production", 40_000_000, 120, 10, "peaky", 3.0, 6.0, DEFAULT_REQUEST_KB),
     )
 }
+# Config a preset synthesizes with (as -c key=value, which still wins): like for like.
+PRESET_CONTEXT: Mapping[str, Mapping[str, str]] = {"production": {"availability": "multi-az"}}
 DEFAULT_PRESET = "hobby"
 # Flag / YAML key -> field; YAML files use the field names.
 _NUMBER_FIELDS = (
@@ -85,6 +113,7 @@ _NUMBER_FIELDS = (
     "payload_kb",
     "peak_to_average",
     "peak_hours_per_day",
+    "request_kb",
 )
 
 
@@ -100,13 +129,14 @@ def build_profile(
     if name not in PRESETS:
         raise LaunchlabError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
     values: dict[str, Any] = PRESETS[name].as_dict()
+    values.pop("shape_note")
+    loaded: dict[str, Any] = {}
     if profile_file is not None:
         loaded = _read_yaml(profile_file)
         unknown = sorted(set(loaded) - set(values))
         if unknown:
             raise LaunchlabError(
-                f"{profile_file}: unknown key {unknown[0]!r} "
-                f"(allowed: {', '.join(f.name for f in fields(TrafficProfile))})"
+                f"{profile_file}: unknown key {unknown[0]!r} (allowed: {', '.join(values)})"
             )
         values.update(loaded)
         values["name"] = str(loaded.get("name", profile_file.stem))
@@ -116,7 +146,7 @@ def build_profile(
         values["name"] = "custom"
     typed = {field: field for field in values}
     typed.update({field: (flag_names or {}).get(field, field) for field in given})
-    return _validated(values, typed)
+    return _validated(values, typed, user_set=set(loaded) | set(given))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -138,13 +168,32 @@ def _number(field_name: str, value: Any) -> float:
     return number
 
 
-def _validated(values: Mapping[str, Any], typed: Mapping[str, str]) -> TrafficProfile:
+def _validated(
+    values: Mapping[str, Any], typed: Mapping[str, str], user_set: set[str] = frozenset()
+) -> TrafficProfile:
+    """Checked values; ``user_set`` names the fields the file or the flags gave (not the
+    preset), so a peak given with a steady shape is an error, not a value silently dropped."""
     numbers = {key: _number(typed[key], values[key]) for key in _NUMBER_FIELDS}
     shape = str(values["shape"])
     if shape not in SHAPES:
         raise LaunchlabError(f"{typed['shape']} must be one of {', '.join(SHAPES)}, got {shape!r}")
     if numbers["avg_duration_ms"] <= 0:
         raise LaunchlabError(f"{typed['avg_duration_ms']} must be greater than 0")
+    if numbers["request_kb"] > numbers["payload_kb"]:
+        raise LaunchlabError(
+            f"{typed['request_kb']} {numbers['request_kb']:g} is more than "
+            f"{typed['payload_kb']} {numbers['payload_kb']:g} (request + response bytes): "
+            "give the request part of the payload"
+        )
+    peaks = [key for key in PEAK_FIELDS if key in user_set]
+    shape_note = ""
+    if shape == "steady" and peaks:
+        if "shape" in user_set:
+            raise LaunchlabError(
+                f"{typed[peaks[0]]} describes a peak, but {typed['shape']} is steady: "
+                f"set {typed['shape']} peaky, or leave out {', '.join(typed[k] for k in peaks)}"
+            )
+        shape, shape_note = "peaky", f"implied by {', '.join(typed[k] for k in peaks)}"
     if shape == "steady":
         numbers["peak_to_average"] = 1.0
     peak, hours = typed["peak_to_average"], typed["peak_hours_per_day"]
@@ -161,4 +210,4 @@ def _validated(values: Mapping[str, Any], typed: Mapping[str, str]) -> TrafficPr
             f"{peak} {numbers['peak_to_average']:g} over {numbers['peak_hours_per_day']:g}"
             f" h/day would carry more than the month's requests: at most {most:g}"
         )
-    return TrafficProfile(name=str(values["name"]), shape=shape, **numbers)
+    return TrafficProfile(name=str(values["name"]), shape=shape, shape_note=shape_note, **numbers)

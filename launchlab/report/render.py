@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from launchlab.assembly import synthesized_with
-from launchlab.report import breakeven
+from launchlab.report import availability, breakeven
+from launchlab.report.cost import COMMITMENT_WORDS
 from launchlab.report.measured import drill_where
 from launchlab.report.model import Report, to_json
 from launchlab.report.ops import BY_HAND, TIMELINES, patches_words
@@ -33,6 +34,7 @@ from launchlab.report.verdict import (
     sensitivity_words,
     usd,
 )
+from launchlab.report.verdict import amount as verdict_amount
 from launchlab.report.verdict import headline as verdict_headline
 from stacks import launch_types
 
@@ -204,22 +206,40 @@ def _quantity(value: Decimal) -> str:
     return f"{value:,.2f}" if value < 1000 else f"{value:,.0f}"
 
 
+def profile_words(report: Report) -> str:
+    """Every field of the traffic profile, each with its unit."""
+    p = report.profile
+    if p.shape == "steady":
+        shape = "steady (no peak)"
+    else:
+        shape = (
+            f"peaky{f' ({p.shape_note})' if p.shape_note else ''}: {p.peak_to_average:g}x the "
+            f"average rate for {p.peak_hours_per_day:g} h/day"
+        )
+    return (
+        f"{requests_words(p.requests_per_month)} requests/month ({p.average_rps:.3g} req/s "
+        f"average), {p.avg_duration_ms:g} ms each, {p.payload_kb:g} KB each "
+        f"({p.request_kb:g} KB request, free; {p.response_kb:g} KB response, billed out), {shape}"
+    )
+
+
+def priced_words(report: Report) -> str:
+    """How the compute is paid for and in which availability mode the templates put it."""
+    mode = availability.mode(report.availability)
+    like = "like for like" if mode == "multi-az" else "not like for like"
+    return f"Priced {COMMITMENT_WORDS[report.assumptions.commitment]}; {mode} ({like})"
+
+
 def headline(report: Report) -> list[str]:
     p = report.profile
-    shape = (
-        "steady"
-        if p.shape == "steady"
-        else (f"peaky: {p.peak_to_average:g}x the average for {p.peak_hours_per_day:g} h/day")
-    )
     free_tier = (
         "ON (Lambda 1M requests + 400,000 GB-s, 100 GB data out a month)"
         if report.assumptions.free_tier
         else "OFF"
     )
     return [
-        f"Profile {p.name!r}: {requests_words(p.requests_per_month)} requests/month "
-        f"({p.average_rps:.3g} req/s average), {p.avg_duration_ms:g} ms, {p.payload_kb:g} KB, "
-        f"{shape}",
+        f"Profile {p.name!r}: {profile_words(report)}",
+        priced_words(report),
         f"Region {report.prices.region} ({report.prices.location}); prices from "
         f"{report.table.path.name} dated {report.table.retrieved}; free tier "
         f"{free_tier}",
@@ -228,15 +248,15 @@ def headline(report: Report) -> list[str]:
 
 
 def screen_headline(report: Report) -> list[str]:
-    """The headline in two lines, for the one-screen terminal output (report.md has it whole)."""
+    """The headline for the one-screen terminal output (report.md has it whole): every profile
+    field with its unit, then where the prices and sizes come from and how they are priced."""
     p = report.profile
-    shape = "steady" if p.shape == "steady" else f"{p.peak_to_average:g}x peaks"
     free_tier = "ON" if report.assumptions.free_tier else "OFF"
     return [
-        f"{p.name}: {requests_words(p.requests_per_month)} requests/month "
-        f"({p.average_rps:.3g}/s), {p.avg_duration_ms:g} ms, {p.payload_kb:g} KB, {shape}",
+        f"{p.name}: {profile_words(report)}",
         f"{report.prices.region} prices of {report.table.retrieved}, free tier {free_tier}; "
         f"sizes from {_shown(report.cdk_out)}" + _overrides(report.cdk_out),
+        priced_words(report),
     ]
 
 
@@ -256,14 +276,47 @@ def _overrides(cdk_out: str) -> str:
     return ", synthesized with " + " ".join(f"-c {k}={v}" for k, v in sorted(context.items()))
 
 
+# How a total that holds an estimated price, or misses a charge, is marked in the tables.
+MARKS = {"estimate": "*", "lower bound": "+"}
+
+
+def marked(report: Report, launch_type: str) -> str:
+    return usd(report.estimates[launch_type].total) + MARKS.get(
+        report.estimates[launch_type].basis, ""
+    )
+
+
+def mark_notes(report: Report, *, why: bool = False) -> list[str]:
+    """What the table's marks mean, for the launch types that carry one; ``why`` adds how each
+    estimate was made (the price table's note)."""
+    lines = []
+    for lt, found in report.estimates.items():
+        if found.basis == "estimate":
+            what = ", ".join(found.estimated_items())
+            notes = {
+                item.price.note
+                for item in found.items
+                if item.price is not None and item.price.estimated and item.price.note
+            }
+            lines.append(
+                f"* {launch_types.label(lt)} includes an estimate: {what}"
+                + (f" ({'; '.join(sorted(notes))})" if notes and why else "")
+            )
+        elif found.basis == "lower bound":
+            lines.append(
+                f"+ {launch_types.label(lt)} is a lower bound: {'; '.join(found.lower_bound)}"
+            )
+    return lines
+
+
 def summary_rows(report: Report) -> list[list[str]]:
     rows = []
-    for lt, found in report.estimates.items():
+    for lt in report.estimates:
         per_million = report.cost_per_million(lt)
         rows.append(
             [
                 lt,
-                usd(found.total),
+                marked(report, lt),
                 "n/a" if per_million is None else usd(per_million),
                 usd(report.idle_per_hour(lt))
                 if report.idle_per_hour(lt) >= Decimal("0.01")
@@ -309,7 +362,7 @@ def item_rows(report: Report, launch_type: str) -> list[list[str]]:
 def break_even_rows(report: Report) -> list[list[str]]:
     rows = []
     for be in report.break_evens:
-        pair = f"{be.a} vs {be.b}"
+        pair = f"{launch_types.label(be.a)} vs {launch_types.label(be.b)}"
         if not be.crossings:
             rows.append(
                 [
@@ -317,7 +370,7 @@ def break_even_rows(report: Report) -> list[list[str]]:
                     "never crosses in 10^4..10^10",
                     "-",
                     "-",
-                    f"{be.cheaper_throughout} throughout",
+                    f"{launch_types.label(be.cheaper_throughout or '')} throughout",
                 ]
             )
         for c in be.crossings:
@@ -328,7 +381,7 @@ def break_even_rows(report: Report) -> list[list[str]]:
                     + (" (step)" if c.kind == "jump" else ""),
                     f"{c.requests_per_month / SECONDS_PER_MONTH:.3g}",
                     usd(c.monthly_usd),
-                    c.cheaper_below,
+                    launch_types.label(c.cheaper_below),
                 ]
             )
     return rows
@@ -379,12 +432,22 @@ def notes(report: Report) -> list[str]:
                 "peak (peak requests/s x duration), each in its own execution environment"
             )
         lines.extend(f"{lt}: WARNING {warning}" for warning in found.warnings)
+        if "tasks_per_instance_limit" in sizing:
+            lines.append(
+                f"{lt}: tasks per instance limited by {sizing['tasks_per_instance_limit']}"
+            )
         if report.inventory.launch_types[lt].container_insights:
             lines.append(f"{lt}: Container Insights is on in the template and is not priced")
     lines.append(
         "Egress (a NAT instance or gateway with its public IPv4, interface endpoints) is charged "
         "in full to each launch type whose workloads the templates route through it: each "
         "column is the cost of deploying that launch type alone."
+    )
+    lines.extend(mark_notes(report, why=True))
+    lines.extend(
+        f"{launch_types.label(lt)} keeps {a.minimum}"
+        + ("" if a.multi_az else ": it does not survive the loss of a zone")
+        for lt, a in report.availability.items()
     )
     return lines
 
@@ -417,15 +480,20 @@ def assumption_lines(report: Report) -> list[str]:
         "deducted)",
         "ecs_reserved_memory_share": f"{a.ecs_reserved_memory_share:.0%} of an instance's memory "
         "kept by the OS and the ECS agent",
+        "commitment": f"compute paid {COMMITMENT_WORDS[a.commitment]} (--commitment)",
     }
     return [words[key] for key in vars(a)]
 
 
-def verdict_blocks(report: Report) -> list[list[str]]:
-    """The verdict as the terminal and report.md show it, first: paragraphs of lines."""
+def verdict_blocks(report: Report, *, full: bool = True) -> list[list[str]]:
+    """The verdict as the terminal and report.md show it, first: paragraphs of lines. On one
+    screen (``full`` false) the availability mode is the headline's; report.md and --details
+    say what keeps each launch type in one zone."""
     v = report.verdict
+    priced = [availability.sentence(report.availability)] if full else []
     return [
         [verdict_headline(v)],
+        *([priced + mark_notes(report)] if priced or mark_notes(report) else []),
         [bands_sentence(v)],
         [
             f"What would change it, at {requests_words(v.requests_per_month)} requests a month:",
@@ -459,7 +527,7 @@ def print_report(report: Report, console: Console, details: bool = False) -> Non
     and notes too (always in report.md)."""
     _print_lines(console, screen_headline(report) if not details else headline(report))
     console.print("Verdict", style="bold")
-    for block in verdict_blocks(report):
+    for block in verdict_blocks(report, full=details):
         _print_lines(console, block)
     # Header rule only, no frame: two lines fewer, so six launch types still fit the screen.
     overview = Table(
@@ -493,29 +561,47 @@ def print_report(report: Report, console: Console, details: bool = False) -> Non
         console.print(burden)
     if not details:
         return
+    # Wide enough for every launch type's name and a money figure at 80 columns: text wraps at
+    # spaces, a word longer than its column folds rather than being cut short.
     for lt in report.estimates:
-        table = Table(title=f"{lt}: line items")
+        table = Table(title=f"{launch_types.label(lt)}: line items")
         for header in ITEM_HEADERS:
-            table.add_column(header, justify="left" if header in ("line item", "unit") else "right")
+            table.add_column(
+                header,
+                justify="left" if header in ("line item", "unit") else "right",
+                overflow="fold",
+                ratio=3 if header == "line item" else 1,
+            )
         for row in item_rows(report, lt):
             table.add_row(*row)
-        table.add_row("total", "", "", "", usd(report.estimates[lt].total), style="bold")
+        table.add_row("total", "", "", "", marked(report, lt), style="bold")
         console.print(table)
     table = Table(title="Exact break-even points, pair by pair")
     for header in BREAK_EVEN_HEADERS:
-        table.add_column(header)
+        table.add_column(header, overflow="fold", ratio=3 if header == "pair" else 1)
     for row in break_even_rows(report):
         table.add_row(*row)
     console.print(table)
-    ops = Table(title="Operational burden", show_lines=True)
-    ops.add_column("")
+    # One table per launch type (field, value): seven launch-type columns do not fit 80.
     for ops_row in report.ops:
-        ops.add_column(ops_row.launch_type)
-    for key, header in OPS_COLUMNS:
-        ops.add_row(header, *(str(getattr(ops_row, key)) for ops_row in report.ops))
+        ops = Table(
+            title=f"Operational burden: {launch_types.label(ops_row.launch_type)}",
+            show_header=False,
+            show_lines=True,
+        )
+        ops.add_column("", overflow="fold", ratio=1)
+        ops.add_column("", overflow="fold", ratio=3)
+        for key, header in OPS_COLUMNS:
+            ops.add_row(header, str(getattr(ops_row, key)))
+        console.print(ops)
+    # The timelines, the ramp and the patches, one table: a row per launch type's figure.
+    details = Table(title="Operational burden: timelines and patches", show_lines=True)
+    details.add_column("", overflow="fold")
+    for ops_row in report.ops:
+        details.add_column(launch_types.label(ops_row.launch_type), overflow="fold")
     for header, cells in ops_detail_rows(report):
-        ops.add_row(header, *cells)
-    console.print(ops)
+        details.add_row(header, *cells)
+    console.print(details)
     _print_lines(console, timeline_lines(report))
     _print_lines(console, [f"- {line}" for line in notes(report)])
     _print_lines(console, [f"- {line}" for line in assumption_lines(report)])
@@ -673,17 +759,47 @@ def _place_labels(axes: Any, labels: Sequence[BandLabel], y: float) -> None:
             placed.append(extent)
 
 
+def coinciding(report: Report) -> dict[str, str]:
+    """Launch type -> the one listed before it whose cost curve it follows to the cent over the
+    whole range (Express Mode and Fargate at the same task size): drawn dashed, and said."""
+    grid = breakeven.grid(121)
+    curves = {lt: [round(report.monthly_at(lt, x), 2) for x in grid] for lt in report.estimates}
+    found: dict[str, str] = {}
+    order = list(curves)
+    for index, lt in enumerate(order):
+        for earlier in order[:index]:
+            if earlier not in found and curves[earlier] == curves[lt]:
+                found[lt] = earlier
+                break
+    return found
+
+
+def line_label(report: Report, launch_type: str, same: Mapping[str, str]) -> str:
+    """A curve's legend entry: its name, whether its cost holds an estimate, and which curve it
+    covers exactly."""
+    text = launch_types.label(launch_type)
+    basis = report.estimates[launch_type].basis
+    if basis in ("estimate", "lower bound"):
+        text += f" ({basis})"
+    if launch_type in same:
+        text += f" (= {launch_types.label(same[launch_type])}, dashed)"
+    return text
+
+
 def _draw_panel(axes: Any, report: Report, xs: Sequence[float], log: bool) -> list[BandLabel]:
     """Curves, shaded bands and the profile's traffic; returns the band labels to place."""
     order = list(report.estimates)
     here = report.profile.requests_per_month
     low, high = xs[0], xs[-1]
+    same = coinciding(report)
     for lt in order:
         axes.plot(
             xs,
             # Clipped at a cent on the log panel: a log axis has no zero.
             [max(report.monthly_at(lt, x), 0.01 if log else 0.0) for x in xs],
-            label=launch_types.label(lt), color=color(lt, order), lw=2,
+            label=line_label(report, lt, same), color=color(lt, order), lw=2,
+            # A curve that lies on an earlier one is dashed over it, so both stay visible.
+            ls=(0, (5, 4)) if lt in same else "-", gid=f"curve-{lt}", zorder=3 if lt in same else 2,
         )  # fmt: skip
     labels = []
     for band in report.verdict.bands:
@@ -786,12 +902,18 @@ def chart_figure(report: Report) -> Any:
         loc="lower right", fontsize=8, title="line: launch type\nshade: cheapest there",
         title_fontsize=8,
     )  # fmt: skip
-    figure.suptitle(
-        f"{report.profile.name}: {launch_types.label(v.cheapest)} is cheapest at {here} "
-        "requests/month "
-        f"({usd(v.monthly_usd[v.cheapest])}/month)",
-        fontsize=12,
-    )
+    if v.tie is not None:
+        title = (
+            f"{report.profile.name}: "
+            + ", ".join(launch_types.label(lt) for lt in v.tie.launch_types)
+            + f" tie on cost at {here} requests/month"
+        )
+    else:
+        title = (
+            f"{report.profile.name}: {launch_types.label(v.cheapest)} is cheapest at {here} "
+            f"requests/month ({verdict_amount(v, v.cheapest)}/month)"
+        )
+    figure.suptitle(title, fontsize=12)
     # Fixed margins, not tight_layout(): these are what it settles on for every preset, and its
     # measuring pass took about a third of the chart's time.
     figure.subplots_adjust(**CHART_MARGINS)

@@ -16,7 +16,7 @@ from rich.console import Console
 from launchlab import assembly
 from launchlab.errors import LaunchlabError
 from launchlab.report.command import TRAFFIC_FLAGS
-from launchlab.report.cost import Assumptions
+from launchlab.report.cost import COMMITMENTS, Assumptions
 from launchlab.report.inventory import read_inventory
 from launchlab.report.measured import (
     measured_figures,
@@ -26,7 +26,7 @@ from launchlab.report.measured import (
 )
 from launchlab.report.model import build_report
 from launchlab.report.prices import load_table
-from launchlab.report.profile import build_profile
+from launchlab.report.profile import PRESET_CONTEXT, build_profile
 from launchlab.report.render import print_drill, print_measured, print_report, write_files
 from launchlab.report.timeline import load_timings, parse_overrides
 
@@ -55,6 +55,12 @@ def _share(value: str | None) -> float:
     return share
 
 
+def _commitment(value: str) -> str:
+    if value not in COMMITMENTS:
+        raise LaunchlabError(f"--commitment must be one of {', '.join(COMMITMENTS)}, got {value!r}")
+    return value
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     bench = read_bench(Path(args.bench)) if args.bench else None
     drill = read_drill(Path(args.drill)) if args.drill else None
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         free_tier=args.free_tier,
         task_capacity_rps=_capacity(args.task_capacity_rps),
         cpu_share=_share(args.cpu_share),
+        commitment=_commitment(args.commitment),
     )
     prices_path = Path(args.prices)
     if args.refresh_prices:
@@ -86,7 +93,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
     table = load_table(prices_path)
     if args.refresh_prices:
         with console.status("fetching prices from the AWS Price List Query API"):
-            result = refresh.refresh_table(prices_path, prices_path, add_region=args.region)
+            result = refresh.refresh_table(
+                prices_path,
+                prices_path,
+                add_region=args.region,
+                savings_plans_factory=refresh.savings_plans_client,
+                ec2_factory=refresh.ec2_client,
+            )
         for region in result.added:
             console.print(
                 f"added {region} to {result.path}: every price from the API"
@@ -98,9 +111,26 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f"{len(result.kept)} the API did not answer: {', '.join(result.kept) or 'none'}",
             highlight=False,
         )
+        for skipped in result.skipped:
+            console.print(f"not refreshed: {skipped}", highlight=False, markup=False)
         table = load_table(prices_path)
     table.region(args.region)  # an unknown region fails before a slow synth
     context = assembly.parse_context(args.context)
+    # A preset's config (production: availability=multi-az), under the -c the user gave; an
+    # assembly given with --cdk-out alone is read as it was synthesized, and said so.
+    preset_context = {
+        k: v for k, v in PRESET_CONTEXT.get(args.preset or "", {}).items() if k not in context
+    }
+    if preset_context and args.cdk_out and not context:
+        console.print(
+            f"--preset {args.preset} synthesizes with "
+            + " ".join(f"-c {k}={v}" for k, v in preset_context.items())
+            + f"; {args.cdk_out} is read as it was synthesized (give the -c to synthesize it so)",
+            highlight=False,
+            markup=False,
+        )
+    elif preset_context:
+        context = {**preset_context, **context}
     if args.cdk_out and not context:
         app = assembly.load(Path(args.cdk_out))
     else:

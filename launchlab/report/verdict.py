@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from launchlab.report import breakeven
-from launchlab.report.cost import Assumptions, cents, estimate
+from launchlab.report.availability import Availability
+from launchlab.report.cost import COMMITMENT_WORDS, Assumptions, cents, estimate
 from launchlab.report.inventory import Inventory
 from launchlab.report.ops import OpsRow, asks_in_numbers
 from launchlab.report.prices import RegionPrices
@@ -31,6 +32,17 @@ DURATION_MS_RANGE = (1.0, 60_000.0)  # 1 ms (Lambda's billing unit) .. a minute 
 # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
 LAMBDA_MEMORY_MB_RANGE = (128.0, 10_240.0)
 SEARCH_POINTS = 49  # log-spaced values per assumption before bisection
+# Launch types whose totals are within this share of the cheapest's tie on cost: the model's
+# assumptions (CPU share, bytes per request, one connection per request) move totals by more.
+TIE_MARGIN = 0.05
+# How far an assumption plausibly sits from the value used, relative to it: a measured average
+# duration moves by a tenth between weeks; the CPU share is a guess of a fifth either way. A
+# flip inside this band is a tie too. Lambda memory is a setting, not an uncertainty.
+PLAUSIBLE_SHARE = {"avg_duration_ms": 0.10, "cpu_share": 0.20}
+# At 1,769 MB a function has the equivalent of one vCPU; CPU power is proportional to memory
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). A single-threaded
+# request gains nothing above one vCPU.
+LAMBDA_MB_PER_VCPU = 1769.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,17 @@ class Sensitivity:
 
 
 @dataclass(frozen=True)
+class Tie:
+    """Launch types the verdict cannot tell apart on cost: within TIE_MARGIN of the cheapest,
+    or made cheapest by an assumption inside its plausible band."""
+
+    launch_types: tuple[str, ...]  # the cheapest first, then the others by cost
+    margin: float
+    by_cost: tuple[str, ...]  # within the margin of the cheapest
+    by_assumption: tuple[str, ...]  # why each flip counts: "request duration 116 ms: ECS on EC2"
+
+
+@dataclass(frozen=True)
 class Verdict:
     requests_per_month: float
     cheapest: str
@@ -65,6 +88,11 @@ class Verdict:
     sensitivities: tuple[Sensitivity, ...]
     ops: Mapping[str, OpsRow]
     idle_monthly_usd: Mapping[str, Decimal]
+    # What each total is: "list", "estimate", "market" or "lower bound" (cost.Estimate.basis).
+    basis: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    tie: Tie | None = None
+    commitment: str = "none"
+    availability: Mapping[str, Availability] = dataclasses.field(default_factory=dict)
 
 
 def cheapest_of(totals: Mapping[str, float | Decimal]) -> str:
@@ -136,8 +164,27 @@ def sensitivities(
     values where the cheapest launch type at the profile's traffic changes."""
     launch_types = list(inventory.launch_types)
 
-    def totals(inv: Inventory, prof: TrafficProfile, assume: Assumptions) -> dict[str, float]:
-        return {lt: float(estimate(inv, lt, prices, prof, assume).total) for lt in launch_types}
+    def totals(
+        inv: Inventory,
+        prof: TrafficProfile,
+        assume: Assumptions,
+        lambda_profile: TrafficProfile | None = None,
+    ) -> dict[str, float]:
+        """Each total; ``lambda_profile`` prices the Lambda functions (their own duration)."""
+        return {
+            lt: float(
+                estimate(
+                    inv,
+                    lt,
+                    prices,
+                    lambda_profile
+                    if lambda_profile is not None and inv.launch_types[lt].function is not None
+                    else prof,
+                    assume,
+                ).total
+            )
+            for lt in launch_types
+        }
 
     def with_memory(mb: float) -> Inventory:
         units = {
@@ -192,19 +239,36 @@ def sensitivities(
     ]
     memories = {u.function.memory_mb for u in inventory.launch_types.values() if u.function}
     if len(memories) == 1:
+        memory = float(memories.pop())
         found.append(
             search(
                 "lambda_memory_mb",
                 "Lambda memory",
                 "-c lambdaMemory=MB",
                 "MB",
-                float(memories.pop()),
+                memory,
                 LAMBDA_MEMORY_MB_RANGE,
-                lambda v: totals(with_memory(v), profile, assumptions),
+                lambda v: totals(
+                    with_memory(v),
+                    profile,
+                    assumptions,
+                    lambda_duration_at(profile, assumptions.cpu_share, memory, v),
+                ),
                 whole=True,
             )
         )
     return found
+
+
+def lambda_duration_at(
+    profile: TrafficProfile, cpu_share: float, memory_mb: float, other_mb: float
+) -> TrafficProfile:
+    """``profile`` as a Lambda function of ``other_mb`` would see it: the CPU-bound part of the
+    request duration (``cpu_share``) scales with the CPU the memory buys, up to one vCPU; the
+    waiting part does not."""
+    power = min(memory_mb, LAMBDA_MB_PER_VCPU) / min(other_mb, LAMBDA_MB_PER_VCPU)
+    duration = profile.avg_duration_ms * ((1 - cpu_share) + cpu_share * power)
+    return dataclasses.replace(profile, avg_duration_ms=duration)
 
 
 def build_verdict(
@@ -214,6 +278,9 @@ def build_verdict(
     sensitivities: Sequence[Sensitivity],
     ops: Sequence[OpsRow],
     idle_monthly_usd: Mapping[str, Decimal],
+    basis: Mapping[str, str] | None = None,
+    commitment: str = "none",
+    availability: Mapping[str, Availability] | None = None,
 ) -> Verdict:
     order = ranked(monthly_usd)
     return Verdict(
@@ -225,7 +292,41 @@ def build_verdict(
         sensitivities=tuple(sensitivities),
         ops={row.launch_type: row for row in ops},
         idle_monthly_usd=dict(idle_monthly_usd),
+        basis=dict(basis or {}),
+        tie=find_tie(order, monthly_usd, sensitivities),
+        commitment=commitment,
+        availability=dict(availability or {}),
     )
+
+
+def find_tie(
+    order: Sequence[str], monthly_usd: Mapping[str, Decimal], sensitivities: Sequence[Sensitivity]
+) -> Tie | None:
+    """The launch types that tie with the cheapest (``order[0]``): within TIE_MARGIN of its
+    total, or cheapest once an assumption moves inside its plausible band (PLAUSIBLE_SHARE)."""
+    best = order[0]
+    limit = cents(monthly_usd[best]) * (1 + Decimal(str(TIE_MARGIN)))
+    by_cost = tuple(lt for lt in order[1:] if cents(monthly_usd[lt]) <= limit)
+    flips: list[str] = []
+    flipped: set[str] = set()
+    for s in sensitivities:
+        band = PLAUSIBLE_SHARE.get(s.assumption)
+        if band is None or s.note.startswith("no effect"):
+            continue
+        for flip, inside in (
+            (s.below, lambda v, s=s, band=band: v >= s.value * (1 - band)),
+            (s.above, lambda v, s=s, band=band: v <= s.value * (1 + band)),
+        ):
+            if flip is not None and inside(flip.value):
+                flipped.add(flip.cheapest)
+                flips.append(
+                    f"{s.words} {_amount(flip.value, s.unit)} instead of "
+                    f"{_amount(s.value, s.unit)} makes {label(flip.cheapest)} cheapest"
+                )
+    if not by_cost and not flips:
+        return None
+    tied = tuple(lt for lt in order if lt == best or lt in by_cost or lt in flipped)
+    return Tie(tied, TIE_MARGIN, by_cost, tuple(flips))
 
 
 # --- words -----------------------------------------------------------------------------------
@@ -269,14 +370,41 @@ def band_at(verdict: Verdict, requests: float) -> breakeven.Band | None:
     return None
 
 
-def headline(verdict: Verdict) -> str:
-    """The verdict in one sentence: cheapest, its cost, until where, the runner-up."""
-    best = verdict.cheapest
-    sentence = (
-        f"At {requests_words(verdict.requests_per_month)} requests a month {label(best)} is "
-        "cheapest "
-        f"({usd(verdict.monthly_usd[best])}/month)"
+def amount(verdict: Verdict, launch_type: str) -> str:
+    """A total as the verdict shows it: marked when it holds an estimated price, and said to be
+    a lower bound when a charge could not be priced."""
+    money = usd(verdict.monthly_usd[launch_type])
+    basis = verdict.basis.get(launch_type, "list")
+    if basis == "lower bound":
+        return f"at least {money} (a charge is not priced)"
+    if basis == "estimate":
+        return f"{money} (estimate)"
+    return money
+
+
+def _commitment(verdict: Verdict) -> str:
+    if verdict.commitment == "none":
+        return ""
+    estimated = any(basis == "estimate" for basis in verdict.basis.values())
+    return f" with {COMMITMENT_WORDS[verdict.commitment]}" + (
+        " (estimated rates)" if estimated else ""
     )
+
+
+def headline(verdict: Verdict) -> str:
+    """The verdict in one sentence: cheapest (or the tie), its cost, until where, the runner-up."""
+    best = verdict.cheapest
+    here = f"At {requests_words(verdict.requests_per_month)} requests a month{_commitment(verdict)}"
+    if verdict.tie is not None:
+        tie = verdict.tie
+        names = [f"{label(lt)} ({amount(verdict, lt)})" for lt in tie.launch_types]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        why = []
+        if tie.by_cost:
+            why.append(f"within {tie.margin:.0%} of the lowest a month")
+        why.extend(tie.by_assumption)
+        return f"{here} {joined} tie on cost ({'; '.join(why)}): the ops decide (below)."
+    sentence = f"{here} {label(best)} is cheapest ({amount(verdict, best)}/month)"
     band = band_at(verdict, verdict.requests_per_month)
     if band is not None and band.cheapest == best and band.ends_by is not None:
         index = verdict.bands.index(band)
@@ -288,10 +416,21 @@ def headline(verdict: Verdict) -> str:
         # From the rounded figures, so the difference is the one a reader works out.
         gap = cents(verdict.monthly_usd[runner]) - cents(verdict.monthly_usd[best])
         sentence += (
-            f"; the runner-up, {label(runner)}, costs {usd(verdict.monthly_usd[runner])} "
-            f"({usd(gap)} more)"
+            f"; the runner-up, {label(runner)}, costs {amount(verdict, runner)} ({usd(gap)} more)"
         )
     return sentence + "."
+
+
+def tie_json(verdict: Verdict) -> dict[str, object] | None:
+    tie = verdict.tie
+    if tie is None:
+        return None
+    return {
+        "launch_types": list(tie.launch_types),
+        "margin": tie.margin,
+        "within_margin": list(tie.by_cost),
+        "assumption_flips": list(tie.by_assumption),
+    }
 
 
 def bands_sentence(verdict: Verdict) -> str:
@@ -358,6 +497,10 @@ def ops_words(verdict: Verdict, launch_type: str) -> str:
 
 
 def ops_sentence(verdict: Verdict) -> list[str]:
-    """Ops burden beside the cost, for the cheapest and the runner-up, in words, unscored."""
-    shown = [verdict.cheapest] + ([verdict.runner_up] if verdict.runner_up else [])
+    """Ops burden beside the cost, in words, unscored: for every launch type of a tie (what
+    tells them apart), else for the cheapest and the runner-up."""
+    if verdict.tie is not None:
+        shown = list(verdict.tie.launch_types)
+    else:
+        shown = [verdict.cheapest] + ([verdict.runner_up] if verdict.runner_up else [])
     return [ops_words(verdict, lt) for lt in shown if lt in verdict.ops]
