@@ -131,6 +131,15 @@ class EcsEc2Stack(cdk.Stack):
                 iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")
             ],
         )
+        user_data = ec2.UserData.for_linux()
+        spot = config.spot_share > 0
+        if spot:
+            # The agent drains the instance on its two-minute Spot notice. CDK's own option
+            # (add_asg_capacity_provider's spot_instance_draining) only writes this for a group
+            # with a Spot price, not for a mixed-instances one.
+            user_data.add_commands(
+                "echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config"
+            )
         launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
@@ -142,7 +151,7 @@ class EcsEc2Stack(cdk.Stack):
                     else ecs.AmiHardwareType.STANDARD
                 )
             ),
-            user_data=ec2.UserData.for_linux(),
+            user_data=user_data,
             role=instance_role,
             security_group=instance_security_group,
             associate_public_ip_address=placement.public_ip,
@@ -165,7 +174,6 @@ class EcsEc2Stack(cdk.Stack):
                 )
             ],
         )
-        spot = config.spot_share > 0
         purchase: dict[str, Any] = {"launch_template": launch_template}
         if spot:
             purchase = {
@@ -209,9 +217,7 @@ class EcsEc2Stack(cdk.Stack):
             enable_managed_termination_protection=False,
             target_capacity_percent=100,
         )
-        self.cluster.add_asg_capacity_provider(
-            capacity_provider, spot_instance_draining=True if spot else None
-        )
+        self.cluster.add_asg_capacity_provider(capacity_provider)
         AsgTeardown(
             self,
             "AsgTeardown",

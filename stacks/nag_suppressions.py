@@ -177,6 +177,18 @@ _HTTP_API = [
     ),
 ]
 
+# A mixed-instances group (ec2SpotShare above 0) names its launch template inside
+# MixedInstancesPolicy, where cdk-nag's EC26 rule does not look: the rule throws ("Cannot read
+# properties of undefined (reading 'launchTemplateName')") instead of judging it.
+_SPOT_GROUP = [
+    (
+        "Instances/ASG",
+        "EC26",
+        "The group's launch template encrypts its only EBS volume (encrypted=True on the root "
+        "device); EC26 cannot read a launch template inside a mixed-instances policy and throws.",
+    ),
+]
+
 _IMAGE_COPY = [
     (
         "ServiceRole/Resource",
@@ -226,6 +238,8 @@ def apply_suppressions(tree: StackTree, config: LaunchlabConfig) -> None:
         entries += _HTTP_API
     if name == names.NETWORK_STACK and config.network.nat_instance:
         entries += _NAT_INSTANCE
+    if name == names.ECS_EC2_STACK and config.ecs_ec2.spot_share > 0:
+        entries += _SPOT_GROUP
     for path, rule, reason in entries:
         _acknowledge(tree.find(path, what="nag suppression"), rule, reason)
     # cdk-ecr-deployment's handler is a singleton whose construct id carries a version hash;

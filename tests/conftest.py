@@ -52,7 +52,10 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "fargateCpu": "1024",
     "fargateMemory": "2048",
     "fargateArchitecture": "arm64",
-    "fargateSpot": "true",
+    # Half the tasks and instances above the on-demand first one on Spot: a capacity provider
+    # strategy with a base, a mixed-instances group with Spot draining and rebalancing.
+    "fargateSpotShare": "50",
+    "ec2SpotShare": "50",
     "lambdaArchitecture": "arm64",
     "lambdaMemory": "1024",
     "lambdaTimeoutSeconds": "20",
@@ -79,6 +82,25 @@ OPT_IN_VARIANT: dict[str, Any] = {
     "ecsMiInstanceType": "t3.small",
     "lmiInstanceType": "m6i.large",
     "lmiMemoryPerVcpu": "4",
+}
+
+
+# The team lead's case (docs/report.md): 1 vCPU / 2 GB everywhere, -c launchTypes=all, two
+# zones; ECS on EC2 and ECS Managed Instances on the same instance type, like for like.
+TEAM_LEAD_CONTEXT: dict[str, Any] = {
+    "launchTypes": "all",
+    "availability": "multi-az",
+    "ec2InstanceType": "m7g.large",
+    "ecsMiInstanceType": "m7g.large",
+    "ec2TaskCpu": "1024",
+    "ec2TaskMemory": "2048",
+    "ecsMiTaskCpu": "1024",
+    "ecsMiTaskMemory": "2048",
+    "fargateCpu": "1024",
+    "fargateMemory": "2048",
+    "expressCpu": "1024",
+    "expressMemory": "2048",
+    "lambdaMemory": "2048",
 }
 
 
@@ -229,6 +251,12 @@ def egress_nat_gateway(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 def egress_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     context = cdk_context(**EGRESS_VARIANTS["endpoints"])
     return _shared(tmp_path_factory, "cdk.out.egress-endpoints", context)
+
+
+@pytest.fixture(scope="session")
+def team_lead(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The six launch types as the team lead's case configures them (TEAM_LEAD_CONTEXT)."""
+    return _shared(tmp_path_factory, "cdk.out.team-lead", cdk_context(**TEAM_LEAD_CONTEXT))
 
 
 def _shared(

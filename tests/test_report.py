@@ -235,16 +235,19 @@ def test_fargate_line_items_scale_with_the_task_size(
     large = estimate(inventory_of(variant), "fargate", us_east_1, NO_TRAFFIC, FREE)
     assert item(small, "Fargate vCPU") == Decimal("0.25") * 730 * Decimal("0.04048")
     assert item(small, "Fargate memory") == Decimal("0.5") * 730 * Decimal("0.004445")
-    # The variant is 4x the size, on arm64 Spot: 4x the vCPU at the arm64 Spot rate.
+    # The variant is 4x the size, on arm64, half Spot above one on-demand task: idle, its one
+    # task is on demand, 4x the vCPU at the arm64 on-demand rate.
     vcpu_ratio = item(large, "Fargate vCPU") / item(small, "Fargate vCPU")
-    expected = 4 * us_east_1["fargate_spot.vcpu_hour.arm64"].usd / Decimal("0.04048")
+    expected = 4 * us_east_1["fargate.vcpu_hour.arm64"].usd / Decimal("0.04048")
     assert vcpu_ratio == expected
     # Same architecture and tier, four times the task: exactly four times the price.
     variant_tasks = inventory_of(variant).launch_types["fargate"]
     assert variant_tasks.tasks is not None
     on_demand = dataclasses.replace(
         variant_tasks,
-        tasks=dataclasses.replace(variant_tasks.tasks, architecture="x86_64", spot=False),
+        tasks=dataclasses.replace(
+            variant_tasks.tasks, architecture="x86_64", spot=False, spot_share=None
+        ),
     )
     same_tier = estimate(only(on_demand), "fargate", us_east_1, NO_TRAFFIC, FREE)
     for name in ("Fargate vCPU", "Fargate memory"):

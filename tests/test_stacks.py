@@ -457,8 +457,10 @@ def test_fargate_spot_arm64_and_bigger_tasks(variant: Synthesized) -> None:
     assert (task_definition["Cpu"], task_definition["Memory"]) == ("1024", "2048")
     assert task_definition["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
     service = variant.only(names.FARGATE_STACK, "AWS::ECS::Service")["Properties"]
+    # fargateSpotShare=50: the first task on demand, the rest split 1:1 with Fargate Spot.
     assert service["CapacityProviderStrategy"] == [
-        {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}
+        {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 1},
     ]
 
 

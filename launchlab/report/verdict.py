@@ -370,15 +370,15 @@ def band_at(verdict: Verdict, requests: float) -> breakeven.Band | None:
     return None
 
 
-def amount(verdict: Verdict, launch_type: str) -> str:
-    """A total as the verdict shows it: marked when it holds an estimated price, and said to be
-    a lower bound when a charge could not be priced."""
-    money = usd(verdict.monthly_usd[launch_type])
+def amount(verdict: Verdict, launch_type: str, suffix: str = "") -> str:
+    """A total as the verdict shows it ("$153.10/month"): said to hold an estimated price, or
+    to be a lower bound when a charge could not be priced."""
+    money = usd(verdict.monthly_usd[launch_type]) + suffix
     basis = verdict.basis.get(launch_type, "list")
     if basis == "lower bound":
-        return f"at least {money} (a charge is not priced)"
+        return f"{money} or more: a charge is not priced"
     if basis == "estimate":
-        return f"{money} (estimate)"
+        return f"{money}, an estimate"
     return money
 
 
@@ -394,7 +394,11 @@ def _commitment(verdict: Verdict) -> str:
 def headline(verdict: Verdict) -> str:
     """The verdict in one sentence: cheapest (or the tie), its cost, until where, the runner-up."""
     best = verdict.cheapest
-    here = f"At {requests_words(verdict.requests_per_month)} requests a month{_commitment(verdict)}"
+    here = (
+        f"At {requests_words(verdict.requests_per_month)} requests a month{_commitment(verdict)},"
+    )
+    if verdict.commitment == "none":
+        here = here.removesuffix(",")
     if verdict.tie is not None:
         tie = verdict.tie
         names = [f"{label(lt)} ({amount(verdict, lt)})" for lt in tie.launch_types]
@@ -403,8 +407,14 @@ def headline(verdict: Verdict) -> str:
         if tie.by_cost:
             why.append(f"within {tie.margin:.0%} of the lowest a month")
         why.extend(tie.by_assumption)
-        return f"{here} {joined} tie on cost ({'; '.join(why)}): the ops decide (below)."
-    sentence = f"{here} {label(best)} is cheapest ({amount(verdict, best)}/month)"
+        sentence = f"{here} {joined} tie on cost ({'; '.join(why)}): the ops decide (below)"
+        rest = [lt for lt in ranked(verdict.monthly_usd) if lt not in tie.launch_types]
+        if rest:
+            lowest = cents(verdict.monthly_usd[best])
+            more = (cents(verdict.monthly_usd[rest[0]]) - lowest) / lowest if lowest else 0
+            sentence += f"; next, {label(rest[0])} at {amount(verdict, rest[0])} ({more:.0%} more)"
+        return sentence + "."
+    sentence = f"{here} {label(best)} is cheapest ({amount(verdict, best, '/month')})"
     band = band_at(verdict, verdict.requests_per_month)
     if band is not None and band.cheapest == best and band.ends_by is not None:
         index = verdict.bands.index(band)

@@ -18,10 +18,9 @@ def price(
     result: Estimate,
 ) -> None:
     tasks = required(unit.tasks, "ECS service", unit)
-    hours = task_hours(
-        tasks, profile.levels(), profile, assumptions, prices.hours_per_month, result
-    )
-    price_fargate(tasks, hours, prices, result)
+    levels = profile.levels()
+    hours = task_hours(tasks, levels, profile, assumptions, prices.hours_per_month, result)
+    price_fargate(tasks, hours, prices, result, assumptions, levels)
 
 
 def ops(unit: LaunchType, common: Common) -> OpsRow:
