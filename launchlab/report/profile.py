@@ -146,7 +146,7 @@ def build_profile(
         values["name"] = "custom"
     typed = {field: field for field in values}
     typed.update({field: (flag_names or {}).get(field, field) for field in given})
-    return _validated(values, typed, user_set=set(loaded) | set(given))
+    return _validated(values, typed, user_set=frozenset(loaded) | frozenset(given))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def _number(field_name: str, value: Any) -> float:
 
 
 def _validated(
-    values: Mapping[str, Any], typed: Mapping[str, str], user_set: set[str] = frozenset()
+    values: Mapping[str, Any], typed: Mapping[str, str], user_set: frozenset[str] = frozenset()
 ) -> TrafficProfile:
     """Checked values; ``user_set`` names the fields the file or the flags gave (not the
     preset), so a peak given with a steady shape is an error, not a value silently dropped."""

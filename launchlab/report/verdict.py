@@ -313,11 +313,9 @@ def find_tie(
         band = PLAUSIBLE_SHARE.get(s.assumption)
         if band is None or s.note.startswith("no effect"):
             continue
-        for flip, inside in (
-            (s.below, lambda v, s=s, band=band: v >= s.value * (1 - band)),
-            (s.above, lambda v, s=s, band=band: v <= s.value * (1 + band)),
-        ):
-            if flip is not None and inside(flip.value):
+        low, high = s.value * (1 - band), s.value * (1 + band)
+        for flip in (s.below, s.above):
+            if flip is not None and low <= flip.value <= high:
                 flipped.add(flip.cheapest)
                 flips.append(
                     f"{s.words} {_amount(flip.value, s.unit)} instead of "
