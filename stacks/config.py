@@ -357,6 +357,11 @@ LMI_MAX_VCPUS = (12, 15000)
 # Function memory on managed instances: 2 GiB (one vCPU at 2 GiB per vCPU) up to 32 GiB.
 # Source: https://refactix.com/cloud-infrastructure-devops/lambda-managed-instances-when-dedicated-ec2-pays-off
 LMI_MEMORY_MIB = (2048, 32768)
+# ECS Managed Instances launches burstable types from small up: no nano or micro sizes
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-instances-instance-types.html,
+# as AWS's calculator lists them: aws-samples/sample-ecs-managed-instances-pricing-calculator,
+# src/data/options.js).
+MI_EXCLUDED_SIZES = ("nano", "micro")
 # Express Mode runs on Fargate (the same task sizes apply); our scaling metrics in its words.
 EXPRESS_SCALING_METRICS = {"cpu": "AVERAGE_CPU", "requests": "REQUEST_COUNT_PER_TARGET"}
 
@@ -415,6 +420,12 @@ def opt_in_from_context(
             "ecsMiInstanceType",
             mi_type,
             f"a type {instance_types.FACTS_NAME} lists: {_listing(_instance_sizes())}",
+        )
+    if mi_type.partition(".")[2] in MI_EXCLUDED_SIZES:
+        raise ConfigError(
+            "ecsMiInstanceType",
+            mi_type,
+            "a type ECS Managed Instances launches: no nano or micro size (t4g.small and up)",
         )
     mi_cpu = ctx.integer("ecsMiTaskCpu", 128, 10240)
     mi_memory = ctx.integer("ecsMiTaskMemory", 128, 1_048_576)

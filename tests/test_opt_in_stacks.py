@@ -113,10 +113,10 @@ def test_ecs_managed_instances_capacity_is_one_pinned_type_and_tagged() -> None:
                     {
                         "InstanceRequirements": {
                             # The cheapest type that holds the default task (cdk.json).
-                            "AllowedInstanceTypes": ["t4g.micro"],
+                            "AllowedInstanceTypes": ["t4g.small"],
                             "BurstablePerformance": "included",
                             "VCpuCount": {"Min": 2, "Max": 2},
-                            "MemoryMiB": {"Min": 1024, "Max": 1024},
+                            "MemoryMiB": {"Min": 2048, "Max": 2048},
                         },
                         "StorageConfiguration": {"StorageSizeGiB": 30},
                     }
@@ -351,8 +351,8 @@ def test_lambda_managed_instances_instances_get_the_stack_tags(
             "ecsMiInstanceType",
             "a type stacks/instance_types.yaml lists",
         ),
-        ({"ecsMiTaskMemory": 1000}, "ecsMiTaskMemory", "at most 921 MiB on t4g.micro"),
-        ({"ecsMiTaskCpu": 4096}, "ecsMiTaskCpu", "at most 2048 on t4g.micro"),
+        ({"ecsMiTaskMemory": 2000}, "ecsMiTaskMemory", "at most 1843 MiB on t4g.small"),
+        ({"ecsMiTaskCpu": 4096}, "ecsMiTaskCpu", "at most 2048 on t4g.small"),
         ({"ecsMiStorageGiB": 10}, "ecsMiStorageGiB", "30..16384"),
         ({"ecsMiMinTasks": 5}, "ecsMiMinTasks", "at most ecsMiMaxTasks (4)"),
         ({"expressCpu": 300}, "expressCpu", "256, 512, 1024"),

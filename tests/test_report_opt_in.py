@@ -56,14 +56,14 @@ def test_ecs_managed_instances_price_follows_the_pinned_instance_type(
 ) -> None:
     templates = _templates(opt_in_synth)
     default = _priced(templates, "ecs-managed-instances", us_east_1, IDLE)
-    # One t4g.micro for the one task: 730 h x $0.0084 (EC2 on-demand, us-east-1).
-    assert _line(default, "EC2 instances") == HOURS * Decimal("0.0084")
+    # One t4g.small for the one task: 730 h x $0.0168 (EC2 on-demand, us-east-1).
+    assert _line(default, "EC2 instances") == HOURS * Decimal("0.0168")
     # Its 30 GiB task volume, gp3 at $0.08/GB-month.
     assert _line(default, "EBS volumes") == 30 * Decimal("0.08")
-    # AWS publishes no management fee for t4g.micro: estimated at 12% of on-demand, and the
+    # AWS publishes no management fee for t4g.small: estimated at 12% of on-demand, and the
     # total says it holds an estimate.
     fee = _line(default, "ECS Managed Instances management fee")
-    assert fee == HOURS * Decimal("0.0084") * Decimal("0.12")
+    assert fee == HOURS * Decimal("0.0168") * Decimal("0.12")
     assert default.basis == "estimate"
     assert default.estimated_items() == ["ECS Managed Instances management fee"]
     provider = _resource(templates, names.ECS_MANAGED_INSTANCES_STACK, "AWS::ECS::CapacityProvider")

@@ -38,7 +38,7 @@ from launchlab.report.profile import PRESETS, TrafficProfile, build_profile
 from launchlab.report.rules import ecs_managed_instances
 from launchlab.report.verdict import Sensitivity, find_tie
 from stacks import instance_types
-from stacks.config import ConfigError, LaunchlabConfig
+from stacks.config import MI_EXCLUDED_SIZES, ConfigError, LaunchlabConfig
 from tests.conftest import Synthesized, cdk_context
 
 SCHEMA = json.loads((DEFAULT_TABLE.parent.parent / "report" / "schema.json").read_text())
@@ -108,7 +108,7 @@ def test_a_lower_bound_or_an_estimate_is_never_named_without_saying_so(
     synth: Synthesized, opt_in_synth: Synthesized, us_east_1: RegionPrices
 ) -> None:
     both = _six(synth, opt_in_synth)
-    # At zero traffic ECS Managed Instances on one t4g.micro is the cheapest of the containers.
+    # At zero traffic ECS Managed Instances carries its estimated fee.
     report = build_report("x", both, load_table(), "us-east-1", PRESETS["idle"], Assumptions())
     words = report.verdict
     assert words.basis["ecs-managed-instances"] == "estimate"
@@ -124,14 +124,16 @@ def test_a_lower_bound_or_an_estimate_is_never_named_without_saying_so(
     regions = json.loads(json.dumps(raw["regions"]))
     del regions["us-east-1"]["prices"][ecs_managed_instances.FEE_ESTIMATE_KEY]
     bare = dataclasses.replace(table, raw={**raw, "regions": regions})
-    only_mi = dataclasses.replace(
-        both, launch_types={"ecs-managed-instances": both.launch_types["ecs-managed-instances"],
-                            "express": both.launch_types["express"]},
-    )  # fmt: skip
+    pair = ("ecs-managed-instances", "lambda-managed-instances")
+    only_mi = dataclasses.replace(both, launch_types={k: both.launch_types[k] for k in pair})
     lower = build_report("x", only_mi, bare, "us-east-1", PRESETS["idle"], Assumptions())
     assert lower.verdict.cheapest == "ecs-managed-instances"
     headline = render.verdict_headline(lower.verdict)
-    assert "ECS Managed Instances ($36.01 or more: a charge is not priced)" in headline
+    total = cents(lower.estimates["ecs-managed-instances"].total)
+    assert (
+        f"ECS Managed Instances is cheapest (${total}/month or more: a charge is not priced)"
+        in (headline)
+    )
     document = to_json(lower)
     jsonschema.validate(document, SCHEMA)
     assert document["verdict"]["basis"]["ecs-managed-instances"] == "lower bound"
@@ -173,14 +175,14 @@ def test_network_interfaces_bound_managed_instances_tasks(us_east_1: RegionPrice
     small = estimate(_mi("t4g.small"), "ecs-managed-instances", us_east_1, busy, assumptions)
     assert small.sizing["tasks_per_instance"] == 2
     assert small.sizing["instances_by_level"] == [5]
-    assert "3 network interfaces" not in str(small.sizing)
     assert small.sizing["tasks_per_instance_limit"] == "2 network interfaces for tasks on t4g.small"
 
 
 def test_the_opt_in_defaults_are_the_instances_each_launch_type_would_use() -> None:
-    """ECS Managed Instances: the cheapest type in the table that holds the default task (CPU,
-    memory with a tenth kept, an interface for the awsvpc task), in both bundled regions, its
-    estimated fee included. Lambda Managed Instances at 2 GiB per vCPU: the C family's ratio."""
+    """ECS Managed Instances: the cheapest type in the table it launches (no nano or micro size)
+    that holds the default task (CPU, memory with a tenth kept, an interface for the awsvpc
+    task), in both bundled regions, its estimated fee included. Lambda Managed Instances at
+    2 GiB per vCPU: the C family's ratio."""
     context = cdk_context()
     facts = instance_types.load()
     cpu, memory = context["ecsMiTaskCpu"], context["ecsMiTaskMemory"]
@@ -196,6 +198,7 @@ def test_the_opt_in_defaults_are_the_instances_each_launch_type_would_use() -> N
             name
             for name, f in facts.items()
             if name in prices.instances
+            and name.partition(".")[2] not in MI_EXCLUDED_SIZES
             and f.vcpu * 1024 >= cpu
             and float(f.memory_gib) * 1024 * 0.9 >= memory
             and (f.awsvpc_tasks(trunking=True) or 0) >= 1
