@@ -540,13 +540,13 @@ def _six(synth: Synthesized, opt_in_synth: Synthesized) -> Inventory:
 TEAM_LEAD_VERDICT = (
     "At 40M requests a month ECS on Fargate ($153.10) and ECS Express Mode ($153.10) tie on "
     "cost (within 5% of the lowest a month): the ops decide (below); next, ECS on EC2 at "
-    "$198.53 (30% more)."
+    "$198.53 (29.7% more)."
 )
 TEAM_LEAD_VERDICT_3Y = (
     "At 40M requests a month with a 3-year Compute Savings Plan, no upfront (estimated rates), "
     "ECS on Fargate ($106.73, an estimate) and ECS Express Mode ($106.73, an estimate) tie on "
     "cost (within 5% of the lowest a month): the ops decide (below); next, ECS on EC2 at "
-    "$112.58, an estimate (5% more)."
+    "$112.58, an estimate (5.5% more)."
 )
 
 

@@ -410,7 +410,8 @@ def headline(verdict: Verdict) -> str:
         if rest:
             lowest = cents(verdict.monthly_usd[best])
             more = (cents(verdict.monthly_usd[rest[0]]) - lowest) / lowest if lowest else 0
-            sentence += f"; next, {label(rest[0])} at {amount(verdict, rest[0])} ({more:.0%} more)"
+            # To a tenth of a percent: 5.5% more must not read as inside a 5% margin.
+            sentence += f"; next, {label(rest[0])} at {amount(verdict, rest[0])} ({more:.1%} more)"
         return sentence + "."
     sentence = f"{here} {label(best)} is cheapest ({amount(verdict, best, '/month')})"
     band = band_at(verdict, verdict.requests_per_month)
