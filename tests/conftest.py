@@ -86,12 +86,14 @@ OPT_IN_VARIANT: dict[str, Any] = {
 
 
 # The team lead's case (docs/report.md): 1 vCPU / 2 GB everywhere, -c launchTypes=all, two
-# zones; ECS on EC2 and ECS Managed Instances on the same instance type, like for like.
+# zones; ECS on EC2 and ECS Managed Instances each on the smallest type of its default family
+# that holds the task (t3.medium, t4g.medium: one task each), room for the peak's three.
 TEAM_LEAD_CONTEXT: dict[str, Any] = {
     "launchTypes": "all",
     "availability": "multi-az",
-    "ec2InstanceType": "m7g.large",
-    "ecsMiInstanceType": "m7g.large",
+    "ec2InstanceType": "t3.medium",
+    "ec2MaxInstances": "4",
+    "ecsMiInstanceType": "t4g.medium",
     "ec2TaskCpu": "1024",
     "ec2TaskMemory": "2048",
     "ecsMiTaskCpu": "1024",

@@ -286,5 +286,5 @@ def _price(key: str, entry: Mapping[str, Any]) -> Price:
             for tier in entry.get("tiers", [])
         ),
         basis=basis,
-        note=" ".join(str(entry.get("note", "")).split()),
+        note=" ".join(str(entry.get("note", entry.get("basis_note", ""))).split()),
     )
