@@ -113,8 +113,10 @@ def test_a_lower_bound_or_an_estimate_is_never_named_without_saying_so(
     words = report.verdict
     assert words.basis["ecs-managed-instances"] == "estimate"
     text = "\n".join(line for block in render.verdict_blocks(report) for line in block)
-    assert (
-        "* ECS Managed Instances includes an estimate: ECS Managed Instances management fee" in text
+    assert "* includes an estimated price: ECS Managed Instances" in text
+    notes = "\n".join(render.notes(report))
+    assert "* ECS Managed Instances includes an estimate: ECS Managed Instances management fee" in (
+        notes
     )
     row = next(r for r in render.overview_rows(report) if r[0] == "ECS Managed Instances")
     assert row[1].endswith("*")
@@ -493,11 +495,17 @@ def test_every_profile_field_is_echoed_with_its_unit(synth: Synthesized) -> None
     report = build_report(
         "x", inventory_of(synth), load_table(), "eu-west-1", profile, Assumptions()
     )
-    (line, *_) = render.screen_headline(report)
+    (line, *_) = render.headline(report)
     assert line == (
-        "team-lead: 40M requests/month (15.2 req/s average), 120 ms each, 10 KB each (1 KB "
-        "request, free; 9 KB response, billed out), peaky: 3x the average rate for 6 h/day"
+        "Profile 'team-lead': 40M requests/month (15.2 req/s average), 120 ms each, 10 KB each "
+        "(1 KB request, free; 9 KB response, billed out), peaky: 3x the average rate for 6 h/day"
     )
+    first, second = render.screen_headline(report)
+    assert first == (
+        "team-lead: 40M requests/month (15.2/s), 120 ms, 10 KB (1 KB in, free; 9 KB out), 3x "
+        "the average for 6 h/day"
+    )
+    assert second.startswith("eu-west-1 prices of 2026-11-28, free tier ON, sandbox; sizes from")
 
 
 def test_details_never_cut_a_name_at_80_columns(

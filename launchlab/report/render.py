@@ -26,6 +26,7 @@ from launchlab.report.prices import Price
 from launchlab.report.profile import SECONDS_PER_MONTH
 from launchlab.report.timeline import Timeline, amount, short
 from launchlab.report.timeline import words as timeline_words
+from launchlab.report.verdict import amount as verdict_amount
 from launchlab.report.verdict import (
     band_range,
     bands_sentence,
@@ -34,7 +35,6 @@ from launchlab.report.verdict import (
     sensitivity_words,
     usd,
 )
-from launchlab.report.verdict import amount as verdict_amount
 from launchlab.report.verdict import headline as verdict_headline
 from stacks import launch_types
 
@@ -206,15 +206,27 @@ def _quantity(value: Decimal) -> str:
     return f"{value:,.2f}" if value < 1000 else f"{value:,.0f}"
 
 
-def profile_words(report: Report) -> str:
-    """Every field of the traffic profile, each with its unit."""
+def profile_words(report: Report, *, short: bool = False) -> str:
+    """Every field of the traffic profile, each with its unit (``short``: for one screen)."""
     p = report.profile
+    implied = f" ({p.shape_note})" if p.shape_note else ""
+    if short:
+        shape = (
+            "steady"
+            if p.shape == "steady"
+            else f"{p.peak_to_average:g}x the average for {p.peak_hours_per_day:g} h/day{implied}"
+        )
+        return (
+            f"{requests_words(p.requests_per_month)} requests/month ({p.average_rps:.3g}/s), "
+            f"{p.avg_duration_ms:g} ms, {p.payload_kb:g} KB ({p.request_kb:g} KB in, free; "
+            f"{p.response_kb:g} KB out), {shape}"
+        )
     if p.shape == "steady":
         shape = "steady (no peak)"
     else:
         shape = (
-            f"peaky{f' ({p.shape_note})' if p.shape_note else ''}: {p.peak_to_average:g}x the "
-            f"average rate for {p.peak_hours_per_day:g} h/day"
+            f"peaky{implied}: {p.peak_to_average:g}x the average rate for "
+            f"{p.peak_hours_per_day:g} h/day"
         )
     return (
         f"{requests_words(p.requests_per_month)} requests/month ({p.average_rps:.3g} req/s "
@@ -252,11 +264,12 @@ def screen_headline(report: Report) -> list[str]:
     field with its unit, then where the prices and sizes come from and how they are priced."""
     p = report.profile
     free_tier = "ON" if report.assumptions.free_tier else "OFF"
+    plan = report.assumptions.commitment
+    priced = ("" if plan == "none" else f", {plan}") + f", {availability.mode(report.availability)}"
     return [
-        f"{p.name}: {profile_words(report)}",
-        f"{report.prices.region} prices of {report.table.retrieved}, free tier {free_tier}; "
-        f"sizes from {_shown(report.cdk_out)}" + _overrides(report.cdk_out),
-        priced_words(report),
+        f"{p.name}: {profile_words(report, short=True)}",
+        f"{report.prices.region} prices of {report.table.retrieved}, free tier {free_tier}"
+        f"{priced}; sizes from {_shown(report.cdk_out)}" + _overrides(report.cdk_out),
     ]
 
 
@@ -287,8 +300,20 @@ def marked(report: Report, launch_type: str) -> str:
 
 
 def mark_notes(report: Report, *, why: bool = False) -> list[str]:
-    """What the table's marks mean, for the launch types that carry one; ``why`` adds how each
-    estimate was made (the price table's note)."""
+    """What the table's marks mean, for the launch types that carry one; ``why`` names each
+    estimated charge and how it was made (the price table's note), else one line for all."""
+    if not why:
+        marks: dict[str, list[str]] = {"estimate": [], "lower bound": []}
+        for lt, found in report.estimates.items():
+            marks.get(found.basis, []).append(launch_types.label(lt))
+        return [
+            f"{MARKS[basis]} {words}: {', '.join(names)}"
+            for basis, words in (
+                ("estimate", "includes an estimated price"),
+                ("lower bound", "a lower bound, a charge not priced"),
+            )
+            if (names := marks[basis])
+        ]
     lines = []
     for lt, found in report.estimates.items():
         if found.basis == "estimate":
@@ -583,7 +608,8 @@ def print_report(report: Report, console: Console, details: bool = False) -> Non
         table.add_row(*row)
     console.print(table)
     # One table per launch type (field, value): seven launch-type columns do not fit 80.
-    for ops_row in report.ops:
+    detail_rows = ops_detail_rows(report)
+    for index, ops_row in enumerate(report.ops):
         ops = Table(
             title=f"Operational burden: {launch_types.label(ops_row.launch_type)}",
             show_header=False,
@@ -593,15 +619,9 @@ def print_report(report: Report, console: Console, details: bool = False) -> Non
         ops.add_column("", overflow="fold", ratio=3)
         for key, header in OPS_COLUMNS:
             ops.add_row(header, str(getattr(ops_row, key)))
+        for header, cells in detail_rows:
+            ops.add_row(header, cells[index])
         console.print(ops)
-    # The timelines, the ramp and the patches, one table: a row per launch type's figure.
-    details = Table(title="Operational burden: timelines and patches", show_lines=True)
-    details.add_column("", overflow="fold")
-    for ops_row in report.ops:
-        details.add_column(launch_types.label(ops_row.launch_type), overflow="fold")
-    for header, cells in ops_detail_rows(report):
-        details.add_row(header, *cells)
-    console.print(details)
     _print_lines(console, timeline_lines(report))
     _print_lines(console, [f"- {line}" for line in notes(report)])
     _print_lines(console, [f"- {line}" for line in assumption_lines(report)])
