@@ -51,8 +51,8 @@ def test_all_six_need_about_ten_vcpus_of_on_demand_standard_instances(
     synth: Synthesized, opt_in_synth: Synthesized
 ) -> None:
     """About 10 vCPUs kept for the compute itself, from the templates: ECS on EC2's t3.small
-    (2), ECS Managed Instances' m7g.large (2; two tasks at 200% still fit on it), Lambda Managed
-    Instances' three m7g.large (6; up to its MaxVCpuCount, 12); and 2 for the network's NAT
+    (2), ECS Managed Instances' t4g.small (2; two tasks at 200% still fit on it), Lambda Managed
+    Instances' three c7g.large (6; up to its MaxVCpuCount, 12); and 2 for the network's NAT
     instance (t4g.nano, the default egress of Lambda Managed Instances)."""
     needs = [
         *preflight.needs(assembly.load(synth.outdir), REGION),
@@ -72,7 +72,7 @@ def test_all_six_need_about_ten_vcpus_of_on_demand_standard_instances(
     )
     lmi = by_type["lambda-managed-instances"]
     assert (lmi.kept, lmi.rollout) == (6, 12)
-    assert lmi.how == "3 x m7g.large kept; up to 12 vCPUs, the capacity provider's MaxVCpuCount"
+    assert lmi.how == "3 x c7g.large kept; up to 12 vCPUs, the capacity provider's MaxVCpuCount"
     express = by_type["express"]
     assert (express.quota, express.kept, express.rollout, express.estimated) == (
         FARGATE,
