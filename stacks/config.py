@@ -340,12 +340,12 @@ class LaunchlabConfig:
         )
 
 
-# --- Opt-in launch types (issue 11): ECS Managed Instances, ECS Express Mode, Lambda Managed
-# Instances. Kept in one block apart from the classic three so the config refactor can move it
-# whole. --------------------------------------------------------------------------------------
+# --- Opt-in launch types: ECS Managed Instances, ECS Express Mode, Lambda Managed Instances ----
 
-# Lambda Managed Instances runs on C, M and R instances of size large or bigger.
-# Source: https://jajera.github.io/aws-lambda-managed-instance-walkthrough/overview/concepts/capacity-providers/
+# Lambda Managed Instances runs on general purpose (M), compute optimized (C) and memory
+# optimized (R) instances of size large or bigger: the instance types the Lambda pricing page
+# lists for it (https://aws.amazon.com/lambda/pricing/, "Lambda Managed Instances"), as the
+# developer guide directs (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances.html).
 LMI_INSTANCE_FAMILIES = ("c", "m", "r")
 _LMI_TOO_SMALL = ("nano", "micro", "small", "medium")
 # Execution environment memory per vCPU (GiB), and the environments' concurrency cap.
@@ -354,8 +354,10 @@ LMI_MEMORY_PER_VCPU_GIB = (2, 4, 8)
 LMI_MAX_CONCURRENCY = (1, 1600)
 # The capacity provider's vCPU ceiling: aws-cdk-lib 2.275 refuses fewer than 12.
 LMI_MAX_VCPUS = (12, 15000)
-# Function memory on managed instances: 2 GiB (one vCPU at 2 GiB per vCPU) up to 32 GiB.
-# Source: https://refactix.com/cloud-infrastructure-devops/lambda-managed-instances-when-dedicated-ec2-pays-off
+# Function memory on managed instances: "The minimum supported function size is 2GB and 1 vCPU"
+# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-best-practices.html);
+# up to 32 GiB, the maximum raised in March 2026 (16 vCPUs at 2 GiB each; no AWS page stating
+# it was found, so a larger value is refused here rather than guessed at).
 LMI_MEMORY_MIB = (2048, 32768)
 # ECS Managed Instances launches burstable types from small up: no nano or micro sizes
 # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-instances-instance-types.html,

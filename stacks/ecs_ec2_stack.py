@@ -1,4 +1,46 @@
-"""EcsEc2Stack: the sample app on ECS with EC2 capacity, behind its own ALB."""
+"""EcsEc2Stack: the sample app on ECS with EC2 capacity, behind its own ALB.
+
+An ECS cluster whose capacity is an Auto Scaling group of ECS-optimized instances.
+
+- The AMI is the ECS-optimized Amazon Linux 2023 image, resolved at deploy time from its
+  public SSM parameter: synth needs no account, and each deploy picks up the latest AMI.
+- Instances require IMDSv2 with a hop limit of 1, so containers in bridge mode cannot reach
+  the instance role's credentials; they have encrypted gp3 root volumes and are reached
+  through SSM Session Manager, never SSH (no key pair, no port 22).
+- The capacity provider scales instances to fit tasks (managed scaling) and drains an
+  instance's tasks before it goes (managed draining). Managed termination protection is
+  off: with it on, instances running tasks cannot be terminated and ``cdk destroy`` hangs.
+  On stack delete the group is force-deleted (AsgTeardown), so managed draining's
+  lifecycle hook cannot hold an instance, billed, for an hour.
+- A change of launch template (instance type, AMI) replaces the instances one at a time
+  (a rolling update), and the task definition names its CPU architecture, so a switch
+  between x86_64 and Graviton never places a task on an instance of the other kind.
+- Burstable (t-family) instances run in the CPU-credit mode the config names: standard by
+  default, so a sustained load is throttled at the baseline instead of billed as surplus
+  credits (T3 and T4g launch as unlimited unless told otherwise).
+- Tasks use bridge networking with dynamic host ports; the instances' security group
+  admits only the ALB, and only on the ephemeral port range.
+- With ``availability=multi-az`` the group keeps two or more instances, which it balances
+  over the two zones' subnets, and the service spreads its tasks across zones first
+  (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/strategy-examples.html).
+- With ``ec2SpotShare`` above 0 the group is a mixed-instances group: that percent of the
+  instances above an on-demand base of one (none at 100) are Spot, allocated
+  price-capacity-optimized. Interruptions are handled: ECS drains an instance on its
+  two-minute Spot notice (ECS_ENABLE_SPOT_INSTANCE_DRAINING,
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/spot-instance-draining-linux-container.html),
+  and Capacity Rebalancing launches a replacement when EC2 signals an elevated risk
+  (https://docs.aws.amazon.com/autoscaling/ec2/userguide/enable-capacity-rebalancing-console-cli.html),
+  whose termination managed draining then drains, since ECS gets no notice of it.
+
+Every ECS service here also gets what stacks/constructs/ecs_service.py builds for all of them:
+a non-root container (user 10001) with a read-only root filesystem (only /tmp writable), a
+container health check, 30 s from SIGTERM to SIGKILL, non-blocking awslogs to a log group kept
+`logRetentionDays`; the deployment circuit breaker with rollback, 100% minimum and 200% maximum
+healthy, a 60 s health-check grace period; an ALB health check on /health every 10 s and a 15 s
+deregistration delay; target tracking on CPU or ALB requests per target.
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+Managed draining: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/enable-managed-instance-draining.html
+"""
 
 from __future__ import annotations
 
@@ -15,28 +57,17 @@ from stacks.config import EcsEc2Config, LaunchlabConfig
 from stacks.constructs.asg_teardown import AsgTeardown
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
-    ServicePlacement,
     add_app_container,
     after_capacity_providers,
     autoscale,
     ecs_cluster,
     service_rollout,
 )
+from stacks.constructs.instances import instance_architecture, is_burstable
+from stacks.constructs.placement import ServicePlacement
+from stacks.images import ImageRef, ImageRequest
 from stacks.launch_types import LaunchTypeSpec
-from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import WORKLOADS
-
-
-def instance_architecture(instance_type: str) -> str:
-    """'arm64' for Graviton instance types (t4g, m7g, ...), else 'x86_64'."""
-    arch = ec2.InstanceType(instance_type).architecture
-    return "arm64" if arch == ec2.InstanceArchitecture.ARM_64 else "x86_64"
-
-
-def is_burstable(instance_type: str) -> bool:
-    """T-family types (t3, t3a, t4g, ...) earn and spend CPU credits; EC2 refuses a credit
-    specification for any other type."""
-    return instance_type.startswith("t")
 
 
 def image_for(config: LaunchlabConfig) -> ImageRequest:
@@ -64,38 +95,8 @@ def build(
 
 
 class EcsEc2Stack(cdk.Stack):
-    """An ECS cluster whose capacity is an Auto Scaling group of ECS-optimized instances.
-
-    - The AMI is the ECS-optimized Amazon Linux 2023 image, resolved at deploy time from its
-      public SSM parameter: synth needs no account, and each deploy picks up the latest AMI.
-    - Instances require IMDSv2 with a hop limit of 1, so containers in bridge mode cannot reach
-      the instance role's credentials; they have encrypted gp3 root volumes and are reached
-      through SSM Session Manager, never SSH (no key pair, no port 22).
-    - The capacity provider scales instances to fit tasks (managed scaling) and drains an
-      instance's tasks before it goes (managed draining). Managed termination protection is
-      off: with it on, instances running tasks cannot be terminated and ``cdk destroy`` hangs.
-      On stack delete the group is force-deleted (AsgTeardown), so managed draining's
-      lifecycle hook cannot hold an instance, billed, for an hour.
-    - A change of launch template (instance type, AMI) replaces the instances one at a time
-      (a rolling update), and the task definition names its CPU architecture, so a switch
-      between x86_64 and Graviton never places a task on an instance of the other kind.
-    - Burstable (t-family) instances run in the CPU-credit mode the config names: standard by
-      default, so a sustained load is throttled at the baseline instead of billed as surplus
-      credits (T3 and T4g launch as unlimited unless told otherwise).
-    - Tasks use bridge networking with dynamic host ports; the instances' security group
-      admits only the ALB, and only on the ephemeral port range.
-    - With ``availability=multi-az`` the group keeps two or more instances, which it balances
-      over the two zones' subnets, and the service spreads its tasks across zones first
-      (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/strategy-examples.html).
-    - With ``ec2SpotShare`` above 0 the group is a mixed-instances group: that percent of the
-      instances above an on-demand base of one (none at 100) are Spot, allocated
-      price-capacity-optimized. Interruptions are handled: ECS drains an instance on its
-      two-minute Spot notice (ECS_ENABLE_SPOT_INSTANCE_DRAINING,
-      https://docs.aws.amazon.com/AmazonECS/latest/developerguide/spot-instance-draining-linux-container.html),
-      and Capacity Rebalancing launches a replacement when EC2 signals an elevated risk
-      (https://docs.aws.amazon.com/autoscaling/ec2/userguide/enable-capacity-rebalancing-console-cli.html),
-      whose termination managed draining then drains, since ECS gets no notice of it.
-    """
+    """An ECS cluster whose capacity is an Auto Scaling group of ECS-optimized instances. (What
+    it builds and why: the module docstring.)"""
 
     def __init__(
         self,

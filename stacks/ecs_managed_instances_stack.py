@@ -1,4 +1,30 @@
-"""EcsManagedInstancesStack: the sample app on ECS Managed Instances, behind its own ALB."""
+"""EcsManagedInstancesStack: the sample app on ECS Managed Instances, behind its own ALB.
+
+An ECS service on EC2 capacity that ECS itself launches, patches and scales.
+
+Compared with ECS on EC2 there is no Auto Scaling group, launch template or AMI here: the
+Managed Instances capacity provider picks instances that meet the requirements (pinned to
+one instance type, so the bill is predictable and the report can price it), replaces them
+for patching, and drains them itself. ECS adds a management fee per instance-hour on top
+of the EC2 price.
+
+- An infrastructure role lets ECS manage the instances; the instance profile (its name
+  starts with ``ecsInstanceRole``, which the AWS managed policy may pass) carries the ECS
+  agent's permissions.
+- Tasks run in awsvpc mode with their own ENI and security group, which admits only the
+  ALB on the container port; instances carry the capacity provider's tags (the project,
+  launch type and stage), so Cost Explorer and ``launchlab down`` can find them.
+- The per-instance task volume is sized down from ECS's 80 GiB default: the sample image
+  is small and the volume is billed as EBS.
+
+Every ECS service here also gets what stacks/constructs/ecs_service.py builds for all of them:
+a non-root container (user 10001) with a read-only root filesystem (only /tmp writable), a
+container health check, 30 s from SIGTERM to SIGKILL, non-blocking awslogs to a log group kept
+`logRetentionDays`; the deployment circuit breaker with rollback, 100% minimum and 200% maximum
+healthy, a 60 s health-check grace period; an ALB health check on /health every 10 s and a 15 s
+deregistration delay; target tracking on CPU or ALB requests per target.
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+"""
 
 from __future__ import annotations
 
@@ -14,7 +40,6 @@ from stacks.config import EcsManagedInstancesConfig, LaunchlabConfig, instance_s
 from stacks.constructs.delete_waiter import DeleteWaiter
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
-    ServicePlacement,
     add_app_container,
     after_capacity_providers,
     autoscale,
@@ -22,9 +47,10 @@ from stacks.constructs.ecs_service import (
     linux_platform,
     service_rollout,
 )
-from stacks.ecs_ec2_stack import instance_architecture
+from stacks.constructs.instances import instance_architecture, is_burstable
+from stacks.constructs.placement import ServicePlacement
+from stacks.images import ImageRef, ImageRequest
 from stacks.launch_types import LaunchTypeSpec
-from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import WORKLOADS
 
 # The AWS managed policy ECS needs to launch, patch and terminate the instances for us.
@@ -56,23 +82,8 @@ def build(
 
 
 class EcsManagedInstancesStack(cdk.Stack):
-    """An ECS service on EC2 capacity that ECS itself launches, patches and scales.
-
-    Compared with ECS on EC2 there is no Auto Scaling group, launch template or AMI here: the
-    Managed Instances capacity provider picks instances that meet the requirements (pinned to
-    one instance type, so the bill is predictable and the report can price it), replaces them
-    for patching, and drains them itself. ECS adds a management fee per instance-hour on top
-    of the EC2 price.
-
-    - An infrastructure role lets ECS manage the instances; the instance profile (its name
-      starts with ``ecsInstanceRole``, which the AWS managed policy may pass) carries the ECS
-      agent's permissions.
-    - Tasks run in awsvpc mode with their own ENI and security group, which admits only the
-      ALB on the container port; instances carry the capacity provider's tags (the project,
-      launch type and stage), so Cost Explorer and ``launchlab down`` can find them.
-    - The per-instance task volume is sized down from ECS's 80 GiB default: the sample image
-      is small and the volume is billed as EBS.
-    """
+    """An ECS service on EC2 capacity that ECS itself launches, patches and scales. (What it
+    builds and why: the module docstring.)"""
 
     def __init__(
         self,
@@ -122,7 +133,7 @@ class EcsManagedInstancesStack(cdk.Stack):
                 allowed_instance_types=[config.instance_type],
                 burstable_performance=(
                     ec2.BurstablePerformance.INCLUDED
-                    if config.instance_type.startswith("t")
+                    if is_burstable(config.instance_type)
                     else ec2.BurstablePerformance.EXCLUDED
                 ),
             ),

@@ -1,4 +1,23 @@
-"""ExpressServiceStack: the sample app as an ECS Express Mode service (image in, HTTPS URL out)."""
+"""ExpressServiceStack: the sample app as an ECS Express Mode service (image in, HTTPS URL out).
+
+One ``AWS::ECS::ExpressGatewayService`` on Fargate, in this project's VPC and cluster.
+
+ECS itself creates, outside this template, an HTTPS ALB (shared by the Express services
+of the account that fit it), a listener rule and target groups, security groups, an ACM
+certificate for a generated ``*.ecs.<region>.on.aws`` name, target-tracking scaling and
+CloudWatch alarms; deleting the service deletes them. This stack keeps what it can:
+
+- its own cluster, so ECS never creates a ``default`` one outside CloudFormation;
+- the app's log group, with the project's retention, deleted with the stack;
+- separate execution (image pull, log writes, nothing else), task (no permissions) and
+  infrastructure roles; the infrastructure role outlives the service on delete (the
+  service depends on it), so ECS can still remove what it created;
+- the service name left to CloudFormation: ECS holds on to deleted Express service
+  names, so a fixed name would block the next deploy after a destroy.
+
+Express offers no settings for the container's user or a read-only root filesystem: the
+image itself runs as the non-root user 10001.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +30,12 @@ from constructs import Construct
 
 from stacks.config import EXPRESS_SCALING_METRICS, ExpressConfig, LaunchlabConfig
 from stacks.constructs.delete_waiter import DeleteWaiter
-from stacks.constructs.ecs_service import (
-    ServicePlacement,
-    after_capacity_providers,
-    ecs_cluster,
-    retained_log_group,
-)
+from stacks.constructs.ecs_service import after_capacity_providers, ecs_cluster
+from stacks.constructs.logs import retained_log_group
+from stacks.constructs.placement import ServicePlacement
+from stacks.images import ImageRef, ImageRequest
 from stacks.launch_types import LaunchTypeSpec
 from stacks.names import TAG_APP
-from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import CONTAINER_PORT, HEALTH_PATH, WORKLOADS
 
 # The AWS managed policy that lets ECS create and delete the ALB, listener rules, target
@@ -53,23 +69,7 @@ def build(
 
 class ExpressServiceStack(cdk.Stack):
     """One ``AWS::ECS::ExpressGatewayService`` on Fargate, in this project's VPC and cluster.
-
-    ECS itself creates, outside this template, an HTTPS ALB (shared by the Express services
-    of the account that fit it), a listener rule and target groups, security groups, an ACM
-    certificate for a generated ``*.ecs.<region>.on.aws`` name, target-tracking scaling and
-    CloudWatch alarms; deleting the service deletes them. This stack keeps what it can:
-
-    - its own cluster, so ECS never creates a ``default`` one outside CloudFormation;
-    - the app's log group, with the project's retention, deleted with the stack;
-    - separate execution (image pull, log writes, nothing else), task (no permissions) and
-      infrastructure roles; the infrastructure role outlives the service on delete (the
-      service depends on it), so ECS can still remove what it created;
-    - the service name left to CloudFormation: ECS holds on to deleted Express service
-      names, so a fixed name would block the next deploy after a destroy.
-
-    Express offers no settings for the container's user or a read-only root filesystem: the
-    image itself runs as the non-root user 10001.
-    """
+    (What it builds and why: the module docstring.)"""
 
     def __init__(
         self,

@@ -1,4 +1,22 @@
-"""FargateServiceStack: the sample app on Fargate, behind its own ALB."""
+"""FargateServiceStack: the sample app on Fargate, behind its own ALB.
+
+A Fargate service in awsvpc mode: each task has its own ENI and security group.
+
+Without NAT the tasks sit in public subnets with public IPs (to reach ECR and CloudWatch
+Logs); their security group admits only the ALB, on the container port. Fargate Spot runs
+the same tasks for up to 70% less, at the risk of a two-minute interruption notice: all of
+them with ``fargateSpot``, or ``fargateSpotShare`` percent of those above one on-demand
+task (a capacity provider strategy's base and weights,
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html).
+
+Every ECS service here also gets what stacks/constructs/ecs_service.py builds for all of them:
+a non-root container (user 10001) with a read-only root filesystem (only /tmp writable), a
+container health check, 30 s from SIGTERM to SIGKILL, non-blocking awslogs to a log group kept
+`logRetentionDays`; the deployment circuit breaker with rollback, 100% minimum and 200% maximum
+healthy, a 60 s health-check grace period; an ALB health check on /health every 10 s and a 15 s
+deregistration delay; target tracking on CPU or ALB requests per target.
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+"""
 
 from __future__ import annotations
 
@@ -13,7 +31,6 @@ from constructs import Construct
 from stacks.config import FargateConfig, LaunchlabConfig
 from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
-    ServicePlacement,
     add_app_container,
     after_capacity_providers,
     autoscale,
@@ -21,8 +38,9 @@ from stacks.constructs.ecs_service import (
     linux_platform,
     service_rollout,
 )
+from stacks.constructs.placement import ServicePlacement
+from stacks.images import ImageRef, ImageRequest
 from stacks.launch_types import LaunchTypeSpec
-from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import WORKLOADS
 
 
@@ -69,15 +87,8 @@ def build(
 
 
 class FargateServiceStack(cdk.Stack):
-    """A Fargate service in awsvpc mode: each task has its own ENI and security group.
-
-    Without NAT the tasks sit in public subnets with public IPs (to reach ECR and CloudWatch
-    Logs); their security group admits only the ALB, on the container port. Fargate Spot runs
-    the same tasks for up to 70% less, at the risk of a two-minute interruption notice: all of
-    them with ``fargateSpot``, or ``fargateSpotShare`` percent of those above one on-demand
-    task (a capacity provider strategy's base and weights,
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html).
-    """
+    """A Fargate service in awsvpc mode: each task has its own ENI and security group. (What it
+    builds and why: the module docstring.)"""
 
     def __init__(
         self,

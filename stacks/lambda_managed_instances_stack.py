@@ -1,13 +1,29 @@
-"""LambdaManagedInstancesStack: the Python app as a Lambda function on managed EC2 instances."""
+"""LambdaManagedInstancesStack: the Python app as a Lambda function on managed EC2 instances.
+
+A function on a Lambda capacity provider: EC2 instances in our VPC that Lambda
+launches, patches (it replaces instances at least every 14 days) and scales on CPU.
+
+- Packaged as a .zip for the managed Python runtime: the runtimes AWS lists for
+  managed instances are the managed ones, so the function does not depend on container
+  image support (stacks/constructs/python_zip.py builds it).
+- Each execution environment serves up to ``max_concurrency`` requests at once (Python
+  runs them in separate processes); Lambda keeps ``min_environments`` warm, so there are
+  no cold starts but there is a cost at zero traffic.
+- Published as a version behind the ``live`` alias, which carries the Function URL; old
+  versions are deleted on update so their environments do not stay warm. No
+  ``$LATEST.PUBLISHED`` version: it would keep a second set of environments warm.
+- The instances' security group admits nothing; instances carry the capacity provider's
+  tags (the project, launch type and stage) so Cost Explorer and ``launchlab down`` can
+  find them.
+- It runs in private subnets, out through the network stack's egress (its instances'
+  interfaces get no public IP), and its delete waits for Lambda to terminate the instances.
+
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-runtimes.html,
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-scaling.html
+"""
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -19,11 +35,13 @@ from constructs import Construct
 
 from stacks.config import LambdaManagedInstancesConfig, LaunchlabConfig
 from stacks.constructs.delete_waiter import DeleteWaiter
-from stacks.constructs.ecs_service import ServicePlacement, retained_log_group
-from stacks.ecs_ec2_stack import instance_architecture
+from stacks.constructs.instances import instance_architecture
+from stacks.constructs.logs import retained_log_group
+from stacks.constructs.placement import ServicePlacement
+from stacks.constructs.python_zip import python_app_code
+from stacks.images import ImageRef, ImageRequest
 from stacks.launch_types import LaunchTypeSpec
 from stacks.names import PROJECT, TAG_APP, TAG_PROJECT
-from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import LAMBDA_WORKLOAD
 
 # The same ASGI entry point the container-image function runs.
@@ -31,16 +49,10 @@ HANDLER = "launchlab_app.lambda_handler.handler"
 # Lambda Managed Instances supports Python 3.13 and later; the newest the pinned CDK knows.
 # Source: https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-runtimes.html
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-APP_PACKAGE = "launchlab_app"
-REQUIREMENTS = LAMBDA_WORKLOAD.directory / "requirements.txt"
-# The HTTP server the container images run; Lambda's runtime takes its place.
-SERVER_ONLY = frozenset({"uvicorn", "click", "h11"})
-_INSTALL_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
-_PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)")
 
 
 def image_for(config: LaunchlabConfig) -> ImageRequest | None:
-    """No image: the function is a .zip for the managed runtime (see python_app_code)."""
+    """No image: the function is a .zip for the managed runtime (constructs/python_zip.py)."""
     return None
 
 
@@ -52,7 +64,7 @@ def build(
     image: ImageRef | None,
     placement: ServicePlacement,
 ) -> cdk.Stack:
-    code, app_version = python_app_code()
+    code, app_version = python_app_code(RUNTIME)
     return LambdaManagedInstancesStack(
         scope,
         spec.stack_id,
@@ -65,22 +77,8 @@ def build(
 
 
 class LambdaManagedInstancesStack(cdk.Stack):
-    """A function on a Lambda capacity provider: EC2 instances in our VPC that Lambda
-    launches, patches (it replaces instances at least every 14 days) and scales on CPU.
-
-    - Packaged as a .zip for the managed Python runtime: the runtimes AWS lists for
-      managed instances are the managed ones, so the function does not depend on container
-      image support (see :func:`python_app_code`).
-    - Each execution environment serves up to ``max_concurrency`` requests at once (Python
-      runs them in separate processes); Lambda keeps ``min_environments`` warm, so there are
-      no cold starts but there is a cost at zero traffic.
-    - Published as a version behind the ``live`` alias, which carries the Function URL; old
-      versions are deleted on update so their environments do not stay warm. No
-      ``$LATEST.PUBLISHED`` version: it would keep a second set of environments warm.
-    - The instances' security group admits nothing; instances carry the capacity provider's
-      tags (the project, launch type and stage) so Cost Explorer and ``launchlab down`` can
-      find them.
-    """
+    """A function on a Lambda capacity provider: EC2 instances in our VPC that Lambda launches,
+    patches and scales. (What it builds and why: the module docstring.)"""
 
     def __init__(
         self,
@@ -206,98 +204,3 @@ class _ResourceTags:
     def produce(self) -> Any:
         tags = self._resource.cdk_tag_manager.tag_values() or {TAG_PROJECT: PROJECT}
         return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
-
-
-def python_app_code() -> tuple[lambda_.Code, str]:
-    """The Python app and its runtime dependencies as a .zip asset, and a version label.
-
-    Built at synth without a network or Docker: the app's own files, plus each dependency in
-    ``services/python-app/requirements.txt`` (but the HTTP server) copied from the
-    distribution installed here, which must have exactly the pinned version. Every one is pure
-    Python, so the same .zip serves x86_64 and arm64. The label is a hash of what goes in.
-    """
-    pins = runtime_pins()
-    _check_installed(pins)
-    digest = hashlib.sha256()
-    for name, version in sorted(pins.items()):
-        digest.update(f"{name}=={version}\n".encode())
-    for path in _app_files():
-        digest.update(path.relative_to(LAMBDA_WORKLOAD.directory).as_posix().encode())
-        digest.update(path.read_bytes())
-    code = lambda_.Code.from_asset(
-        str(LAMBDA_WORKLOAD.directory),
-        asset_hash_type=cdk.AssetHashType.OUTPUT,
-        bundling=cdk.BundlingOptions(
-            # Never pulled: the local bundler below always succeeds.
-            image=RUNTIME.bundling_image,
-            local=_InstalledDistributions(pins),
-        ),
-    )
-    return code, f"zip-{digest.hexdigest()}"
-
-
-def runtime_pins() -> dict[str, str]:
-    """name -> pinned version of the app's runtime dependencies, less the HTTP server."""
-    pins = {}
-    for line in REQUIREMENTS.read_text().splitlines():
-        match = _PIN.match(line.strip())
-        if match and _normalise(match.group(1)) not in SERVER_ONLY:
-            pins[_normalise(match.group(1))] = match.group(2)
-    return pins
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
-
-
-def _check_installed(pins: dict[str, str]) -> None:
-    for name, version in pins.items():
-        try:
-            installed = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            installed = None
-        if installed != version:
-            raise RuntimeError(
-                f"Lambda Managed Instances .zip: {name}=={version} is pinned in "
-                f"{REQUIREMENTS.name} but {installed or 'nothing'} is installed; run `make setup`"
-            )
-
-
-def _app_files() -> Iterator[Path]:
-    root = LAMBDA_WORKLOAD.directory / APP_PACKAGE
-    for path in sorted(root.rglob("*.py")):
-        if "__pycache__" not in path.parts:
-            yield path
-
-
-@jsii.implements(cdk.ILocalBundling)
-class _InstalledDistributions:
-    """Copies the app and its installed dependencies into the asset directory."""
-
-    def __init__(self, pins: dict[str, str]) -> None:
-        self._pins = pins
-
-    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_: Any) -> bool:
-        out = Path(output_dir)
-        for path in _app_files():
-            _copy(path, out / path.relative_to(LAMBDA_WORKLOAD.directory))
-        for name in sorted(self._pins):
-            distribution = importlib.metadata.distribution(name)
-            for file in distribution.files or ():
-                parts = Path(file).parts
-                # Console scripts live outside site-packages; bytecode is per interpreter;
-                # the installer's records name this machine's paths and tools.
-                if (
-                    ".." in parts
-                    or "__pycache__" in parts
-                    or file.suffix == ".pyc"
-                    or (parts[0].endswith(".dist-info") and parts[-1] in _INSTALL_RECORDS)
-                ):
-                    continue
-                _copy(Path(str(distribution.locate_file(file))), out / file)
-        return True
-
-
-def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)

@@ -1,4 +1,13 @@
-"""LambdaStack: the Python app as a container-image Lambda function behind an HTTPS front door."""
+"""LambdaStack: the Python app as a container-image Lambda function behind an HTTPS front door.
+
+A container-image function from the project's ECR repository.
+
+The image runs the same Python app as the ECS services through an ASGI adapter. Its front
+door is a Function URL (free, HTTPS, up to 15 minutes per request) or, as an option, an API
+Gateway HTTP API (billed per request, 30 s cap, room for custom domains and throttling).
+The function logs to its own log group with a retention period, deleted with the stack; its
+role may write to that group and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +20,11 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.config import LambdaConfig, LaunchlabConfig
-from stacks.constructs.ecs_service import ServicePlacement, retained_log_group
+from stacks.constructs.logs import retained_log_group
+from stacks.constructs.placement import ServicePlacement
+from stacks.images import ImageRef, ImageRequest
 from stacks.launch_types import LaunchTypeSpec
 from stacks.names import TAG_APP
-from stacks.registry_stack import ImageRef, ImageRequest
 from stacks.workloads import LAMBDA_WORKLOAD
 
 if TYPE_CHECKING:
@@ -45,14 +55,8 @@ def build(
 
 
 class LambdaStack(cdk.Stack):
-    """A container-image function from the project's ECR repository.
-
-    The image runs the same Python app as the ECS services through an ASGI adapter. Its front
-    door is a Function URL (free, HTTPS, up to 15 minutes per request) or, as an option, an API
-    Gateway HTTP API (billed per request, 30 s cap, room for custom domains and throttling).
-    The function logs to its own log group with a retention period, deleted with the stack; its
-    role may write to that group and nothing else.
-    """
+    """A container-image function from the project's ECR repository. (What it builds and why:
+    the module docstring.)"""
 
     def __init__(
         self,

@@ -12,8 +12,8 @@ from cdk_nag import AwsSolutionsChecks
 from stacks import launch_types, names
 from stacks.checkov_skips import apply_checkov_skips
 from stacks.config import LaunchlabConfig, check_context_keys
-from stacks.constructs.ecs_service import ServicePlacement
 from stacks.constructs.paths import StackTree
+from stacks.constructs.placement import ServicePlacement
 from stacks.lambda_log_groups import own_lambda_log_groups
 from stacks.nag_suppressions import apply_suppressions
 from stacks.network_stack import NetworkStack
@@ -98,10 +98,10 @@ def create_app(
 ) -> tuple[cdk.App, LaunchlabStacks]:
     """A new App with every stack; context given here adds to what the CDK CLI passes.
 
-    CDK's built-in CloudFormation validation is off by default: measured, it takes about 90%
-    of this app's synth (5-6 s of 6.5 s on 2 cores) and only warns, while cfn-lint, which
-    fails on errors, runs over every template in the tests and in `launchlab demo`. The
-    tests' default synth turns it on and requires it to find nothing.
+    CDK's built-in CloudFormation validation is off by default: it takes most of a synth's time
+    (BENCHMARKS.md, "Synth") and only warns, while cfn-lint, which fails on errors, runs over
+    every template in the tests and in `launchlab demo`. The tests' default synth turns it on
+    and requires it to find nothing.
     """
     app = cdk.App(
         context=dict(context) if context else None,

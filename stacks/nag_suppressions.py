@@ -7,6 +7,8 @@ suppression cannot outlive the resource it was written for.
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 from constructs import IConstruct
 
@@ -102,7 +104,7 @@ _BY_STACK: dict[str, list[tuple[str, str, str]]] = {
         (
             "AsgTeardown/Role/DefaultPolicy/Resource",
             "IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:"
-            "autoScalingGroup:*:autoScalingGroupName/<InstancesASGBDDE502C>]",
+            "autoScalingGroup:*:autoScalingGroupName/<{Instances/ASG}>]",
             "An Auto Scaling group's ARN carries a UUID that exists only once the group does; "
             "the group name pins the delete to this stack's own group.",
         ),
@@ -114,7 +116,7 @@ _BY_STACK: dict[str, list[tuple[str, str, str]]] = {
         ),
     ],
     names.FARGATE_STACK: [*_ALB, *_TASK_DEFINITION],
-    # --- opt-in launch types (issue 11) ---
+    # --- opt-in launch types ---
     names.ECS_MANAGED_INSTANCES_STACK: [
         *_DELETE_WAITER,
         *_ALB,
@@ -241,13 +243,28 @@ def apply_suppressions(tree: StackTree, config: LaunchlabConfig) -> None:
     if name == names.ECS_EC2_STACK and config.ecs_ec2.spot_share > 0:
         entries += _SPOT_GROUP
     for path, rule, reason in entries:
-        _acknowledge(tree.find(path, what="nag suppression"), rule, reason)
+        _acknowledge(tree.find(path, what="nag suppression"), _with_logical_ids(tree, rule), reason)
     # cdk-ecr-deployment's handler is a singleton whose construct id carries a version hash;
     # it exists only when the images are built during deploy.
     for child_id, child in tree.children.items():
         if child_id.startswith("Custom::CDKECRDeployment"):
             for path, rule, reason in _IMAGE_COPY:
                 _acknowledge(find_path(child, path, what="nag suppression"), rule, reason)
+
+
+# In a rule, "{Instances/ASG}" stands for the logical id CloudFormation gives the resource at
+# that construct path, which cdk-nag writes into the finding it raises (a hash of the path).
+_PATH_IN_RULE = re.compile(r"\{([A-Za-z0-9/]+)\}")
+
+
+def _with_logical_ids(tree: StackTree, rule: str) -> str:
+    def logical_id(match: re.Match[str]) -> str:
+        node = tree.find(f"{match.group(1)}", what="nag suppression's resource")
+        resource = node if isinstance(node, cdk.CfnElement) else node.node.default_child
+        assert isinstance(resource, cdk.CfnElement), match.group(1)
+        return str(tree.stack.resolve(tree.stack.get_logical_id(resource)))
+
+    return _PATH_IN_RULE.sub(logical_id, rule)
 
 
 def _acknowledge(node: IConstruct, rule: str, reason: str) -> None:

@@ -1,4 +1,22 @@
-"""NetworkStack: the VPC every launch type shares, and the egress only some of them need."""
+"""NetworkStack: the VPC every launch type shares, and the egress only some of them need.
+
+A VPC over two availability zones with public subnets, and what else the selected
+launch types need to reach AWS (stacks/launch_types.py ``network``):
+
+- the default three need nothing more: tasks and instances sit in public subnets with
+  public IPs, their security groups admitting only their load balancer (each NAT gateway
+  costs about $33 a month before data, far more than the addresses it would save);
+- ECS Express Mode's tasks get no public IP, and its ALB faces the internet only from
+  public subnets: interface endpoints for ECR and CloudWatch Logs and a gateway endpoint
+  for S3 (free) let them pull and log from the public subnets;
+- Lambda Managed Instances runs in private subnets, out through ``egress``: one NAT
+  instance (default), one NAT gateway, or the endpoints above plus EC2's;
+- ``nat_gateways`` 1 or 2 puts every workload in private subnets behind NAT gateways,
+  which then serve Lambda Managed Instances too.
+
+Nothing here is created unless a selected launch type needs it, so the default deploy has
+no private subnets, NAT or endpoints.
+"""
 
 from __future__ import annotations
 
@@ -34,23 +52,8 @@ _INTERFACE_SERVICES = {
 
 
 class NetworkStack(cdk.Stack):
-    """A VPC over two availability zones with public subnets, and what else the selected
-    launch types need to reach AWS (stacks/launch_types.py ``network``):
-
-    - the default three need nothing more: tasks and instances sit in public subnets with
-      public IPs, their security groups admitting only their load balancer (each NAT gateway
-      costs about $33 a month before data, far more than the addresses it would save);
-    - ECS Express Mode's tasks get no public IP, and its ALB faces the internet only from
-      public subnets: interface endpoints for ECR and CloudWatch Logs and a gateway endpoint
-      for S3 (free) let them pull and log from the public subnets;
-    - Lambda Managed Instances runs in private subnets, out through ``egress``: one NAT
-      instance (default), one NAT gateway, or the endpoints above plus EC2's;
-    - ``nat_gateways`` 1 or 2 puts every workload in private subnets behind NAT gateways,
-      which then serve Lambda Managed Instances too.
-
-    Nothing here is created unless a selected launch type needs it, so the default deploy has
-    no private subnets, NAT or endpoints.
-    """
+    """A VPC over two availability zones with public subnets, and the egress the selected launch
+    types need (see the module docstring)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, network: NetworkConfig, **kwargs: Any

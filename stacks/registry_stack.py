@@ -1,8 +1,19 @@
-"""RegistryStack: the project's own ECR repositories, and the images that land in them."""
+"""RegistryStack: the project's own ECR repositories, and the images that land in them.
+
+One ECR repository per sample app, filled during ``cdk deploy``.
+
+The images are built from ``services/*/Dockerfile`` as CDK Docker assets (pushed to the
+bootstrap repository), then copied into our own repositories by cdk-ecr-deployment under
+``cdk-<content hash>``: the same tag always names the same build. The services are in
+stacks that depend on this one, so the first deploy never points a service at an empty
+repository.
+
+With ``image_tag`` set nothing is built: the services pull that tag (the Lambda function
+``<tag>-lambda``), which must already be in the repositories.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,8 +23,9 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct, IConstruct
 
 from stacks.config import BUILT_TAG_PREFIX, RegistryConfig
+from stacks.images import ImageRef, ImageRequest
 from stacks.names import PROJECT
-from stacks.workloads import WORKLOADS, SampleApp
+from stacks.workloads import WORKLOADS
 
 # Not sent to `docker build`, and left out of the asset hash, so test runs and editor
 # droppings do not produce a new image tag.
@@ -32,35 +44,9 @@ _PLATFORMS = {
 }
 
 
-@dataclass(frozen=True)
-class ImageRequest:
-    """One image a launch type runs: which workload, built for which CPU architecture."""
-
-    workload: SampleApp
-    architecture: str  # "x86_64" or "arm64"
-    lambda_image: bool = False
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """Where a service finds its image: a repository of this stack and an immutable tag."""
-
-    repository: ecr.IRepository
-    tag: str
-
-
 class RegistryStack(cdk.Stack):
-    """One ECR repository per sample app, filled during ``cdk deploy``.
-
-    The images are built from ``services/*/Dockerfile`` as CDK Docker assets (pushed to the
-    bootstrap repository), then copied into our own repositories by cdk-ecr-deployment under
-    ``cdk-<content hash>``: the same tag always names the same build. The services are in
-    stacks that depend on this one, so the first deploy never points a service at an empty
-    repository.
-
-    With ``image_tag`` set nothing is built: the services pull that tag (the Lambda function
-    ``<tag>-lambda``), which must already be in the repositories.
-    """
+    """One ECR repository per sample app, filled during ``cdk deploy``. (What it builds and why:
+    the module docstring.)"""
 
     def __init__(
         self,

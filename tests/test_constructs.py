@@ -17,10 +17,10 @@ from stacks.constructs.ecs_service import (
     PublicLoadBalancer,
     add_app_container,
     autoscale,
-    retained_log_group,
     service_rollout,
 )
-from stacks.registry_stack import ImageRef
+from stacks.constructs.logs import retained_log_group
+from stacks.images import ImageRef
 from stacks.workloads import CONTAINER_USER, WORKLOADS
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"

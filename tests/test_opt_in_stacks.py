@@ -27,15 +27,12 @@ from stacks.config import (
     LaunchlabConfig,
     OptInLaunchTypesConfig,
 )
-from stacks.constructs.ecs_service import ServicePlacement
+from stacks.constructs.placement import ServicePlacement
+from stacks.constructs.python_zip import runtime_pins
 from stacks.ecs_managed_instances_stack import EcsManagedInstancesStack
 from stacks.express_stack import ExpressServiceStack
-from stacks.lambda_managed_instances_stack import (
-    HANDLER,
-    LambdaManagedInstancesStack,
-    runtime_pins,
-)
-from stacks.registry_stack import ImageRef
+from stacks.images import ImageRef
+from stacks.lambda_managed_instances_stack import HANDLER, LambdaManagedInstancesStack
 from stacks.workloads import CONTAINER_PORT, HEALTH_PATH
 from tests.conftest import OPT_IN_STACKS, Synthesized, cdk_context
 

@@ -34,7 +34,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
-from stacks.constructs.ecs_service import retained_log_group
+from stacks.constructs.logs import retained_log_group
 
 HANDLER_SOURCE = Path(__file__).resolve().parent / "handlers" / "asg_teardown_handler.py"
 RESOURCE_TYPE = "Custom::AsgTeardown"

@@ -35,7 +35,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from stacks.constructs.asg_teardown import HANDLER_TIMEOUT, SERVICE_TIMEOUT
-from stacks.constructs.ecs_service import retained_log_group
+from stacks.constructs.logs import retained_log_group
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 RESOURCE_TYPE = "Custom::DeleteWaiter"

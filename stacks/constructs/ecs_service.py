@@ -1,26 +1,41 @@
-"""The pieces both ECS launch types share: the hardened app container, the public ALB in front
-of a service, and its autoscaling.
+"""What the ECS launch types share: the hardened app container, safe rollouts, the public ALB in
+front of a service, its autoscaling, and the cluster.
 
-ECS on EC2 and Fargate differ in capacity and networking only; everything a user would check
-when comparing them (container hardening, health checks, drain times, rollout safety, scaling)
-is built here once so the two cannot drift apart.
+ECS on EC2, Fargate and ECS Managed Instances differ in capacity and networking only;
+everything a user would check when comparing them is built here once, so they cannot drift
+apart (ECS Express Mode takes the cluster; ECS builds the rest of it itself):
+
+- the container (add_app_container): runs as the non-root user 10001 with a read-only root
+  filesystem, only /tmp writable (a task volume); a container health check on the image's own
+  check command (every 10 s, 3 retries, 15 s start period); ECS's SIGTERM followed by SIGKILL
+  30 s later, more than the 10 s the apps take to finish in-flight requests; awslogs in
+  non-blocking mode to a log group of the stack's, kept for the configured days;
+- the rollout (service_rollout): the deployment circuit breaker with rollback, 100% minimum and
+  200% maximum healthy (a new task starts before an old one stops), a 60 s health-check grace
+  period, the service's tags propagated to its tasks, ECS-managed tags on;
+- the ALB (PublicLoadBalancer): internet-facing, invalid header fields dropped, HTTP or, with a
+  certificate, HTTPS with AWS's recommended TLS policy and a redirect; health checks on
+  /health every 10 s (2 to pass, 3 to fail) and a 15 s deregistration delay;
+- scaling (autoscale): target tracking on CPU or ALB requests per target, 60 s cooldowns.
+
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html,
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TypedDict
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import TaskScaling
+from stacks.constructs.logs import retained_log_group
+from stacks.images import ImageRef
 from stacks.names import TAG_APP
-from stacks.registry_stack import ImageRef
 from stacks.workloads import (
     CONTAINER_PORT,
     CONTAINER_USER,
@@ -32,57 +47,11 @@ from stacks.workloads import (
 APP_CONTAINER = "app"
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServicePlacement:
-    """Where and how a launch type runs in the shared VPC."""
-
-    vpc: ec2.IVpc
-    # Private subnets when the VPC has NAT gateways, else public ones with public IPs: for the
-    # launch types whose compute gets a public IP of its own (launch_types network "public-ip").
-    workload_subnets: ec2.SubnetSelection
-    public_ip: bool
-    # The private subnets (NAT or endpoints as their way out), if any selected launch type
-    # needs them (network "private").
-    private_subnets: ec2.SubnetSelection | None
-    log_retention_days: int
-    container_insights: bool
-    certificate_arn: str | None
-
-    def subnets(self, selection: ec2.SubnetSelection | None = None) -> list[ec2.ISubnet]:
-        """The subnets of ``selection`` (the workload subnets by default) themselves, for
-        constructs that take a list rather than a selection."""
-        chosen = selection or self.workload_subnets
-        return self.vpc.select_subnets(subnet_type=chosen.subnet_type).subnets
-
-    def public_subnets(self) -> list[ec2.ISubnet]:
-        return self.vpc.select_subnets(subnet_type=ec2.SubnetType.PUBLIC).subnets
-
-    def private(self) -> list[ec2.ISubnet]:
-        """The private subnets; an error if the network stack made none."""
-        if self.private_subnets is None:
-            raise ValueError(
-                "no private subnets: the network config has no launch type needing them"
-            )
-        return self.subnets(self.private_subnets)
-
-
 # Targets leave the ALB this long before ECS sends SIGTERM; requests here finish in well under
 # a second, so 15 s drains them (Copilot's bar is 60 s or less; ours is 30 s or less).
 DEREGISTRATION_DELAY = cdk.Duration.seconds(15)
 HEALTH_CHECK_INTERVAL = cdk.Duration.seconds(10)
 SCALING_COOLDOWN = cdk.Duration.seconds(60)
-
-
-def retained_log_group(
-    scope: Construct, construct_id: str, *, retention_days: int
-) -> logs.LogGroup:
-    """A log group with a retention period, deleted with its stack."""
-    return logs.LogGroup(
-        scope,
-        construct_id,
-        retention=retention(retention_days),
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-    )
 
 
 def ecs_cluster(
@@ -121,11 +90,6 @@ def after_capacity_providers(service: Construct, cluster: ecs.Cluster) -> None:
     the dependency is on the whole cluster construct, resolved after aspects have run.
     """
     service.node.add_dependency(cluster)
-
-
-def retention(days: int) -> logs.RetentionDays:
-    """The RetentionDays member for a number of days the config has validated."""
-    return logs.RetentionDays[_RETENTION[days]]
 
 
 def add_app_container(
@@ -313,13 +277,3 @@ def autoscale(
             scale_in_cooldown=SCALING_COOLDOWN,
             scale_out_cooldown=SCALING_COOLDOWN,
         )
-
-
-_RETENTION = {
-    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS",
-    30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS",
-    150: "FIVE_MONTHS", 180: "SIX_MONTHS", 365: "ONE_YEAR", 400: "THIRTEEN_MONTHS",
-    545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS", 1827: "FIVE_YEARS",
-    2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
-    3653: "TEN_YEARS",
-}  # fmt: skip
