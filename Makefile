@@ -1,4 +1,6 @@
-# launchlab: every command a user or CI runs. `make setup` is implied by the others.
+# launchlab: every command a user or CI runs. `make setup` (what the demo, the toolkit and the
+# CDK app run) is implied by the others; `make test`, `lint`, `rehearse` and `mutate` add the test
+# and lint tools (`make setup-dev`).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -25,13 +27,20 @@ endif
 # 4 workers 83-92 s, 3 workers 91-94 s, alternating in the same half hour (BENCHMARKS.md).
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1; print(min(4, 2 * n))')
 
-.PHONY: setup demo test lint rehearse synth deploy destroy bench mutate clean docs-chart patch-cadence
+.PHONY: setup setup-dev demo test lint rehearse synth deploy destroy bench mutate clean docs-chart patch-cadence
 
-setup: $(VENV)/.installed $(VENV)/bin/launchlab node_modules/.installed $(TOOLS)/.installed
+setup: $(VENV)/.installed $(VENV)/bin/launchlab node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt services/python-app/requirements.txt
+setup-dev: setup $(VENV)/.installed-dev $(TOOLS)/.installed
+
+$(VENV)/.installed: requirements.txt constraints.txt services/python-app/requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "launchlab needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -r requirements.txt -c constraints.txt
+	touch $@
+
+# The test and lint tools, on top: a newcomer's first `make demo` never waits for them.
+$(VENV)/.installed-dev: requirements-dev.txt services/python-app/requirements-dev.txt $(VENV)/.installed
 	$(PIP_INSTALL) -r requirements-dev.txt -c constraints.txt
 	touch $@
 
@@ -56,7 +65,7 @@ demo: setup
 	$(BIN)/python -m launchlab demo  # this checkout's code, also in a worktree sharing the venv
 
 ## test: every test (infrastructure, services, toolkit) and ruff; non-zero on any failure.
-test: setup
+test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(TEST_ENV) $(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist worksteal
@@ -65,16 +74,16 @@ test: setup
 ## rehearse: `launchlab up` and `launchlab down` with the pinned CDK CLI against moto in server
 ## mode (2-3 min, so not part of `make test`; what moto cannot run, and why it is not yet in
 ## .ci/run, is in tests/rehearse_aws.py).
-rehearse: setup
+rehearse: setup-dev
 	$(BIN)/python -m pytest tests/rehearse_aws.py
 
 ## lint: the type check (mypy over the CDK libraries' stubs takes about a minute cold).
-lint: setup
+lint: setup $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 ## mutate: mutation testing of the cost model, down, the checks wiring and the config, from
 ## scratch (tests/mutate.py, mutmut; not part of `make test`; figures in BENCHMARKS.md).
-mutate: setup
+mutate: setup-dev
 	rm -rf mutants
 	$(BIN)/python tests/mutate.py
 

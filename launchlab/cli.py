@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import signal
 import sys
 import warnings
@@ -157,6 +158,23 @@ def _fail(message: str) -> int:
     return 2
 
 
+# Where nothing says how wide a line may be (no terminal and no COLUMNS: a CI log, a pipe, a
+# file), rich would wrap at 80 columns and fold a table cell, a path or a flag mid-word. There
+# lines stay whole (the viewer wraps them to its own width, and every word stays searchable) and
+# tables get room up to this width, so no column is folded.
+LOG_WIDTH = 200
+
+
+def output_console() -> Console:
+    """The console every command prints to: the terminal's width on a terminal (or COLUMNS),
+    whole lines in a log."""
+    from rich.console import Console
+
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console()
+    return Console(soft_wrap=True, width=LOG_WIDTH)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -169,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     from rich.console import Console
 
-    console = Console()
+    console = output_console()
     try:
         with processes.stop_signals():
             return int(args.handler(args, console))

@@ -6,7 +6,8 @@
 3. verify each with the verifier that checks a real deployment;
 4. run a short, bounded load test against each;
 5. write the comparison report, with the local figures beside the projected costs;
-6. stop every process it started, even on Ctrl-C or failure.
+6. stop every process it started, even on Ctrl-C or failure;
+then print the figures measured here and, last, the verdict screen `launchlab report` prints.
 Exits non-zero if any step failed.
 """
 
@@ -24,14 +25,13 @@ from launchlab import assembly, checks, local, summary
 from launchlab.load import LoadResult, run_load
 from launchlab.report.cost import Assumptions
 from launchlab.report.inventory import read_inventory
-from launchlab.report.model import build_report
+from launchlab.report.model import Report, build_report
 from launchlab.report.prices import load_table
 from launchlab.report.profile import build_profile
 from launchlab.report.render import (
     OPS_SUMMARY_HEADERS,
-    SUMMARY_HEADERS,
     ops_summary_rows,
-    summary_rows,
+    print_report,
     write_files,
 )
 from launchlab.report.timeline import load_timings
@@ -62,11 +62,10 @@ class DemoResult:
     loads: dict[str, LoadResult] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)
     report_paths: list[Path] = field(default_factory=list)
-    # launch type -> monthly, per 1M requests, idle per hour, idle per month (formatted USD)
-    projected: dict[str, list[str]] = field(default_factory=dict)
     # launch type -> seconds its stand-in took to start here; the modelled timelines' rows
     start_seconds: dict[str, float] = field(default_factory=dict)
     timelines: list[list[str]] = field(default_factory=list)
+    report: Report | None = None  # what the projection says; None if the demo stopped before it
 
     @property
     def passed(self) -> bool:
@@ -170,8 +169,11 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         result.failed_steps.append("6 stop")
 
     _print_table(console, result)
-    _print_projection(console, result)
     _print_timelines(console, result)
+    if result.report is not None:
+        # Last, so the answer is what a newcomer sees when the demo ends: the same screen as
+        # `launchlab report` (report.md has the rest).
+        print_report(result.report, console)
     return result
 
 
@@ -222,8 +224,8 @@ def write_report(app: assembly.Assembly, report_dir: Path, result: DemoResult) -
     )
     figures = local_figures(result)
     paths = write_files(report, report_dir, measured=figures)
-    result.projected = {row[0]: row[1:] for row in summary_rows(report)}
     result.timelines = ops_summary_rows(report)
+    result.report = report
     figures_path = report_dir / "local-figures.json"
     figures_path.write_text(json.dumps(figures, indent=2) + "\n")
     return [*paths.values(), figures_path]
@@ -237,15 +239,6 @@ def _print_stacks(console: Console, app: assembly.Assembly) -> None:
         table.add_row(
             item.stack_name, item.launch_type, str(item.resource_count), "; ".join(item.highlights)
         )
-    console.print(table)
-
-
-def _print_projection(console: Console, result: DemoResult) -> None:
-    table = Table(title=f"projected on AWS ({DEMO_REGION}, default traffic profile; see report.md)")
-    for column in SUMMARY_HEADERS:
-        table.add_column(column)
-    for launch_type, row in result.projected.items():
-        table.add_row(launch_type, *row)
     console.print(table)
 
 
