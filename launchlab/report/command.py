@@ -134,6 +134,18 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="RPS",
         help="requests/s one ECS task serves (default: from task vCPU, duration, scaling target)",
     )
+    compare = parser.add_argument_group("compare with a baseline (a pull request's cost check)")
+    compare.add_argument(
+        "--baseline",
+        metavar="REPORT_JSON",
+        help="report.json of another run (e.g. the base branch's): print what changed per "
+        "launch type and in the verdict, and write it as cost-diff.md beside report.md",
+    )
+    compare.add_argument(
+        "--fail-above",
+        metavar="USD",
+        help="with --baseline: exit 1 if any launch type's monthly cost grows by more than USD",
+    )
     parser.add_argument(
         "--out", default=str(DEFAULT_OUT), metavar="DIR", help="where to write (default reports/)"
     )

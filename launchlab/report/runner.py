@@ -15,6 +15,7 @@ from rich.console import Console
 
 from launchlab import assembly
 from launchlab.errors import LaunchlabError
+from launchlab.report import diff
 from launchlab.report.command import TRAFFIC_FLAGS
 from launchlab.report.cost import COMMITMENTS, Assumptions
 from launchlab.report.inventory import read_inventory
@@ -65,6 +66,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     bench = read_bench(Path(args.bench)) if args.bench else None
     drill = read_drill(Path(args.drill)) if args.drill else None
     timings = load_timings(overrides=parse_overrides(args.timing))
+    # Before anything slow: a bad baseline or limit is a one-line error at once.
+    limit = diff.parse_limit(args.fail_above)
+    if limit is not None and not args.baseline:
+        raise LaunchlabError("--fail-above needs --baseline REPORT_JSON to compare with")
+    baseline = diff.read_baseline(Path(args.baseline)) if args.baseline else None
     flags: dict[str, str | None] = {field: getattr(args, field) for _, field, _, _ in TRAFFIC_FLAGS}
     if args.traffic_from_bench:
         if bench is None:
@@ -154,4 +160,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
         highlight=False,
         markup=False,
     )
+    if baseline is not None:
+        return diff.publish(baseline, Path(args.baseline), paths["json"], console, limit)
     return 0
