@@ -24,7 +24,7 @@ endif
 # pytest-xdist workers for `make test`: two per core this process may use, at most 4. A worker
 # spends about a third of its time waiting (a workload starting, a CLI run, a timeout under
 # test), and the others fill those gaps; each costs ~6 s of CPU to collect. On 2 cores, warm:
-# 4 workers 83-92 s, 3 workers 91-94 s, alternating in the same half hour (BENCHMARKS.md).
+# 4 workers 83-92 s, 3 workers 91-94 s, alternating in the same half hour (2026-11-30).
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1; print(min(4, 2 * n))')
 
 .PHONY: setup setup-dev demo test lint rehearse synth deploy destroy bench mutate clean docs-chart patch-cadence

@@ -20,7 +20,7 @@ worker per mutant, and everything here serves that:
   prime_clients) and freezes the garbage collector's view of what is loaded (gc.freeze), so a
   forked session neither rebuilds clients nor walks the whole heap at its end.
 
-Not part of `make test`. Figures and the survivors' explanations: BENCHMARKS.md.
+Not part of `make test`. Figures: BENCHMARKS.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The three opt-in launch types (issue 11): ECS Managed Instances, ECS Express Mode and Lambda
+"""The three opt-in launch types: ECS Managed Instances, ECS Express Mode and Lambda
 Managed Instances, each built on a bare ``cdk.Stack``, and in the real app selected with
 ``-c launchTypes=...`` beside the network and registry stacks, with cdk-nag and cfn-lint
 over the result (checkov scans them with the default app's templates, in one run:
