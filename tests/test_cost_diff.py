@@ -27,9 +27,12 @@ OPT_IN = [spec.key for spec in launch_types.REGISTRY if not spec.default]
 def _report(
     capsys: pytest.CaptureFixture[str], app: Synthesized, out: Path, *flags: str
 ) -> tuple[int, str, dict[str, Any]]:
-    """Run `launchlab report` on ``app`` into ``out``: exit code, output, report.json."""
+    """Run `launchlab report` on ``app`` into ``out``: exit code, output, report.json. As in a
+    CI log: no terminal, no COLUMNS, so every line whole."""
     capsys.readouterr()
-    code = main(["report", "--cdk-out", str(app.outdir), "--out", str(out), *flags])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        code = main(["report", "--cdk-out", str(app.outdir), "--out", str(out), *flags])
     document = json.loads((out / "report.json").read_text())
     return code, capsys.readouterr().out, document
 
@@ -64,7 +67,7 @@ def test_three_launch_types_more_is_their_cost_and_trips_the_gate(
     over = [key for key, grew in growth.items() if grew > limit]
     assert over and set(over) <= set(OPT_IN)  # Lambda Managed Instances keeps 3 instances warm
     assert code == 1
-    gate = out.splitlines()[-2]
+    (gate,) = [line for line in out.splitlines() if line.startswith("Cost gate")]
     assert gate.startswith("Cost gate FAILED (--fail-above $50.00): ")
     for key in over:
         label = launch_types.label(key)
@@ -120,7 +123,7 @@ def test_a_cheaper_instance_type_moves_its_line_item_and_the_verdict(
         "--baseline", str(tmp_path / "base" / "report.json"), "--fail-above", "0",
     )  # fmt: skip
     assert code == 0  # cheaper: no growth, so not even a $0 gate fails
-    assert out.splitlines()[-2].startswith("Cost gate passed")
+    assert "\nCost gate passed: no launch type's monthly cost grows by more than $0.00.\n" in out
     before, after = _by_key(base), _by_key(now)
     assert (base["verdict"]["cheapest"], now["verdict"]["cheapest"]) == ("lambda", "ecs-ec2")
     markdown = (tmp_path / "pr" / "cost-diff.md").read_text()

@@ -132,7 +132,7 @@ def test_the_blocker_hides_the_test_tools_and_nothing_the_demo_needs() -> None:
         "    except ModuleNotFoundError: print(name)"
     )
     found = subprocess.run(
-        [sys.executable, "-c", probe, "moto", "pytest", "cfnlint", "starlette"],
+        [sys.executable, "-c", probe, "moto", "pytest", "yaml", "starlette"],
         env=runtime_only_environment(), capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert found.stdout.split() == ["moto", "pytest"]

@@ -101,7 +101,7 @@ def read_baseline(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise LaunchlabError(
             f"--baseline {path} is not JSON ({error.msg}, line {error.lineno}): pass the "
-            "report.json that `launchlab report` wrote"
+            "report.json that `.venv/bin/launchlab report` wrote"
         ) from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA_ID:
         raise LaunchlabError(
@@ -359,7 +359,7 @@ def markdown(diff: CostDiff, limit: Decimal | None = None) -> str:
     now = diff.verdict[1]
     out = [MARKER, "## launchlab: what this change costs", ""]
     traffic = requests_words(now["requests_per_month"])
-    out += [f"Against the baseline `{diff.baseline}`, at {traffic} requests a month.", ""]
+    out += [f"Against the baseline {diff.baseline}, at {traffic} requests a month.", ""]
     if diff.unlike:
         out += ["**Not like for like**: the two reports were priced differently:", ""]
         out += [f"- {line}" for line in diff.unlike] + [""]
