@@ -18,7 +18,6 @@ from launchlab.report import diff
 from launchlab.report.verdict import usd
 from stacks import launch_types
 from tests.conftest import ROOT, Synthesized
-from tests.test_demo_all_launch_types import all_synth  # noqa: F401 (a session fixture)
 from tests.test_ec2_capacity import graviton  # noqa: F401 (a session fixture)
 
 OPT_IN = [spec.key for spec in launch_types.REGISTRY if not spec.default]
@@ -44,7 +43,7 @@ def _by_key(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.mark.slow
 def test_three_launch_types_more_is_their_cost_and_trips_the_gate(
     synth: Synthesized,
-    all_synth: Synthesized,  # noqa: F811
+    all_synth: Synthesized,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
