@@ -29,8 +29,6 @@ from launchlab.report.model import Report, build_report
 from launchlab.report.prices import load_table
 from launchlab.report.profile import build_profile
 from launchlab.report.render import (
-    OPS_SUMMARY_HEADERS,
-    ops_summary_rows,
     print_report,
     write_files,
 )
@@ -62,9 +60,8 @@ class DemoResult:
     loads: dict[str, LoadResult] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)
     report_paths: list[Path] = field(default_factory=list)
-    # launch type -> seconds its stand-in took to start here; the modelled timelines' rows
+    # launch type -> seconds its stand-in took to start here
     start_seconds: dict[str, float] = field(default_factory=dict)
-    timelines: list[list[str]] = field(default_factory=list)
     report: Report | None = None  # what the projection says; None if the demo stopped before it
 
     @property
@@ -224,7 +221,6 @@ def write_report(app: assembly.Assembly, report_dir: Path, result: DemoResult) -
     )
     figures = local_figures(result)
     paths = write_files(report, report_dir, measured=figures)
-    result.timelines = ops_summary_rows(report)
     result.report = report
     figures_path = report_dir / "local-figures.json"
     figures_path.write_text(json.dumps(figures, indent=2) + "\n")
@@ -243,19 +239,14 @@ def _print_stacks(console: Console, app: assembly.Assembly) -> None:
 
 
 def _print_timelines(console: Console, result: DemoResult) -> None:
+    """What the ops table of the report screen below takes from here (the table itself is the
+    report's: printed once)."""
     starts = ", ".join(
         f"{launch_types.label(lt)} {seconds:.2f} s" for lt, seconds in result.start_seconds.items()
     )
-    table = Table(
-        title="modelled on AWS: one more task, deploy, rollback, cold start, patches a year"
-    )
-    for column in OPS_SUMMARY_HEADERS:
-        table.add_column(column)
-    for row in result.timelines:
-        table.add_row(*row)
-    console.print(table)
     console.print(
-        f"the app's start in them measured {LOCAL_START}: {starts}",
+        f"the ops timelines below take the app's start from the stand-ins, measured "
+        f"{LOCAL_START}: {starts}",
         highlight=False,
         markup=False,
     )
