@@ -33,6 +33,13 @@ VPC_CIDR = "10.40.0.0/16"
 # writes with room to spare; standard CPU credits, so a busy month cannot bill surplus credits.
 NAT_INSTANCE_TYPE = "t4g.nano"
 NAT_ROOT_VOLUME_GIB = 10
+# CDK's NAT instance user data installs iptables once; on Amazon Linux 2023 that install
+# sometimes fails when another dnf process cleans the package cache during it, and the
+# instance then forwards nothing (aws/aws-cdk#36717, open; the fix proposed there, aws/aws-cdk
+# pull request 36718, retries the install). Retried here, for at most five minutes; the rest
+# is CDK's own.
+NAT_INSTALL_ATTEMPTS = 60
+NAT_INSTALL_RETRY_SECONDS = 5
 # What a workload without a public IP calls, as VPC interface endpoints: ECR's API (auth,
 # manifests) and registry (layers, which ECR keeps in S3: the S3 gateway endpoint), and
 # CloudWatch Logs. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/platform-version-migration.html
@@ -147,10 +154,23 @@ def _nat(network: NetworkConfig) -> tuple[int, ec2.NatProvider | None]:
             credit_specification=ec2.CpuCredits.STANDARD,
             # The public subnet would assign one anyway; said here, the template shows it.
             associate_public_ip_address=True,
+            user_data=_nat_user_data(),
         )
     if "private" in network.needs and network.egress == "nat-gateway":
         return 1, ec2.NatProvider.gateway()
     return 0, None
+
+
+def _nat_user_data() -> ec2.UserData:
+    """CDK's NAT instance commands, its package install retried (NAT_INSTALL_ATTEMPTS)."""
+    install, *rest = ec2.NatInstanceProviderV2.DEFAULT_USER_DATA_COMMANDS
+    user_data = ec2.UserData.for_linux()
+    user_data.add_commands(
+        f"for attempt in $(seq {NAT_INSTALL_ATTEMPTS}); do {install} && break; "
+        f"sleep {NAT_INSTALL_RETRY_SECONDS}; done",
+        *rest,
+    )
+    return user_data
 
 
 def _harden_nat_instances(scope: Construct, provider: ec2.NatInstanceProviderV2) -> None:

@@ -129,7 +129,8 @@ def test_each_egress_setting_gives_lambda_managed_instances_its_way_out(
 
 def test_the_nat_instance_is_locked_down(all_synth: Synthesized) -> None:
     """Only the VPC may send it traffic (CDK's default admits the whole internet), IMDSv2 only,
-    an encrypted volume that goes with it, standard credits, and a public IP to forward from."""
+    an encrypted volume that goes with it, standard credits, a public IP to forward from, and
+    CDK's iptables install retried (it sometimes fails on Amazon Linux 2023: aws/aws-cdk#36717)."""
     resources = all_synth.template(names.NETWORK_STACK)["Resources"]
     (instance,) = [r for r in resources.values() if r["Type"] == "AWS::EC2::Instance"]
     props = instance["Properties"]
@@ -156,6 +157,13 @@ def test_the_nat_instance_is_locked_down(all_synth: Synthesized) -> None:
     template_id = props["LaunchTemplate"]["Version"]["Fn::GetAtt"][0]
     data = resources[template_id]["Properties"]["LaunchTemplateData"]
     assert data["MetadataOptions"] == {"HttpTokens": "required"}
+    script = props["UserData"]["Fn::Base64"].splitlines()
+    assert script[:3] == [
+        "#!/bin/bash",
+        "for attempt in $(seq 60); do yum install iptables-services -y && break; sleep 5; done",
+        "systemctl enable iptables",
+    ]
+    assert "-j MASQUERADE" in script[-3]
 
 
 # --- the check catches each way a deploy breaks -----------------------------------------------
