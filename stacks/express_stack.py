@@ -158,9 +158,11 @@ class ExpressServiceStack(cdk.Stack):
         # The cluster's FARGATE capacity provider must be associated before the service asks
         # for Fargate capacity, and on delete must outlive it.
         after_capacity_providers(self.service, self.cluster)
-        # Deleting the service only starts ECS's own teardown (DRAINING): the load balancer,
-        # target groups and security groups it made go after, with the infrastructure role.
-        # The role, and so the stack and then the VPC, wait for them.
+        # Deleting the service only starts ECS's own teardown (DRAINING): its tasks stop, then
+        # the load balancer, target groups and security groups it made go, with the
+        # infrastructure role. The role, the cluster's FARGATE association (which cannot be
+        # removed while the draining tasks still use it), and so the stack and then the VPC,
+        # wait for them.
         DeleteWaiter(
             self,
             "DeleteWaiter",
@@ -168,6 +170,7 @@ class ExpressServiceStack(cdk.Stack):
             after=[infrastructure_role],
             log_retention_days=placement.log_retention_days,
             vpc=placement.vpc,
+            cluster=self.cluster,
         )
 
         cdk.CfnOutput(

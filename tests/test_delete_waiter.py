@@ -81,9 +81,11 @@ def test_each_managed_launch_type_waits_between_what_starts_and_what_outlives_th
     assert "Fn::ImportValue" in resource["Properties"]["VpcId"]
     assert set(resource["Properties"]) == {"ServiceToken", "ServiceTimeout", "VpcId"}
     # ... and waits for its cluster's FARGATE capacity provider association (the race
-    # after_capacity_providers closes for the other services).
+    # after_capacity_providers closes for the other services), which on delete outlives the
+    # wait: the draining tasks still use FARGATE after the service resource is gone.
     association_id, _ = _only(template, "AWS::ECS::ClusterCapacityProviderAssociations")
     assert association_id in _depends_on(service)
+    assert association_id in _depends_on(resource)
 
     # Lambda Managed Instances: the capacity provider first; its security group and the
     # operator role Lambda terminates the instances with last.

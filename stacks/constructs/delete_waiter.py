@@ -44,7 +44,8 @@ RESOURCE_TYPE = "Custom::DeleteWaiter"
 class DeleteWaiter(Construct):
     """On stack delete, after ``before`` is deleted and before ``after`` is: wait for the
     instances and interfaces in ``security_group``, the ECS-managed resources in ``vpc``, and
-    take ``capacity_provider`` off ``cluster`` (whichever are given)."""
+    take ``capacity_provider`` off ``cluster`` (whichever are given). ``cluster``'s capacity
+    provider associations are deleted after the wait, with or without ``capacity_provider``."""
 
     def __init__(
         self,
