@@ -9,6 +9,8 @@ terminate them (or not) and check that the wait sees it."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -173,6 +175,10 @@ def test_the_handler_waits_for_the_group_to_empty_and_says_what_is_left(
     assert (body["PhysicalResourceId"], body["StackId"]) == ("waiter-1", stack_id)
 
     ec2 = boto3.client("ec2")
+    # A stopped instance keeps its interface, and so the group.
+    ec2.stop_instances(InstanceIds=[instance])
+    waiter.handler(_event("Delete", stack_id, response_url.url, SecurityGroupId=group), _Context(1))
+    assert instance in response_url.bodies[-1]["Reason"]
     ec2.terminate_instances(InstanceIds=[instance])
     # AWS deletes a terminated instance's primary interface with it; moto keeps it.
     for eni in ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [group]}])[
@@ -183,10 +189,9 @@ def test_the_handler_waits_for_the_group_to_empty_and_says_what_is_left(
     assert response_url.bodies[-1]["Reason"] == f"security group {group}: nothing left"
 
 
-@pytest.mark.slow
-def test_the_handler_takes_the_capacity_provider_off_the_cluster(
-    aws: MotoServer, response_url: _ResponseURL
-) -> None:
+def _providers_on_a_cluster(cluster: str, providers: list[str], default: str | None) -> None:
+    """Capacity providers on ``cluster``, ``default`` its strategy: Auto Scaling group ones,
+    as moto cannot create Managed Instances ones."""
     ecs = boto3.client("ecs")
     autoscaling = boto3.client("autoscaling")
     autoscaling.create_launch_configuration(
@@ -199,16 +204,26 @@ def test_the_handler_takes_the_capacity_provider_off_the_cluster(
     group_arn = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0][
         "AutoScalingGroupARN"
     ]
-    for name in ("managed", "other"):
+    for name in providers:
         ecs.create_capacity_provider(
             name=name, autoScalingGroupProvider={"autoScalingGroupArn": group_arn}
         )
-    ecs.create_cluster(clusterName="LaunchlabEcsManagedInstances-Cluster")
+    ecs.create_cluster(clusterName=cluster)
     ecs.put_cluster_capacity_providers(
-        cluster="LaunchlabEcsManagedInstances-Cluster",
-        capacityProviders=["managed", "other"],
-        defaultCapacityProviderStrategy=[{"capacityProvider": "other", "weight": 1}],
+        cluster=cluster,
+        capacityProviders=providers,
+        defaultCapacityProviderStrategy=(
+            [{"capacityProvider": default, "weight": 1}] if default else []
+        ),
     )
+
+
+@pytest.mark.slow
+def test_the_handler_takes_the_capacity_provider_off_the_cluster(
+    aws: MotoServer, response_url: _ResponseURL
+) -> None:
+    ecs = boto3.client("ecs")
+    _providers_on_a_cluster("LaunchlabEcsManagedInstances-Cluster", ["managed", "other"], "other")
     stack_id = _stack("DELETE_IN_PROGRESS")
     event = _event(
         "Delete", stack_id, response_url.url,
@@ -256,6 +271,19 @@ def test_the_handler_waits_for_what_ecs_made_in_the_vpc_and_nothing_else(
         "LoadBalancers"
     ][0]["LoadBalancerArn"]
     elbv2.create_load_balancer(Name="ours", Subnets=subnets)
+    # More than the 20 ARNs one DescribeTags call takes.
+    target_groups = [
+        elbv2.create_target_group(
+            Name=f"ecs-express-{i}", Protocol="HTTP", Port=8080, VpcId=vpc, Tags=managed
+        )["TargetGroups"][0]["TargetGroupArn"]
+        for i in range(24)
+    ]
+    # Express in another VPC of the account (the default one, say) is not this stack's.
+    other_vpc = ec2.create_vpc(CidrBlock="10.41.0.0/16")["Vpc"]["VpcId"]
+    elsewhere = ec2.create_security_group(
+        GroupName="ecs-express", Description="x", VpcId=other_vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": managed}],
+    )["GroupId"]  # fmt: skip
     stack_id = _stack("DELETE_COMPLETE")
     event = _event("Delete", stack_id, response_url.url, VpcId=vpc)
 
@@ -263,9 +291,13 @@ def test_the_handler_waits_for_what_ecs_made_in_the_vpc_and_nothing_else(
     reason = response_url.bodies[-1]["Reason"]
     assert reason.startswith(f"ECS-managed in {vpc}: still there when the wait ran out")
     assert balancer in reason and group in reason and "ours" not in reason
+    assert [arn for arn in target_groups if arn not in reason] == []
+    assert elsewhere not in reason
 
     elbv2.delete_load_balancer(LoadBalancerArn=balancer)
     ec2.delete_security_group(GroupId=group)
+    for arn in target_groups:
+        elbv2.delete_target_group(TargetGroupArn=arn)
     waiter.handler(event, _Context(5))
     assert response_url.bodies[-1]["Reason"] == f"ECS-managed in {vpc}: nothing left"
 
@@ -295,3 +327,105 @@ def test_the_handler_never_fails_a_delete(aws: MotoServer, response_url: _Respon
     (body,) = response_url.bodies
     assert body["Status"] == "SUCCESS"
     assert body["Reason"].startswith("waiting failed: ")
+
+
+def test_the_wait_ends_at_the_first_look_that_finds_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing left: no poll, whatever time is left (a wait that always ran to its deadline
+    would hold every stack delete for 14 minutes)."""
+    monkeypatch.setattr(waiter, "POLL_SECONDS", 0.05)
+    looks: list[int] = []
+
+    def remaining() -> list[str]:
+        looks.append(1)
+        return [] if len(looks) > 1 else ["eni-1"]
+
+    assert waiter.wait_until_gone(remaining, time.monotonic() + 2, "group") == "group: nothing left"
+    assert len(looks) == 2
+
+
+@pytest.mark.slow
+def test_the_wait_ends_before_lambda_stops_the_handler(
+    aws: MotoServer, response_url: _ResponseURL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler must answer CloudFormation before its own timeout: a handler stopped
+    mid-wait answers nothing, and the stack delete fails once the service timeout runs out.
+    The wait ends MARGIN_SECONDS early, more than one poll, the most a last look overruns."""
+    deadlines: list[float] = []
+
+    def wait(props: dict[str, Any], deadline: float) -> str:
+        deadlines.append(deadline - time.monotonic())
+        return "waited"
+
+    monkeypatch.setattr(waiter, "wait_for_teardown", wait)
+    event = _event("Delete", _stack("DELETE_IN_PROGRESS"), response_url.url, VpcId="vpc-1")
+    waiter.handler(event, _Context(120))
+    (left,) = deadlines
+    assert left <= 120 - waiter.MARGIN_SECONDS
+    assert waiter.MARGIN_SECONDS > waiter.POLL_SECONDS
+    assert response_url.bodies[-1]["Reason"] == "waited"
+
+
+def _recording(calls: set[str]) -> Callable[[str], Any]:
+    """boto3.client, noting each API call as an IAM action (service prefix:Operation)."""
+
+    def client(name: str) -> Any:
+        made = boto3.client(name)
+
+        def note(model: Any, **_: Any) -> None:
+            calls.add(f"{model.service_model.signing_name}:{model.name}")
+
+        made.meta.events.register("before-call.*.*", note)
+        return made
+
+    return client
+
+
+def _allowed(template: dict[str, Any], role_id: str) -> set[str]:
+    """The actions the policies attached to ``role_id`` allow."""
+    found = set()
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in props.get("Roles", []):
+            for statement in props["PolicyDocument"]["Statement"]:
+                if statement["Effect"] == "Allow":
+                    actions = statement["Action"]
+                    found |= {actions} if isinstance(actions, str) else set(actions)
+    return found
+
+
+@pytest.mark.slow
+def test_the_waiter_role_allows_every_call_its_handler_makes(
+    opt_in_synth: Synthesized, aws: MotoServer
+) -> None:
+    """Each stack's waiter, run against moto with that stack's properties (something to
+    find for each), calls only what its role allows: a call it may not make fails, and the
+    handler, which never fails a delete, stops waiting at once."""
+    vpc, group, _ = _instance_in_a_group()
+    ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24", AvailabilityZone=zone)["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate(("us-east-1a", "us-east-1b"))
+    ]
+    elbv2.create_load_balancer(Name="ecs-express", Subnets=subnets)
+    _providers_on_a_cluster("c", ["managed"], None)
+    values = {"SecurityGroupId": group, "VpcId": vpc, "Cluster": "c", "CapacityProvider": "managed"}
+    for stack in (
+        names.ECS_MANAGED_INSTANCES_STACK,
+        names.EXPRESS_STACK,
+        names.LAMBDA_MANAGED_INSTANCES_STACK,
+    ):
+        template = opt_in_synth.template(stack)
+        _, resource = _waiter(template)
+        given = set(resource["Properties"]) - {"ServiceToken", "ServiceTimeout"}
+        calls = {"cloudformation:DescribeStacks"}  # the handler's own, before the wait
+        waiter.wait_for_teardown(
+            {key: values[key] for key in given}, time.monotonic(), _recording(calls)
+        )
+        function_id = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+        role_id = template["Resources"][function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert calls - _allowed(template, role_id) == set(), stack
+        assert len(calls) > 2, calls  # it found something to look at
