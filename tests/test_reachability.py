@@ -227,6 +227,16 @@ def _endpoints_refuse_https(templates: dict[str, dict[str, Any]]) -> None:
                 rule["FromPort"] = rule["ToPort"] = 80
 
 
+def _endpoints_admit_one_subnet(templates: dict[str, dict[str, Any]]) -> None:
+    """HTTPS to the endpoints from one /24 inside the VPC that none of its subnets use: a rule
+    narrower than the VPC admits none of them."""
+    network = templates[names.NETWORK_STACK]
+    for group in _of_type(network, "AWS::EC2::SecurityGroup").values():
+        for rule in group["Properties"].get("SecurityGroupIngress", []):
+            if rule.get("FromPort") == 443:
+                rule["CidrIp"] = "10.40.255.0/24"
+
+
 def _s3_endpoint_off_public_tables(templates: dict[str, dict[str, Any]]) -> None:
     network = templates[names.NETWORK_STACK]
     for endpoint in _of_type(network, "AWS::EC2::VPCEndpoint").values():
@@ -266,6 +276,12 @@ EXPRESS, LMI = {"express"}, {"lambda-managed-instances"}
         (_nat_instance_without_public_ip, LMI, "no way to reach", "all_synth"),
         (_nat_instance_checking_source, LMI, "no way to reach", "all_synth"),
         (_endpoints_refuse_https, EXPRESS, "no way to reach ecr.api, ecr.dkr, logs", "all_synth"),
+        (
+            _endpoints_admit_one_subnet,
+            EXPRESS,
+            "no way to reach ecr.api, ecr.dkr, logs",
+            "all_synth",
+        ),
         (_s3_endpoint_off_public_tables, EXPRESS, "no way to reach s3", "all_synth"),
         # The default deploy has no endpoints: a Fargate task without a public IP is stranded
         # (beside Express's endpoints it would not be: they serve the whole VPC).
@@ -289,3 +305,45 @@ def test_a_broken_template_is_caught(
     assert not verdict.passed
     assert verdict.findings == tuple(way.describe() for way in failing)
     assert reachability.problems(app) == list(verdict.findings)
+
+
+def test_endpoints_open_to_a_wider_range_than_the_vpc_serve_it(all_synth: Synthesized) -> None:
+    """A rule that admits more than the VPC (0.0.0.0/0) admits the VPC too."""
+
+    def wider(templates: dict[str, dict[str, Any]]) -> None:
+        network = templates[names.NETWORK_STACK]
+        for group in _of_type(network, "AWS::EC2::SecurityGroup").values():
+            for rule in group["Properties"].get("SecurityGroupIngress", []):
+                if rule.get("FromPort") == 443:
+                    rule["CidrIp"] = "0.0.0.0/0"
+
+    app = _broken(all_synth, wider)
+    assert reachability.problems(app) == []
+    assert _carriers(app)["express"] == {f"endpoint {service}" for service in PULL_AND_LOG}
+
+
+def test_each_launch_type_is_placed_as_the_registry_declares(all_synth: Synthesized) -> None:
+    """stacks/launch_types.py's ``network`` decides what the network stack creates (private
+    subnets, NAT, endpoints); the templates must place each launch type that way: "public-ip"
+    in public subnets out through the internet gateway, "endpoints" in public subnets out
+    through endpoints only, "private" in subnets with no route to the internet gateway."""
+    app = _app(all_synth)
+    placed: dict[str, set[str]] = {}
+    for way in reachability.ways_out(app):
+        if not way.routes:
+            continue  # nothing to reach (awsvpc tasks on instances)
+        if not way.public_subnet:
+            kind = "private"
+        elif set(way.routes.values()) == {"internet gateway"}:
+            kind = "public-ip"
+        elif all(route.startswith("endpoint ") for route in way.routes.values()):
+            kind = "endpoints"
+        else:
+            kind = f"mixed: {sorted(set(way.routes.values()))}"
+        placed.setdefault(way.placement.launch_type, set()).add(kind)
+    declared = {
+        key: {launch_types.spec(key).network}
+        for key in app.launch_types
+        if launch_types.spec(key).network != "outside-vpc"
+    }
+    assert placed == declared
