@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from stacks.config import CONTEXT_KEYS, ConfigError, LaunchlabConfig, check_context_keys
+from stacks.config import (
+    CONTEXT_KEYS,
+    EGRESS_KINDS,
+    ConfigError,
+    LaunchlabConfig,
+    check_context_keys,
+)
 from tests.conftest import ROOT, cdk_context
 
 
@@ -388,3 +394,18 @@ def test_the_network_holds_what_the_selected_launch_types_need(
         nat_instance,
         endpoints,
     )
+
+
+@pytest.mark.parametrize("egress", EGRESS_KINDS)
+def test_nat_gateways_serve_the_private_subnets_whatever_the_egress(egress: str) -> None:
+    """With natGateways 1 or 2 the private subnets go out through the NAT gateways: no NAT
+    instance beside them, and no endpoints for Lambda Managed Instances alone (Express's are
+    its own: they serve its public subnets)."""
+    network = config(launchTypes="lambda-managed-instances", egress=egress, natGateways="1").network
+    assert (network.private_subnets, network.nat_instance, network.endpoints) == (
+        True,
+        False,
+        False,
+    )
+    network = config(launchTypes="express", egress=egress, natGateways="1").network
+    assert (network.private_subnets, network.nat_instance, network.endpoints) == (True, False, True)

@@ -203,3 +203,93 @@ def test_egress_is_priced_to_the_launch_types_that_route_through_it(
         },
         "Interface VPC endpoint data (logs)": Decimal(0),
     }
+
+
+def _logs_gb(found: Estimate) -> Decimal:
+    """What the launch type's log groups take in a month, as its logs ingestion lines say."""
+    return sum(
+        (item.quantity for item in found.items if item.kind == "CloudWatch Logs ingestion"),
+        Decimal(0),
+    )
+
+
+def test_with_traffic_the_logs_leave_through_the_egress_and_pay_its_per_gb_price(
+    all_synth: Synthesized, egress_nat_gateway: Synthesized, us_east_1: RegionPrices
+) -> None:
+    """At hobby traffic every GB the log groups take in passes the NAT gateway ($0.045/GB) or
+    the logs endpoint ($0.01/GB); the hours and addresses are the shared VPC's (paid once by
+    what runs, launchlab up), the data the launch type's own. The inventory says what each
+    routes through, S3's free gateway endpoint included."""
+    express = _priced(_templates(all_synth), "express", us_east_1, HOBBY)
+    shipped = _logs_gb(express)
+    assert shipped > 0
+    (endpoint_data,) = [i for i in express.items if i.kind == "Interface VPC endpoint data"]
+    assert endpoint_data.quantity == shipped
+    assert endpoint_data.usd == shipped * Decimal("0.01")
+
+    gateway = _priced(_templates(egress_nat_gateway), "lambda-managed-instances", us_east_1, HOBBY)
+    (nat_data,) = [i for i in gateway.items if i.kind == "NAT gateway data"]
+    assert nat_data.quantity == _logs_gb(gateway) > 0
+    assert nat_data.usd == _logs_gb(gateway) * Decimal("0.045")
+
+    lmi = _priced(_templates(all_synth), "lambda-managed-instances", us_east_1, HOBBY)
+    shared = {
+        item.name: item.shared
+        for estimate in (express, gateway, lmi)
+        for item in estimate.items
+        if "NAT" in item.name or item.name.startswith("Interface VPC endpoint")
+    }
+    assert shared == {
+        **{f"Interface VPC endpoint {s} (2 AZs)": True for s in SERVICES},
+        "Interface VPC endpoint data (logs)": False,
+        "NAT gateway hours (shared VPC)": True,
+        "NAT gateway data (logs)": False,
+        "Public IPv4 (NAT, 1 Elastic IPs)": True,
+        "NAT instance (t4g.nano)": True,
+        "NAT instance volume (10 GiB gp3)": True,
+        "Public IPv4 (NAT instance)": True,
+    }
+
+    inventory = read_inventory(Assembly(outdir=all_synth.outdir, templates=all_synth.templates))
+    egress = {key: unit.egress for key, unit in inventory.launch_types.items()}
+    assert (egress["express"].gateway_endpoints, egress["express"].endpoint_services) == (
+        1,
+        ("ecr.api", "ecr.dkr", "logs"),
+    )
+    assert egress["lambda-managed-instances"].gateway_endpoints == 0
+    assert [n.instance_type for n in egress["lambda-managed-instances"].nat_instances] == [
+        "t4g.nano"
+    ]
+
+
+def test_a_nat_gateway_per_zone_is_priced_per_gateway(
+    egress_nat_gateway: Synthesized, us_east_1: RegionPrices
+) -> None:
+    """The templates as CDK writes them for two NAT gateways (one per zone, each private
+    subnet routed to its own): two gateways' hours and addresses, read from the routes."""
+    templates = _templates(egress_nat_gateway)
+    network = templates[names.NETWORK_STACK]["Resources"]
+    ((first_id, first),) = [
+        (k, r) for k, r in network.items() if r["Type"] == "AWS::EC2::NatGateway"
+    ]
+    (zone_2,) = [
+        k
+        for k, r in network.items()
+        if r["Type"] == "AWS::EC2::Subnet" and k.startswith("VpcpublicSubnet2")
+    ]
+    second = copy.deepcopy(first)
+    second["Properties"]["SubnetId"] = {"Ref": zone_2}
+    network["VpcpublicSubnet2NATGateway"] = second
+    (route,) = [
+        r
+        for k, r in network.items()
+        if r["Type"] == "AWS::EC2::Route" and k.startswith("VpcprivateSubnet2")
+    ]
+    assert route["Properties"]["NatGatewayId"] == {"Ref": first_id}
+    route["Properties"]["NatGatewayId"] = {"Ref": "VpcpublicSubnet2NATGateway"}
+    found = _priced(templates, "lambda-managed-instances", us_east_1, IDLE)
+    assert _egress_lines(found) == {
+        "NAT gateway hours (shared VPC)": 2 * HOURS * Decimal("0.045"),
+        "NAT gateway data (logs)": Decimal(0),
+        "Public IPv4 (NAT, 2 Elastic IPs)": 2 * HOURS * Decimal("0.005"),
+    }
