@@ -41,9 +41,10 @@ PULL_AND_LOG = frozenset({"ecr.api", "ecr.dkr", "s3", "logs"})
 # An instance that runs the ECS agent also calls ECS's control plane endpoints.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html
 ECS_AGENT = PULL_AND_LOG | {"ecs", "ecs-agent", "ecs-telemetry"}
-# Lambda Managed Instances' instances with no route out: AWS's sample of a capacity provider
-# without NAT (aws-samples/serverless-patterns pull request 3253) gives them endpoints for
-# CloudWatch Logs, ECR and EC2 and an S3 gateway endpoint. Not stated in the Lambda guide.
+# Lambda Managed Instances' instances with no route out: a sample of a capacity provider
+# without NAT (aws-samples/serverless-patterns pull request 3253, open and not merged) gives
+# them endpoints for CloudWatch Logs, ECR and EC2 and an S3 gateway endpoint. Not stated in
+# the Lambda guide.
 LAMBDA_MANAGED_INSTANCES = frozenset({"logs", "ecr.api", "ecr.dkr", "ec2", "s3"})
 NOTHING: frozenset[str] = frozenset()
 

@@ -114,12 +114,15 @@ class NetworkConfig:
         return self.nat_gateways == 0 and "private" in self.needs and self.egress == "nat-instance"
 
     @property
+    def private_endpoints(self) -> bool:
+        """The private subnets' way out is endpoints only (natGateways=0, egress=endpoints)."""
+        return self.nat_gateways == 0 and "private" in self.needs and self.egress == "endpoints"
+
+    @property
     def endpoints(self) -> bool:
         """Interface endpoints for ECR and CloudWatch Logs, and the S3 gateway endpoint: for a
         launch type in the public subnets without a public IP, or as the private egress."""
-        return "endpoints" in self.needs or (
-            self.nat_gateways == 0 and "private" in self.needs and self.egress == "endpoints"
-        )
+        return "endpoints" in self.needs or self.private_endpoints
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -53,6 +53,9 @@ from stacks.images import ImageRef, ImageRequest
 from stacks.launch_types import LaunchTypeSpec
 from stacks.workloads import WORKLOADS
 
+# Seconds an idle instance is kept before ECS terminates it: 0..3600, or ECS's default when
+# unset (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_InfrastructureOptimization.html).
+SCALE_IN_AFTER_S = 300
 # The AWS managed policy ECS needs to launch, patch and terminate the instances for us.
 # Source: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonECSInfrastructureRolePolicyForManagedInstances.html
 INFRASTRUCTURE_POLICY = "AmazonECSInfrastructureRolePolicyForManagedInstances"
@@ -141,6 +144,15 @@ class EcsManagedInstancesStack(cdk.Stack):
             task_volume_storage=cdk.Size.gibibytes(config.storage_gib),
         )
         self.cluster.add_managed_instances_capacity_provider(self.capacity_provider)
+        # An idle instance goes after SCALE_IN_AFTER_S instead of ECS's undocumented default
+        # ("null - Uses the default optimization behavior"): it stops billing soon after its
+        # last task, and on delete the instances are gone before the provider is deleted (the
+        # delete waiter below). CDK's construct has no setting for it yet.
+        provider = self.capacity_provider.node.default_child
+        assert isinstance(provider, ecs.CfnCapacityProvider)
+        provider.add_property_override(
+            "ManagedInstancesProvider.InfrastructureOptimization.ScaleInAfter", SCALE_IN_AFTER_S
+        )
 
         task_definition = ecs.TaskDefinition(
             self,
@@ -186,9 +198,11 @@ class EcsManagedInstancesStack(cdk.Stack):
             **service_rollout(),
         )
         after_capacity_providers(self.service, self.cluster)
-        # On delete: the service, then the wait for its instances to go and the provider to
-        # leave the cluster (aws/aws-cdk#36071), then the provider, its association, its
-        # security group and the role ECS terminates the instances with.
+        # On delete: the service, then the wait until its idle instances are gone (ECS scales
+        # them in after SCALE_IN_AFTER_S; a provider whose instances are still registered
+        # fails to delete, aws/aws-cdk#36071), then the provider, which is scoped to the
+        # cluster (no association to take it off), its security group and the role ECS
+        # terminates the instances with.
         DeleteWaiter(
             self,
             "DeleteWaiter",
@@ -196,8 +210,6 @@ class EcsManagedInstancesStack(cdk.Stack):
             after=[self.capacity_provider, instance_security_group, infrastructure_role],
             log_retention_days=placement.log_retention_days,
             security_group=instance_security_group,
-            cluster=self.cluster,
-            capacity_provider=self.capacity_provider.capacity_provider_name,
         )
         self.load_balancer = PublicLoadBalancer(
             self, "Alb", vpc=vpc, certificate_arn=placement.certificate_arn

@@ -132,7 +132,12 @@ class LambdaManagedInstancesStack(cdk.Stack):
             "DeleteWaiter",
             # The provider resource itself: the construct also holds the operator role.
             before=self.capacity_provider.node.default_child,
-            after=[security_group, self.capacity_provider.node.find_child("OperatorRole")],
+            # Its log group too: Lambda would recreate it, kept forever, while it terminates.
+            after=[
+                security_group,
+                self.capacity_provider.node.find_child("OperatorRole"),
+                system_logs,
+            ],
             log_retention_days=placement.log_retention_days,
             security_group=security_group,
         )

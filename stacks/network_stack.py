@@ -45,10 +45,10 @@ NAT_INSTALL_RETRY_SECONDS = 5
 # CloudWatch Logs. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/platform-version-migration.html
 # and https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
 WORKLOAD_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
-# Lambda Managed Instances' instances with no route out call EC2 as well: AWS's own sample of
-# a capacity provider with no NAT (aws-samples/serverless-patterns pull request 3253) creates
-# interface endpoints for CloudWatch Logs, ECR and EC2 and a gateway endpoint for S3. Not
-# stated in the Lambda developer guide; see docs/deploy.md.
+# Lambda Managed Instances' instances with no route out call EC2 as well: a sample of a
+# capacity provider with no NAT (aws-samples/serverless-patterns pull request 3253, open and not
+# merged) creates interface endpoints for CloudWatch Logs, ECR and EC2 and a gateway endpoint
+# for S3. Not stated in the Lambda developer guide; see docs/deploy.md.
 PRIVATE_ONLY_ENDPOINTS = ("ec2",)
 _INTERFACE_SERVICES = {
     "ecr.api": ec2.InterfaceVpcEndpointAwsService.ECR,
@@ -117,11 +117,7 @@ class NetworkStack(cdk.Stack):
 
     def _add_endpoints(self, network: NetworkConfig) -> None:
         names = list(WORKLOAD_ENDPOINTS)
-        if (
-            network.nat_gateways == 0
-            and "private" in network.needs
-            and network.egress == "endpoints"
-        ):
+        if network.private_endpoints:
             names += PRIVATE_ONLY_ENDPOINTS
         # Interface endpoints in one subnet per zone (private ones where they exist); private
         # DNS makes the services' usual names resolve to them from every subnet of the VPC.

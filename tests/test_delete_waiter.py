@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pytest
 
 from stacks import names
@@ -70,8 +71,11 @@ def test_each_managed_launch_type_waits_between_what_starts_and_what_outlives_th
     outlive = {provider_id, group["Fn::GetAtt"][0], role["Fn::GetAtt"][0]}
     assert outlive <= _depends_on(resource)
     assert resource["Properties"]["SecurityGroupId"] == group
-    assert resource["Properties"]["CapacityProvider"] == {"Ref": provider_id}
-    assert resource["Properties"]["Cluster"] == {"Ref": _only(template, "AWS::ECS::Cluster")[0]}
+    assert set(resource["Properties"]) == {"ServiceToken", "ServiceTimeout", "SecurityGroupId"}
+    # An idle instance goes 300 s after its last task, so after the service's delete the
+    # instances are gone within the waiter's 14 minutes (ECS's default is undocumented).
+    optimization = provider["Properties"]["ManagedInstancesProvider"]["InfrastructureOptimization"]
+    assert optimization == {"ScaleInAfter": 300}
 
     # Express: the service first, the infrastructure role (ECS deletes its ALB with it) last.
     template = opt_in_synth.template(names.EXPRESS_STACK)
@@ -189,63 +193,6 @@ def test_the_handler_waits_for_the_group_to_empty_and_says_what_is_left(
     assert response_url.bodies[-1]["Reason"] == f"security group {group}: nothing left"
 
 
-def _providers_on_a_cluster(cluster: str, providers: list[str], default: str | None) -> None:
-    """Capacity providers on ``cluster``, ``default`` its strategy: Auto Scaling group ones,
-    as moto cannot create Managed Instances ones."""
-    ecs = boto3.client("ecs")
-    autoscaling = boto3.client("autoscaling")
-    autoscaling.create_launch_configuration(
-        LaunchConfigurationName="lc", ImageId=an_image(), InstanceType="t3.small"
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName="g", LaunchConfigurationName="lc", MinSize=0, MaxSize=1,
-        AvailabilityZones=["us-east-1a"],
-    )  # fmt: skip
-    group_arn = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0][
-        "AutoScalingGroupARN"
-    ]
-    for name in providers:
-        ecs.create_capacity_provider(
-            name=name, autoScalingGroupProvider={"autoScalingGroupArn": group_arn}
-        )
-    ecs.create_cluster(clusterName=cluster)
-    ecs.put_cluster_capacity_providers(
-        cluster=cluster,
-        capacityProviders=providers,
-        defaultCapacityProviderStrategy=(
-            [{"capacityProvider": default, "weight": 1}] if default else []
-        ),
-    )
-
-
-@pytest.mark.slow
-def test_the_handler_takes_the_capacity_provider_off_the_cluster(
-    aws: MotoServer, response_url: _ResponseURL
-) -> None:
-    ecs = boto3.client("ecs")
-    _providers_on_a_cluster("LaunchlabEcsManagedInstances-Cluster", ["managed", "other"], "other")
-    stack_id = _stack("DELETE_IN_PROGRESS")
-    event = _event(
-        "Delete", stack_id, response_url.url,
-        Cluster="LaunchlabEcsManagedInstances-Cluster", CapacityProvider="managed",
-    )  # fmt: skip
-
-    waiter.handler(event, _Context(60))
-
-    (cluster,) = ecs.describe_clusters(clusters=["LaunchlabEcsManagedInstances-Cluster"])[
-        "clusters"
-    ]
-    assert cluster["capacityProviders"] == ["other"]
-    assert [s["capacityProvider"] for s in cluster["defaultCapacityProviderStrategy"]] == ["other"]
-    assert response_url.bodies[-1]["Reason"] == (
-        "took managed off LaunchlabEcsManagedInstances-Cluster"
-    )
-    waiter.handler(event, _Context(60))  # a retried delete finds it off already
-    assert response_url.bodies[-1]["Reason"] == (
-        "managed is not on LaunchlabEcsManagedInstances-Cluster"
-    )
-
-
 @pytest.mark.slow
 def test_the_handler_waits_for_what_ecs_made_in_the_vpc_and_nothing_else(
     aws: MotoServer, response_url: _ResponseURL, monkeypatch: pytest.MonkeyPatch
@@ -307,12 +254,11 @@ def test_the_handler_waits_for_what_ecs_made_in_the_vpc_and_nothing_else(
 def test_the_handler_does_nothing_unless_the_stack_goes(
     aws: MotoServer, response_url: _ResponseURL, request_type: str
 ) -> None:
-    """A Delete while the stack lives (the waiter replaced in an update) must not take a live
-    capacity provider off its cluster; Create and Update do nothing either."""
-    ecs = boto3.client("ecs")
-    ecs.create_cluster(clusterName="c")
+    """A Delete while the stack lives (the waiter replaced in an update) must not wait 14
+    minutes for live instances; Create and Update do nothing either."""
+    _, group, _ = _instance_in_a_group()
     stack_id = _stack("CREATE_COMPLETE")
-    event = _event(request_type, stack_id, response_url.url, Cluster="c", CapacityProvider="p")
+    event = _event(request_type, stack_id, response_url.url, SecurityGroupId=group)
     waiter.handler(event, _Context(60))
     (body,) = response_url.bodies
     assert body["Status"] == "SUCCESS"
@@ -411,8 +357,7 @@ def test_the_waiter_role_allows_every_call_its_handler_makes(
         for i, zone in enumerate(("us-east-1a", "us-east-1b"))
     ]
     elbv2.create_load_balancer(Name="ecs-express", Subnets=subnets)
-    _providers_on_a_cluster("c", ["managed"], None)
-    values = {"SecurityGroupId": group, "VpcId": vpc, "Cluster": "c", "CapacityProvider": "managed"}
+    values = {"SecurityGroupId": group, "VpcId": vpc}
     for stack in (
         names.ECS_MANAGED_INSTANCES_STACK,
         names.EXPRESS_STACK,
@@ -429,3 +374,49 @@ def test_the_waiter_role_allows_every_call_its_handler_makes(
         role_id = template["Resources"][function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
         assert calls - _allowed(template, role_id) == set(), stack
         assert len(calls) > 2, calls  # it found something to look at
+
+
+class _OldSdk:
+    """A client from an SDK that predates IncludeManagedResources: botocore refuses the
+    parameter before sending anything, and answers the same call without it. (moto ignores the
+    parameter, so only a stand-in reaches this path.)"""
+
+    def __init__(self) -> None:
+        self.asked: list[dict[str, Any]] = []
+
+    def get_paginator(self, operation: str) -> Any:
+        outer = self
+
+        class Paginator:
+            def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+                outer.asked.append({"operation": operation, **kwargs})
+                if "IncludeManagedResources" in kwargs:
+                    raise botocore.exceptions.ParamValidationError(report="unknown parameter")
+                return [{"Reservations": [], "NetworkInterfaces": []}]
+
+        return Paginator()
+
+
+def test_an_sdk_without_managed_resources_is_said_in_the_reason() -> None:
+    """Without IncludeManagedResources an account that hides managed instances shows none, and
+    the wait would end at once while they run: the reason says what it could not ask."""
+    client = _OldSdk()
+    reason = waiter.wait_for_teardown(
+        {"SecurityGroupId": "sg-1"}, time.monotonic() + 5, lambda _: client
+    )
+    assert reason == (
+        "security group sg-1: nothing left; describe_instances without IncludeManagedResources "
+        "(the runtime's SDK lacks it); describe_network_interfaces without "
+        "IncludeManagedResources (the runtime's SDK lacks it)"
+    )
+    # It asked with the parameter first, then without it, for both kinds.
+    assert [("IncludeManagedResources" in a, a["operation"]) for a in client.asked] == [
+        (True, "describe_instances"),
+        (False, "describe_instances"),
+        (True, "describe_network_interfaces"),
+        (False, "describe_network_interfaces"),
+    ]
+    # A later wait in the same (warm) environment starts with no notes of its own.
+    assert waiter.wait_for_teardown({}, time.monotonic(), lambda _: client) == (
+        "nothing to wait for"
+    )

@@ -157,6 +157,20 @@ def test_lambda_managed_instances_minimum_environments_decide_the_cold_start(
     assert (cold.low, cold.high) == (start.low * 1000, start.high * 1000)
 
 
+def test_ecs_managed_instances_scale_in_bills_until_the_templates_scale_in_after(
+    opt_in_synth: Synthesized,
+) -> None:
+    """What keeps billing after a scale-in: an emptied managed instance, until ECS terminates it
+    ScaleInAfter seconds later (the template's 300); unset, ECS's undocumented default."""
+    templates = copy.deepcopy(opt_in_synth.templates)
+    provider = _props(templates, names.ECS_MANAGED_INSTANCES_STACK, "AWS::ECS::CapacityProvider")
+    note = _row(templates, "ecs-managed-instances").timelines["scale_in"].note
+    assert "an emptied instance bills until ECS terminates it, 300 s after its last task" in note
+    del provider["ManagedInstancesProvider"]["InfrastructureOptimization"]
+    note = _row(templates, "ecs-managed-instances").timelines["scale_in"].note
+    assert note.endswith("an emptied instance bills until ECS stops it (it picks when)")
+
+
 def test_a_peak_that_outpaces_the_scale_out_counts_the_requests_that_wait(
     synth: Synthesized,
 ) -> None:

@@ -731,7 +731,9 @@ def _price_network(
             kind="Interface VPC endpoints",
             shared=True,
         )
-    if "logs" in egress.endpoint_services and not egress.nat_gateways:
+    # Through a NAT device every service is reached through it (launchlab.reachability), so
+    # a launch type never has both.
+    if "logs" in egress.endpoint_services:
         result.add(
             "Interface VPC endpoint data (logs)",
             shipped,

@@ -146,6 +146,9 @@ class Instances:
     # ECS Managed Instances: awsvpc tasks take a trunk ENI's branch interfaces where the type
     # supports trunking; ECS on EC2 runs bridge-mode tasks (no interface each).
     awsvpc_trunking: bool | None = None
+    # ECS Managed Instances: seconds an idle instance is kept before ECS terminates it
+    # (InfrastructureOptimization.ScaleInAfter); None: ECS's default, which is not documented.
+    scale_in_after_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -685,8 +688,16 @@ def _managed_instances(
             volume_gib=_int(storage, f"{stack} StorageSizeGiB") if storage is not None else 80,
             volume_type="gp3",
             public_ip=_in_public_subnets(refs),
+            scale_in_after_s=_optional_int(
+                (provider.get("InfrastructureOptimization") or {}).get("ScaleInAfter"),
+                f"{stack} ScaleInAfter",
+            ),
         )
     return None
+
+
+def _optional_int(value: Any, what: str) -> int | None:
+    return None if value is None else _int(value, what)
 
 
 # What AutoScalingMetric of an Express service means, in the Scaling vocabulary.

@@ -621,6 +621,12 @@ def _scale_in_billing(unit: LaunchType, ctx: Context, capacity: str, alb: bool) 
             f"{points.value:g} more one-minute datapoints ({points.basis()}), down to the "
             f"group's MinSize {unit.instances.min_count if unit.instances else 0}"
         )
+    after = unit.instances.scale_in_after_s if unit.instances else None
+    if after is not None and after >= 0:
+        return kept + (
+            f"an emptied instance bills until ECS terminates it, {after} s after its last task "
+            "(template: ScaleInAfter)"
+        )
     return kept + "an emptied instance bills until ECS stops it (it picks when)"
 
 

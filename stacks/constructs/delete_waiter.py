@@ -12,8 +12,9 @@ them, asynchronously, with a role of the stack's own:
 - A Lambda capacity provider's deletion is accepted (202) and its instances terminated after
   (API reference, DeleteCapacityProvider), with the operator role; their interfaces keep the
   security group, and the subnets, in use.
-- An ECS Managed Instances capacity provider cannot leave its cluster while its instances are
-  registered (aws/aws-cdk#36071); ECS terminates them with the infrastructure role.
+- An ECS Managed Instances capacity provider fails to delete while its instances are
+  registered (aws/aws-cdk#36071); ECS terminates idle ones (after the provider's ScaleInAfter)
+  with the infrastructure role.
 
 The waiter is a custom resource ordered between the resource that starts the teardown (it
 depends on the waiter, so it goes first) and what must outlive it (the waiter depends on them:
@@ -43,9 +44,9 @@ RESOURCE_TYPE = "Custom::DeleteWaiter"
 
 class DeleteWaiter(Construct):
     """On stack delete, after ``before`` is deleted and before ``after`` is: wait for the
-    instances and interfaces in ``security_group``, the ECS-managed resources in ``vpc``, and
-    take ``capacity_provider`` off ``cluster`` (whichever are given). ``cluster``'s capacity
-    provider associations are deleted after the wait, with or without ``capacity_provider``."""
+    instances and interfaces in ``security_group`` and the ECS-managed resources in ``vpc``
+    (whichever are given). ``cluster``'s capacity provider associations are deleted after the
+    wait."""
 
     def __init__(
         self,
@@ -58,7 +59,6 @@ class DeleteWaiter(Construct):
         security_group: ec2.ISecurityGroup | None = None,
         vpc: ec2.IVpc | None = None,
         cluster: ecs.Cluster | None = None,
-        capacity_provider: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         log_group = retained_log_group(self, "Logs", retention_days=log_retention_days)
@@ -90,15 +90,6 @@ class DeleteWaiter(Construct):
         if describe:
             role.add_to_policy(
                 iam.PolicyStatement(actions=describe, resources=["*"])  # no resource scope
-            )
-        if cluster is not None and capacity_provider is not None:
-            properties["Cluster"] = cluster.cluster_name
-            properties["CapacityProvider"] = capacity_provider
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["ecs:DescribeClusters", "ecs:PutClusterCapacityProviders"],
-                    resources=[cluster.cluster_arn],
-                )
             )
         handler = lambda_.Function(
             self,

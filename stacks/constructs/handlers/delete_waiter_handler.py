@@ -4,9 +4,6 @@ fail on it or strand it; see stacks/constructs/delete_waiter.py for where each w
 
 What it waits for, by the properties it is given:
 
-- ``Cluster`` and ``CapacityProvider`` (ECS Managed Instances): the capacity provider comes off
-  the cluster (PutClusterCapacityProviders with the rest), which can fail while its instances
-  are still registered (aws/aws-cdk#36071); it is tried again once they are gone.
 - ``SecurityGroupId``: no instance (those a service manages included) and no network
   interface uses the group any more.
 - ``VpcId`` (ECS Express Mode): no load balancer, target group or security group tagged
@@ -68,12 +65,8 @@ def wait_for_teardown(
     props: dict[str, Any], deadline: float, clients: Callable[[str], Any] = boto3.client
 ) -> str:
     """Everything ``props`` asks for, in order, until ``deadline``; what happened, in words."""
-    said = []
-    cluster, provider = str(props.get("Cluster") or ""), str(props.get("CapacityProvider") or "")
-    detached = True
-    if cluster and provider:
-        detached, text = detach(clients("ecs"), cluster, provider)
-        said.append(text)
+    NOTES.clear()  # a warm Lambda environment keeps the module between invocations
+    said: list[str] = []
     group = props.get("SecurityGroupId")
     if group:
         ec2 = clients("ec2")
@@ -90,34 +83,8 @@ def wait_for_teardown(
                 lambda: ecs_managed_in_vpc(elbv2, ec2, vpc), deadline, f"ECS-managed in {vpc}"
             )
         )
-    if not detached:
-        said.append(detach(clients("ecs"), cluster, provider)[1])
+    said += NOTES
     return "; ".join(said) or "nothing to wait for"
-
-
-def detach(ecs: Any, cluster: str, provider: str) -> tuple[bool, str]:
-    """Take ``provider`` off ``cluster``, keeping the cluster's other providers and strategy;
-    whether it is off, and what happened."""
-    try:
-        found = ecs.describe_clusters(clusters=[cluster])["clusters"]
-        if not found or found[0].get("status") != "ACTIVE":
-            return True, f"cluster {cluster} is gone"
-        current = found[0].get("capacityProviders", [])
-        if provider not in current:
-            return True, f"{provider} is not on {cluster}"
-        strategy = [
-            item
-            for item in found[0].get("defaultCapacityProviderStrategy", [])
-            if item.get("capacityProvider") != provider
-        ]
-        ecs.put_cluster_capacity_providers(
-            cluster=cluster,
-            capacityProviders=[name for name in current if name != provider],
-            defaultCapacityProviderStrategy=strategy,
-        )
-        return True, f"took {provider} off {cluster}"
-    except botocore.exceptions.ClientError as error:
-        return False, f"could not take {provider} off {cluster} yet: {error}"
 
 
 def wait_until_gone(remaining: Callable[[], list[str]], deadline: float, where: str) -> str:
@@ -189,12 +156,20 @@ def ecs_managed_in_vpc(elbv2: Any, ec2: Any, vpc: str) -> list[str]:
     return found
 
 
+# What the reason should say besides the waits' outcome.
+NOTES: list[str] = []
+
+
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
     try:
         pages = client.get_paginator(operation).paginate(**kwargs)
         return [item for page in pages for item in page.get(key, [])]
     except botocore.exceptions.ParamValidationError:
-        # An SDK in the runtime older than IncludeManagedResources: ask without it.
+        # An SDK in the runtime older than IncludeManagedResources: ask without it, and say
+        # so, since an account that hides managed resources then shows none of them.
+        note = f"{operation} without IncludeManagedResources (the runtime's SDK lacks it)"
+        if note not in NOTES:
+            NOTES.append(note)
         kwargs.pop("IncludeManagedResources", None)
         pages = client.get_paginator(operation).paginate(**kwargs)
         return [item for page in pages for item in page.get(key, [])]
