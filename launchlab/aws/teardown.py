@@ -399,12 +399,14 @@ def _stack_resources(sandbox: Sandbox, stack: str, kind: str) -> list[str]:
 
 
 def _take_the_provider_off_the_cluster(sandbox: Sandbox, stack: str) -> list[str]:
-    """ECS Managed Instances: the capacity provider cannot leave its cluster while its
-    instances are registered, and the instances cannot be terminated by hand
-    (aws/aws-cdk#36071). Scale the stack's services to zero and delete them, then take the
-    provider off the cluster ("only capacity providers that aren't associated with a cluster
-    can be deleted": ECS API reference, DeleteCapacityProvider); ECS then drains and
-    terminates its instances."""
+    """ECS Managed Instances: the capacity provider fails to delete while its instances are
+    registered, and the instances cannot be terminated by hand (aws/aws-cdk#36071). Scale the
+    stack's services to zero and delete them: ECS then terminates the idle instances (after
+    the provider's ScaleInAfter, 300 s in the stack). Any provider still listed on the cluster
+    is taken off it ("only capacity providers that aren't associated with a cluster can be
+    deleted": ECS API reference, DeleteCapacityProvider); a Managed Instances provider, scoped
+    to its cluster, may be refused by that API (hashicorp/terraform-provider-aws#44783), and
+    the refusal is reported, not fatal."""
     ecs = sandbox.client("ecs")
     lines = []
     clusters = _stack_resources(sandbox, stack, "AWS::ECS::Cluster")
