@@ -1,0 +1,167 @@
+"""`launchlab down --delete-leftovers` (launchlab/aws/down.py delete_certain), row by row:
+which leftover goes in which order, with which request, and what the table says became of
+each; and the VPC endpoints the scan prices. The clients are botocore clients a Stubber
+answers: each request is checked against the service model and the parameters it must carry,
+and AWS's refusals (a managed instance, a resource in use) are its documented answers, which
+moto does not give. tests/test_aws_down_scan.py deletes in moto the leftovers it made."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from rich.console import Console
+
+from launchlab.aws import down
+from launchlab.aws.down import Leftover
+from launchlab.aws.sandbox import Sandbox
+from launchlab.report.prices import RegionPrices, load_table
+from tests.moto_server import offline_client
+
+REGION = "us-east-1"
+ARN = f"arn:aws:{{}}:{REGION}:123456789012:{{}}"
+
+
+class _Sandbox(Sandbox):
+    def __init__(self, clients: dict[str, Any]) -> None:
+        super().__init__(session=boto3.Session(region_name=REGION), region=REGION)
+        object.__setattr__(self, "clients", clients)
+
+    def client(self, service: str) -> Any:
+        return self.__dict__["clients"][service]
+
+
+def _left(kind: str, identifier: str, certain: bool = True, **more: Any) -> Leftover:
+    return Leftover(kind, identifier, "a direct look", Decimal(0), certain=certain, **more)
+
+
+def _cells(text: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.strip()[1:-1].split(line.strip()[0])]
+        for line in text.splitlines()
+        if line.strip()[:1] in ("┃", "│")
+    ]
+
+
+def test_each_certain_leftover_is_deleted_in_order_and_the_rest_are_said_why() -> None:
+    services = ("autoscaling", "cloudformation", "ec2", "ecr", "logs", "cloudwatch", "elbv2")
+    clients = {service: offline_client(service) for service in services}
+    stubs = {service: Stubber(client) for service, client in clients.items()}
+    stack = ARN.format("cloudformation", "stack/LaunchlabFargate/1")
+    group = ARN.format("autoscaling", "autoScalingGroup:1:autoScalingGroupName/lt-group")
+    repository = ARN.format("ecr", "repository/launchlab-app")
+    log_group = ARN.format("logs", "log-group:/launchlab/app:*")
+    alarm = ARN.format("cloudwatch", "alarm:TargetTracking-high")
+    balancer = ARN.format("elasticloadbalancing", "loadbalancer/app/lb/1")
+    leftovers = [
+        _left("ec2:vpc", "vpc-1"),
+        _left("logs:log-group", log_group),
+        _left("ec2:instance", "i-managed", detail="t4g.small, managed by ecs.amazonaws.com"),
+        _left("ec2:instance", ARN.format("ec2", "instance/i-mine"), detail="t3.small, running"),
+        _left("ec2:security-group", "sg-held"),
+        _left("cloudformation:stack", stack),
+        _left("ecr:repository", repository),
+        _left("ec2:volume", "vol-1", certain=False),
+        _left("autoscaling:autoScalingGroup", group),
+        _left("cloudwatch:alarm", alarm),
+        _left("elasticloadbalancing:loadbalancer", balancer),
+        _left("ec2:elastic-ip", "eipalloc-1"),
+        _left("sns:topic", ARN.format("sns", "topic")),
+    ]
+    summary = {
+        "LogicalResourceId": "G", "PhysicalResourceId": "sg-held",
+        "ResourceType": "AWS::EC2::SecurityGroup", "ResourceStatus": "DELETE_FAILED",
+        "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+    gone = {**summary, "PhysicalResourceId": "vpc-1", "ResourceStatus": "DELETE_COMPLETE"}
+    stubs["cloudformation"].add_response(
+        "list_stack_resources", {"StackResourceSummaries": [summary, gone]}, {"StackName": stack}
+    )
+    stubs["autoscaling"].add_response(
+        "delete_auto_scaling_group", {}, {"AutoScalingGroupName": "lt-group", "ForceDelete": True}
+    )
+    stubs["ec2"].add_response("terminate_instances", {}, {"InstanceIds": ["i-mine"]})
+    stubs["elbv2"].add_client_error(
+        "delete_load_balancer",
+        "OperationNotPermitted",
+        "deletion protection is on",
+        expected_params={"LoadBalancerArn": balancer},
+    )
+    stubs["ec2"].add_response("release_address", {}, {"AllocationId": "eipalloc-1"})
+    stubs["logs"].add_response("delete_log_group", {}, {"logGroupName": "/launchlab/app"})
+    stubs["ecr"].add_response(
+        "delete_repository", {}, {"repositoryName": "launchlab-app", "force": True}
+    )
+    stubs["cloudwatch"].add_response("delete_alarms", {}, {"AlarmNames": ["TargetTracking-high"]})
+    stubs["ec2"].add_response("delete_vpc", {}, {"VpcId": "vpc-1"})
+    out = io.StringIO()
+    for stub in stubs.values():
+        stub.activate()
+    try:
+        down.delete_certain(_Sandbox(clients), leftovers, Console(file=out, width=400))
+        for stub in stubs.values():
+            stub.assert_no_pending_responses()
+    finally:
+        for stub in stubs.values():
+            stub.deactivate()
+    text = out.getvalue()
+    assert text.splitlines()[0].strip() == "--delete-leftovers in us-east-1"
+    assert _cells(text) == [
+        ["kind", "resource", "done"],
+        ["autoscaling:autoScalingGroup", group, "deleted"],
+        ["ec2:instance", ARN.format("ec2", "instance/i-mine"), "terminating"],
+        ["ec2:instance", "i-managed",
+         "left: managed by a service, which terminates it; not deletable by hand"],
+        ["elasticloadbalancing:loadbalancer", balancer,
+         "not deleted: OperationNotPermitted: deletion protection is on"],
+        ["ec2:elastic-ip", "eipalloc-1", "deleted"],
+        ["ec2:security-group", "sg-held",
+         "left: part of stack " + stack + ", which goes with it"],
+        ["ec2:volume", "vol-1",
+         "left for you: found by a direct look only, not certainly launchlab's"],
+        ["logs:log-group", log_group, "deleted"],
+        ["ecr:repository", repository, "deleted"],
+        ["cloudwatch:alarm", alarm, "deleted"],
+        ["ec2:vpc", "vpc-1", "deleted"],
+        ["cloudformation:stack", stack,
+         "left: `.venv/bin/launchlab down` deletes stacks (see above)"],
+        ["sns:topic", ARN.format("sns", "topic"),
+         "left for you: no way to delete a sns:topic here"],
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def prices() -> RegionPrices:
+    return load_table().region(REGION)
+
+
+def _endpoint(kind: str, state: str, **more: Any) -> dict[str, Any]:
+    return {"VpcEndpointId": "vpce-1", "VpcEndpointType": kind, "State": state,
+            "ServiceName": "com.amazonaws.us-east-1.ecr.dkr", **more}  # fmt: skip
+
+
+def test_an_interface_endpoint_bills_per_zone_a_gateway_endpoint_nothing(
+    prices: RegionPrices,
+) -> None:
+    hour = prices.per_hour("vpc.interface_endpoint_hour")
+    tags = [{"Key": "launchlab:project", "Value": "launchlab"}]
+    found = down._endpoint_leftover(
+        _endpoint("Interface", "Available", SubnetIds=["s-1", "s-2"], Tags=tags), prices, "x"
+    )
+    assert found == Leftover(
+        "ec2:vpc-endpoint", "vpce-1", "x", 2 * hour,
+        "com.amazonaws.us-east-1.ecr.dkr: interface in 2 AZ(s), available", certain=True,
+    )  # fmt: skip
+    gateway = down._endpoint_leftover(_endpoint("Gateway", "available"), prices, "x")
+    assert gateway == Leftover(
+        "ec2:vpc-endpoint", "vpce-1", "x", Decimal(0),
+        "com.amazonaws.us-east-1.ecr.dkr: gateway, available",
+    )  # fmt: skip
+    for state in ("Deleted", "rejected", "failed", "expired"):
+        assert down._endpoint_leftover(_endpoint("Interface", state), prices, "x") is None
+    pending = down._endpoint_leftover(_endpoint("Interface", "pending"), prices, "x")
+    assert pending is not None and pending.detail.endswith("interface in 0 AZ(s), pending")
