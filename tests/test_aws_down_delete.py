@@ -165,3 +165,73 @@ def test_an_interface_endpoint_bills_per_zone_a_gateway_endpoint_nothing(
         assert down._endpoint_leftover(_endpoint("Interface", state), prices, "x") is None
     pending = down._endpoint_leftover(_endpoint("Interface", "pending"), prices, "x")
     assert pending is not None and pending.detail.endswith("interface in 0 AZ(s), pending")
+
+
+@pytest.fixture
+def down_parts(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """`down` with its two halves stood in: the stack deletion (teardown.delete_stacks, tested
+    in tests/test_aws_teardown_steps.py) and the leftover scan (report_leftovers, tested in
+    tests/test_aws_down_scan.py); what each was asked, and what the deletion gives back."""
+    from launchlab.aws import teardown
+
+    parts: dict[str, Any] = {"asked": [], "outcome": teardown.Teardown(), "leftovers": 0}
+
+    def delete_stacks(sandbox: Sandbox, console: Console) -> teardown.Teardown:
+        parts["asked"].append("delete")
+        outcome = parts["outcome"]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome  # type: ignore[no-any-return]
+
+    def report(sandbox: Sandbox, console: Console, *, delete: bool = False) -> int:
+        parts["asked"].append(f"scan delete={delete}")
+        return int(parts["leftovers"])
+
+    monkeypatch.setattr(down, "check_credentials", lambda sandbox: "123456789012")
+    monkeypatch.setattr(teardown, "delete_stacks", delete_stacks)
+    monkeypatch.setattr(down, "report_leftovers", report)
+    return parts
+
+
+def test_down_says_what_was_not_deleted_then_scans(
+    down_parts: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from launchlab.aws import teardown
+
+    down_parts["outcome"] = teardown.Teardown(
+        found=["A", "B"], failed={"A": "in use"}, kept={"B": "A must be deleted first"}
+    )
+    out = io.StringIO()
+    code = down.down(_Sandbox({}), {"fargateCpu": "512"}, Console(file=out, width=400))
+    assert code == 0 and down_parts["asked"] == ["delete", "scan delete=False"]
+    assert out.getvalue().splitlines() == [
+        "note: down finds the deployed stacks itself; -c is not needed and was not used "
+        "(fargateCpu=512)",
+        "deleting every launchlab stack in account 123456789012, us-east-1",
+        "not deleted: A (failed to delete: in use)",
+        "not deleted: B (kept: A must be deleted first)",
+    ]
+    assert capsys.readouterr().err == ""
+
+
+def test_a_deletion_aws_stops_still_ends_with_the_scan_and_exit_2(
+    down_parts: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    down_parts["outcome"] = ClientError(
+        {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "DescribeStacks"
+    )
+    down_parts["leftovers"] = 1
+    out = io.StringIO()
+    assert down.down(_Sandbox({}), {}, Console(file=out, width=400), delete_leftovers=True) == 2
+    assert down_parts["asked"] == ["delete", "scan delete=True"]
+    assert capsys.readouterr().err == (
+        "launchlab: stack deletion stopped: AWS refused DescribeStacks in us-east-1: Throttling: "
+        "Rate exceeded; looking for leftovers anyway\n"
+    )
+    assert out.getvalue() == "deleting every launchlab stack in account 123456789012, us-east-1\n"
+    # Only the scan: no credentials asked, no deletion; its code is down's.
+    down_parts["asked"].clear()
+    assert down.down(_Sandbox({}), {}, Console(file=io.StringIO()), scan_only=True) == 1
+    assert down_parts["asked"] == ["scan delete=False"]

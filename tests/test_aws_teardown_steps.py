@@ -417,3 +417,235 @@ def test_a_stack_is_gone_when_cloudformation_no_longer_knows_its_name() -> None:
         assert teardown._status(client, "S") == teardown.GONE
         with pytest.raises(Exception, match="Rate exceeded"):
             teardown._status(client, "S")
+
+
+def _missing(stub: Stubber, name: str) -> None:
+    stub.add_client_error(
+        "describe_stacks", "ValidationError", f"Stack with id {name} does not exist",
+        expected_params={"StackName": name},
+    )  # fmt: skip
+
+
+def _event(status: str, reason: str = "", kind: str = "AWS::EC2::SecurityGroup") -> dict[str, Any]:
+    return {"StackId": "s", "EventId": f"{status}-{reason}", "StackName": "S",
+            "Timestamp": "2026-01-01T00:00:00Z", "ResourceType": kind,
+            "ResourceStatus": status, "ResourceStatusReason": reason}  # fmt: skip
+
+
+class _Clock:
+    """Ten seconds on for each look at it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 10
+        return self.now
+
+
+def test_the_deletion_goes_importers_first_tries_a_failed_stack_again_and_says_each_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three stacks: the network (its VPC imported by Fargate's stack), Fargate's and
+    Lambda's, which an earlier run left deleting. Lambda's is followed, not started again;
+    Fargate's goes first, fails once (a security group in use) and goes on the second try; the
+    network waits for both, and for what services leave in its VPC (nothing), then goes."""
+    monkeypatch.setattr(teardown.time, "sleep", lambda seconds: None)
+    clients, stubs = _stubbed("cloudformation", "autoscaling", "ec2", "elbv2")
+    cfn, groups, ec2 = stubs["cloudformation"], stubs["autoscaling"], stubs["ec2"]
+    network, fargate = _stack("LaunchlabNetwork"), _stack("LaunchlabFargate")
+    lambda_ = _stack("LaunchlabLambda")
+    lambda_["StackStatus"] = "DELETE_IN_PROGRESS"
+    for name in teardown.STACKS:
+        found = {"LaunchlabNetwork": network, "LaunchlabFargate": fargate,
+                 "LaunchlabLambda": lambda_}.get(name)  # fmt: skip
+        if found is None:
+            _missing(cfn, name)
+        else:
+            cfn.add_response("describe_stacks", {"Stacks": [found]}, {"StackName": name})
+    export = {"ExportingStackId": network["StackId"], "Name": "LaunchlabNetwork:Vpc"}
+    cfn.add_response("list_exports", {"Exports": [export]})
+    cfn.add_response(
+        "list_imports", {"Imports": ["LaunchlabFargate"]}, {"ExportName": "LaunchlabNetwork:Vpc"}
+    )
+    no_groups = {"Filters": [teardown.TAG_FILTER]}
+    # The first round: Fargate's starts; Lambda's is gone; Fargate's failed, and starts again.
+    groups.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": []}, no_groups)
+    cfn.add_response("delete_stack", {}, {"StackName": fargate["StackId"]})
+    _missing(cfn, "LaunchlabLambda")
+    failed = {**fargate, "StackStatus": "DELETE_FAILED"}
+    cfn.add_response("describe_stacks", {"Stacks": [failed]}, {"StackName": "LaunchlabFargate"})
+    cfn.add_response(
+        "describe_stack_events",
+        {"StackEvents": [
+            _event("DELETE_FAILED", "sg-1 has a dependent object"),
+            _event("DELETE_IN_PROGRESS", "User Initiated", "AWS::CloudFormation::Stack"),
+            _event("DELETE_FAILED", "an earlier deletion's"),
+        ]},
+        {"StackName": fargate["StackId"]},
+    )  # fmt: skip
+    cfn.add_response("delete_stack", {}, {"StackName": fargate["StackId"]})
+    # The second: Fargate's is gone.
+    groups.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": []}, no_groups)
+    _missing(cfn, "LaunchlabFargate")
+    # The third: nothing left in the VPC; the network starts and is gone.
+    groups.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": []}, no_groups)
+    ec2.add_response("describe_vpcs", {"Vpcs": []}, PROJECT_VPCS)
+    ec2.add_response("describe_vpcs", {"Vpcs": []}, PROJECT_VPCS)
+    cfn.add_response("delete_stack", {}, {"StackName": network["StackId"]})
+    _missing(cfn, "LaunchlabNetwork")
+    out = io.StringIO()
+    with cfn, groups, ec2:
+        result = teardown.delete_stacks(
+            _Sandbox(**clients), Console(file=out, width=400), clock=_Clock()
+        )
+        for stub in (cfn, groups, ec2):
+            stub.assert_no_pending_responses()
+    assert result == teardown.Teardown(
+        found=["LaunchlabNetwork", "LaunchlabFargate", "LaunchlabLambda"],
+        deleted=["LaunchlabLambda", "LaunchlabFargate", "LaunchlabNetwork"],
+    )
+    assert out.getvalue().splitlines() == [
+        "found 3 launchlab stack(s) in us-east-1: LaunchlabNetwork (CREATE_COMPLETE), "
+        "LaunchlabFargate (CREATE_COMPLETE), LaunchlabLambda (DELETE_IN_PROGRESS)",
+        "deleting LaunchlabFargate",
+        "deleted LaunchlabLambda (20 s)",
+        "LaunchlabFargate failed to delete: sg-1 has a dependent object",
+        "deleting LaunchlabFargate again",
+        "deleted LaunchlabFargate (10 s)",
+        "deleting LaunchlabNetwork",
+        "deleted LaunchlabNetwork (10 s)",
+    ]
+
+
+def _find(cfn: Stubber, *found: dict[str, Any]) -> None:
+    by_name = {stack["StackName"]: stack for stack in found}
+    for name in teardown.STACKS:
+        if name in by_name:
+            cfn.add_response("describe_stacks", {"Stacks": [by_name[name]]}, {"StackName": name})
+        else:
+            _missing(cfn, name)
+
+
+NO_GROUPS = {"AutoScalingGroups": []}
+
+
+def test_a_stack_that_fails_twice_keeps_what_it_imports_and_an_outside_importer_keeps_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ECS on EC2's stack: DeleteStack refused; its remedy (force-delete the project's groups of
+    it) and one more try, refused again: failed. The network waits for it: kept. The registry's
+    export is imported by a stack that is not the project's: kept, not attempted."""
+    monkeypatch.setattr(teardown.time, "sleep", lambda seconds: None)
+    clients, stubs = _stubbed("cloudformation", "autoscaling")
+    cfn, asg = stubs["cloudformation"], stubs["autoscaling"]
+    network, registry = _stack("LaunchlabNetwork"), _stack("LaunchlabRegistry")
+    ec2_stack, fargate = _stack("LaunchlabEcsEc2"), _stack("LaunchlabFargate")
+    _find(cfn, network, registry, ec2_stack, fargate)
+    export = {"ExportingStackId": registry["StackId"], "Name": "LaunchlabRegistry:Repo"}
+    cfn.add_response("list_exports", {"Exports": [export]})
+    cfn.add_response("list_imports", {"Imports": ["TeamService"]})
+    asg.add_response("describe_auto_scaling_groups", NO_GROUPS, {"Filters": [teardown.TAG_FILTER]})
+    cfn.add_client_error("delete_stack", "ValidationError", "role cannot be assumed",
+                         expected_params={"StackName": ec2_stack["StackId"]})  # fmt: skip
+    asg.add_response("describe_auto_scaling_groups", NO_GROUPS)
+    group = {
+        "AutoScalingGroupName": "lt-ec2", "MinSize": 0, "MaxSize": 2, "DesiredCapacity": 0,
+        "DefaultCooldown": 300, "AvailabilityZones": ["us-east-1a"], "HealthCheckType": "EC2",
+        "CreatedTime": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+    asg.add_response(
+        "describe_auto_scaling_groups",
+        {"AutoScalingGroups": [group]},
+        {"Filters": [teardown.TAG_FILTER,
+                     {"Name": "tag:launchlab:launch-type", "Values": ["ecs-ec2"]}]},
+    )  # fmt: skip
+    asg.add_response(
+        "delete_auto_scaling_group", {}, {"AutoScalingGroupName": "lt-ec2", "ForceDelete": True}
+    )
+    cfn.add_client_error("delete_stack", "ValidationError", "role cannot be assumed")
+    cfn.add_response("delete_stack", {}, {"StackName": fargate["StackId"]})
+    _missing(cfn, "LaunchlabFargate")
+    out = io.StringIO()
+    with cfn, asg:
+        result = teardown.delete_stacks(
+            _Sandbox(**clients), Console(file=out, width=400), clock=_Clock()
+        )
+        cfn.assert_no_pending_responses()
+        asg.assert_no_pending_responses()
+    outside = (
+        "its export LaunchlabRegistry:Repo is imported by TeamService, which is not a launchlab "
+        "stack: delete TeamService (or its import) first"
+    )
+    assert result == teardown.Teardown(
+        found=["LaunchlabNetwork", "LaunchlabRegistry", "LaunchlabEcsEc2", "LaunchlabFargate"],
+        deleted=["LaunchlabFargate"],
+        failed={"LaunchlabEcsEc2": "DeleteStack refused: role cannot be assumed"},
+        kept={
+            "LaunchlabRegistry": outside,
+            "LaunchlabNetwork": "LaunchlabEcsEc2 must be deleted first",
+        },
+    )
+    assert out.getvalue().splitlines() == [
+        "found 4 launchlab stack(s) in us-east-1: LaunchlabNetwork (CREATE_COMPLETE), "
+        "LaunchlabRegistry (CREATE_COMPLETE), LaunchlabEcsEc2 (CREATE_COMPLETE), "
+        "LaunchlabFargate (CREATE_COMPLETE)",
+        f"kept LaunchlabRegistry: {outside}",
+        "deleting LaunchlabEcsEc2",
+        "LaunchlabEcsEc2 failed to delete: DeleteStack refused: role cannot be assumed",
+        f"LaunchlabEcsEc2: {teardown.REMEDIES['LaunchlabEcsEc2'].known}",
+        "LaunchlabEcsEc2: force-deleted Auto Scaling group(s) lt-ec2 with their instances",
+        "deleting LaunchlabEcsEc2 again",
+        "LaunchlabEcsEc2 failed to delete again: DeleteStack refused: role cannot be assumed",
+        "deleting LaunchlabFargate",
+        "kept LaunchlabNetwork: LaunchlabEcsEc2 must be deleted first",
+        "deleted LaunchlabFargate (10 s)",
+    ]
+
+
+def test_a_stalled_deletion_gets_its_remedy_once_and_ctrl_c_says_what_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ECS on EC2's stack still deleting past 15 minutes: its remedy, once; Ctrl-C then stops
+    the wait and says what CloudFormation goes on deleting."""
+    clients, stubs = _stubbed("cloudformation", "autoscaling")
+    cfn, asg = stubs["cloudformation"], stubs["autoscaling"]
+    ec2_stack = {**_stack("LaunchlabEcsEc2"), "StackStatus": "DELETE_IN_PROGRESS"}
+    _find(cfn, ec2_stack)
+    cfn.add_response("list_exports", {"Exports": []})
+    for _ in range(3):  # three rounds: the remedy comes in the second only
+        asg.add_response("describe_auto_scaling_groups", NO_GROUPS)
+        cfn.add_response(
+            "describe_stacks", {"Stacks": [ec2_stack]}, {"StackName": "LaunchlabEcsEc2"}
+        )
+    asg.add_response("describe_auto_scaling_groups", NO_GROUPS)  # the remedy's release
+    asg.add_response("describe_auto_scaling_groups", NO_GROUPS)  # and its groups: none
+    rounds = iter([None, None, KeyboardInterrupt])
+
+    def sleep(seconds: float) -> None:
+        if (stop := next(rounds)) is not None:
+            raise stop()
+
+    monkeypatch.setattr(teardown.time, "sleep", sleep)
+    times = iter([0.0, teardown.STALL_AFTER_S, teardown.STALL_AFTER_S + 1, 2000.0, 3000.0])
+    out = io.StringIO()
+    with cfn, asg, pytest.raises(KeyboardInterrupt):
+        teardown.delete_stacks(
+            _Sandbox(**clients), Console(file=out, width=400), clock=lambda: next(times)
+        )
+    assert out.getvalue().splitlines()[1:] == [
+        "LaunchlabEcsEc2 is still deleting after 15 min",
+        "LaunchlabEcsEc2: no Auto Scaling group of it is left",
+        "stopped; CloudFormation goes on deleting LaunchlabEcsEc2: run `.venv/bin/launchlab "
+        "down` again to finish and look for leftovers",
+    ]
+
+
+def test_no_stack_here_is_said_and_nothing_is_asked_further() -> None:
+    clients, stubs = _stubbed("cloudformation")
+    _find(stubs["cloudformation"])
+    out = io.StringIO()
+    with stubs["cloudformation"]:
+        result = teardown.delete_stacks(_Sandbox(**clients), Console(file=out, width=400))
+    assert result == teardown.Teardown()
+    assert out.getvalue() == "no launchlab stack in us-east-1\n"
