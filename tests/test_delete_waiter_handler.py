@@ -49,56 +49,6 @@ def test_what_is_left_when_the_wait_runs_out_is_named_in_order(clock: list[float
     assert (said, clock[0]) == ("x: still there when the wait ran out: i-3", 1030)
 
 
-def _cluster(status: str, providers: list[str], strategy: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "clusters": [
-            {
-                "clusterName": "c",
-                "status": status,
-                "capacityProviders": providers,
-                "defaultCapacityProviderStrategy": strategy,
-            }
-        ]
-    }
-
-
-def test_the_capacity_provider_comes_off_keeping_the_others_and_their_strategy() -> None:
-    ecs = offline_client("ecs")
-    keep = {"capacityProvider": "FARGATE", "weight": 1, "base": 0}
-    mine = {"capacityProvider": "mine", "weight": 1, "base": 0}
-    with Stubber(ecs) as stub:
-        stub.add_response(
-            "describe_clusters",
-            _cluster("ACTIVE", ["FARGATE", "mine"], [keep, mine]),
-            {"clusters": ["c"]},
-        )
-        stub.add_response(
-            "put_cluster_capacity_providers",
-            {},
-            {
-                "cluster": "c",
-                "capacityProviders": ["FARGATE"],
-                "defaultCapacityProviderStrategy": [keep],
-            },
-        )
-        assert waiter.detach(ecs, "c", "mine") == (True, "took mine off c")
-        stub.add_response("describe_clusters", _cluster("ACTIVE", ["FARGATE"], [keep]))
-        assert waiter.detach(ecs, "c", "mine") == (True, "mine is not on c")
-        stub.add_response("describe_clusters", _cluster("INACTIVE", ["mine"], []))
-        assert waiter.detach(ecs, "c", "mine") == (True, "cluster c is gone")
-        stub.add_response("describe_clusters", {"clusters": []})
-        assert waiter.detach(ecs, "c", "mine") == (True, "cluster c is gone")
-        # While its instances are registered ECS refuses (aws/aws-cdk#36071): not off yet.
-        stub.add_response("describe_clusters", _cluster("ACTIVE", ["mine"], []))
-        stub.add_client_error("put_cluster_capacity_providers", "ResourceInUseException", "in use")
-        off, said = waiter.detach(ecs, "c", "mine")
-        assert not off
-        assert said.startswith("could not take mine off c yet: An error occurred ")
-        assert said.endswith("(ResourceInUseException) when calling the "
-                             "PutClusterCapacityProviders operation: in use")  # fmt: skip
-        stub.assert_no_pending_responses()
-
-
 def test_a_security_group_is_in_use_by_instances_managed_ones_too_and_interfaces() -> None:
     ec2 = offline_client("ec2")
     instances = {
@@ -212,34 +162,25 @@ class _Clients:
         return self.answers[service]
 
 
-def test_each_wait_runs_in_order_and_a_refused_detach_is_tried_again_last(
+def test_each_wait_runs_in_order_and_says_what_it_found(
     clock: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     steps: list[str] = []
-    tries = iter([(False, "could not take p off c yet: in use"), (True, "took p off c")])
-
-    def detach(ecs: Any, cluster: str, provider: str) -> tuple[bool, str]:
-        steps.append(f"detach {cluster} {provider}")
-        return next(tries)
-
-    monkeypatch.setattr(waiter, "detach", detach)
     monkeypatch.setattr(waiter, "in_security_group", lambda ec2, group: steps.append(group) or [])
     monkeypatch.setattr(
         waiter, "ecs_managed_in_vpc", lambda elbv2, ec2, vpc: steps.append(vpc) or ["lb-1"]
     )
-    clients = _Clients(ecs="ecs", ec2="ec2", elbv2="elbv2")
-    props = {"Cluster": "c", "CapacityProvider": "p", "SecurityGroupId": GROUP, "VpcId": VPC}
+    clients = _Clients(ec2="ec2", elbv2="elbv2")
+    props = {"SecurityGroupId": GROUP, "VpcId": VPC}
     said = waiter.wait_for_teardown(props, clock[0] + 5, clients)
     assert said == (
-        f"could not take p off c yet: in use; security group {GROUP}: nothing left; "
-        f"ECS-managed in {VPC}: still there when the wait ran out: lb-1; took p off c"
+        f"security group {GROUP}: nothing left; "
+        f"ECS-managed in {VPC}: still there when the wait ran out: lb-1"
     )
-    assert steps == ["detach c p", GROUP, VPC, VPC, "detach c p"]
-    assert clients.asked == ["ecs", "ec2", "elbv2", "ec2", "ecs"]
-    # A provider without its cluster, or nothing asked: nothing to do.
-    assert waiter.wait_for_teardown({"CapacityProvider": "p"}, clock[0], clients) == (
-        "nothing to wait for"
-    )
+    assert steps == [GROUP, VPC, VPC]
+    assert clients.asked == ["ec2", "elbv2", "ec2"]
+    # Nothing asked: nothing to do.
+    assert waiter.wait_for_teardown({}, clock[0], clients) == "nothing to wait for"
 
 
 @pytest.mark.parametrize(
