@@ -97,3 +97,41 @@ def test_the_bands_of_the_cheapest_with_their_edges() -> None:
 def test_the_grid_runs_from_ten_thousand_to_ten_billion_requests() -> None:
     assert breakeven.grid(3) == pytest.approx([1e4, 1e7, 1e10])
     assert len(breakeven.grid()) == breakeven.GRID_POINTS == 241
+
+
+def test_crossings_at_the_ends_of_the_grid_and_on_a_grid_point() -> None:
+    xs = breakeven.grid()
+    # A step inside the last grid interval is found, as one inside the first.
+    last = (xs[-2] * xs[-1]) ** 0.5
+    [crossing] = breakeven.solve("a", "b", step(10, 30, last), flat(20)).crossings
+    assert crossing.requests_per_month == pytest.approx(last, rel=1e-9)
+    assert (crossing.cheaper_below, crossing.kind) == ("a", "jump")
+    first = (xs[0] * xs[1]) ** 0.5
+    [crossing] = breakeven.solve("a", "b", step(10, 30, first), flat(20)).crossings
+    assert crossing.requests_per_month == pytest.approx(first, rel=1e-9)
+    # Curves equal exactly on a grid point cross there once, and the one below is named.
+    on = xs[100]
+    found = breakeven.solve("a", "b", lambda x: x / on, flat(1)).crossings
+    assert [(c.cheaper_below, c.kind) for c in found] == [("a", "cross")]
+    assert found[0].requests_per_month == pytest.approx(on, rel=1e-9)
+    found = breakeven.solve("a", "b", flat(1), lambda x: x / on).crossings
+    assert [(c.cheaper_below, c.kind) for c in found] == [("b", "cross")]
+    # Equal up to a grid point, then apart: the one cheaper above is not named cheaper below.
+    found = breakeven.solve("a", "b", lambda x: max(1.0, x / on), flat(1)).crossings
+    assert [(c.cheaper_below, c.kind) for c in found] == [("a", "cross")]
+
+
+def test_a_step_that_lands_on_the_other_curve_meets_it() -> None:
+    # Far below before the step, within the tolerance of the flat price after it: the curves
+    # meet at the step, whichever side of it the gap is measured.
+    [crossing] = breakeven.solve("a", "b", step(10, 20.004, 3e6), flat(20)).crossings
+    assert crossing.kind == "cross"
+
+
+def test_a_band_that_starts_in_the_first_grid_interval() -> None:
+    xs = breakeven.grid()
+    first = (xs[0] * xs[1]) ** 0.5
+    found = breakeven.bands({"a": step(10, 30, first), "b": flat(20)})
+    assert [(b.cheapest, b.ends_by) for b in found] == [("a", "step"), ("b", None)]
+    assert found[0].low == xs[0]
+    assert found[0].high == pytest.approx(first, rel=1e-9)

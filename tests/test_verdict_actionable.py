@@ -441,6 +441,50 @@ def test_a_tie_within_the_margin_or_an_assumption_band_is_called_a_tie() -> None
     assert near.by_assumption == ("request duration 116 ms instead of 120 ms makes c cheapest",)
     # 100 ms (17% off) is outside the band: no tie.
     assert find_tie(["a", "c"], totals, [_sensitivity(120, 100, "c")]) is None
+    # Above the value too: 130 ms (8% over) is inside, 140 ms (17% over) is not.
+    from launchlab.report.verdict import Flip
+
+    def above(value: float) -> Sensitivity:
+        return dataclasses.replace(_sensitivity(120, None, "c"), above=Flip(value, "c"))
+
+    assert find_tie(["a", "c"], totals, [above(130)]) is not None
+    assert find_tie(["a", "c"], totals, [above(140)]) is None
+    # An assumption that moved nothing, or has no plausible band, is passed over, not an end.
+    idle = dataclasses.replace(_sensitivity(120, 116, "c"), note="no effect at this traffic")
+    memory = dataclasses.replace(_sensitivity(1024, 1000, "c"), assumption="lambda_memory_mb")
+    both = find_tie(["a", "c"], totals, [idle, memory, _sensitivity(120, 116, "c")])
+    assert both is not None and both.launch_types == ("a", "c")
+    assert find_tie(["a", "c"], totals, [idle, memory]) is None
+
+
+def test_the_verdict_names_a_runner_up_only_when_there_is_one() -> None:
+    from launchlab.report.availability import Availability
+    from launchlab.report.verdict import build_verdict
+
+    def flat(usd: float):  # type: ignore[no-untyped-def]
+        return lambda requests: usd
+
+    alone = build_verdict(1e6, {"a": Decimal(3)}, {"a": flat(3)}, [], [], {"a": Decimal(3)})
+    assert (alone.cheapest, alone.runner_up, alone.tie) == ("a", None, None)
+    assert (alone.commitment, alone.basis, alone.availability) == ("none", {}, {})
+    zones = {"a": Availability("a", True, "2 tasks in 2 zones")}
+    two = build_verdict(
+        1e6,
+        {"a": Decimal(3), "b": Decimal(9)},
+        {"a": flat(3), "b": flat(9)},
+        [],
+        [],
+        {"a": Decimal(3), "b": Decimal(9)},
+        basis={"a": "estimate"},
+        commitment="compute-sp-3y",
+        availability=zones,
+    )
+    assert (two.cheapest, two.runner_up) == ("a", "b")
+    assert (two.commitment, two.basis, two.availability) == (
+        "compute-sp-3y",
+        {"a": "estimate"},
+        zones,
+    )
 
 
 def _twins(synth: Synthesized) -> Inventory:

@@ -68,7 +68,8 @@ def solve(
             Crossing(
                 requests_per_month=at,
                 monthly_usd=(cost_a(at) + cost_b(at)) / 2,
-                cheaper_below=a if diffs[i] < 0 else b,
+                # Past the crossing the sign is never zero (a zero there is skipped above).
+                cheaper_below=a if diffs[i + 1] > 0 else b,
                 kind="cross" if gap <= TOLERANCE_USD else "jump",
             )
         )
