@@ -372,7 +372,7 @@ def test_a_managed_instances_wait_ends_when_the_instances_are_gone(
 
     mine, other = run("lambda-managed-instances"), run("ecs-managed-instances")
     sandbox = fixtures.Account(current_account(), aws.url).sandbox()
-    find = teardown.REMEDIES[names.LAMBDA_MANAGED_INSTANCES_STACK].wait_for
+    find = teardown._remedies()[names.LAMBDA_MANAGED_INSTANCES_STACK].wait_for
     assert find is not None
     assert find(sandbox) == [f"instance {mine} (running)"]
     monkeypatch.setattr(

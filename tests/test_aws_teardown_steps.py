@@ -593,7 +593,7 @@ def test_a_stack_that_fails_twice_keeps_what_it_imports_and_an_outside_importer_
         f"kept LaunchlabRegistry: {outside}",
         "deleting LaunchlabEcsEc2",
         "LaunchlabEcsEc2 failed to delete: DeleteStack refused: role cannot be assumed",
-        f"LaunchlabEcsEc2: {teardown.REMEDIES['LaunchlabEcsEc2'].known}",
+        f"LaunchlabEcsEc2: {teardown._remedies()['LaunchlabEcsEc2'].known}",
         "LaunchlabEcsEc2: force-deleted Auto Scaling group(s) lt-ec2 with their instances",
         "deleting LaunchlabEcsEc2 again",
         "LaunchlabEcsEc2 failed to delete again: DeleteStack refused: role cannot be assumed",
@@ -649,3 +649,57 @@ def test_no_stack_here_is_said_and_nothing_is_asked_further() -> None:
         result = teardown.delete_stacks(_Sandbox(**clients), Console(file=out, width=400))
     assert result == teardown.Teardown()
     assert out.getvalue() == "no launchlab stack in us-east-1\n"
+
+
+def test_each_known_stuck_deletion_has_its_remedy_and_its_source() -> None:
+    from stacks import names
+
+    remedies = teardown._remedies()
+    assert sorted(remedies) == sorted(
+        [
+            names.ECS_EC2_STACK,
+            names.ECS_MANAGED_INSTANCES_STACK,
+            names.EXPRESS_STACK,
+            names.LAMBDA_MANAGED_INSTANCES_STACK,
+            names.NETWORK_STACK,
+        ]
+    )
+    ec2 = remedies[names.ECS_EC2_STACK]
+    assert (ec2.act.func, ec2.act.args, ec2.wait_for) == (  # type: ignore[union-attr]
+        teardown._force_delete_groups,
+        ("ecs-ec2",),
+        None,
+    )
+    assert ec2.known == (
+        "ECS managed draining's lifecycle hook can hold the group's instances for an hour "
+        "after its capacity provider is gone (aws/aws-cdk#18179, #14732)"
+    )
+    mi = remedies[names.ECS_MANAGED_INSTANCES_STACK]
+    assert mi.act is teardown._take_the_provider_off_the_cluster
+    assert (mi.wait_for.func, mi.wait_for.args) == (  # type: ignore[union-attr]
+        teardown.instances_of,
+        ("ecs-managed-instances",),
+    )
+    assert mi.known == (
+        "the capacity provider cannot leave the cluster while its instances are registered "
+        "(aws/aws-cdk#36071)"
+    )
+    express = remedies[names.EXPRESS_STACK]
+    assert (express.act, express.wait_for) == (None, teardown.ecs_managed_in_the_vpc)
+    assert express.known == (
+        "ECS deletes the service's load balancer, target groups, security groups and "
+        "certificate after the service, asynchronously"
+    )
+    lmi = remedies[names.LAMBDA_MANAGED_INSTANCES_STACK]
+    assert lmi.act is None
+    assert (lmi.wait_for.func, lmi.wait_for.args) == (  # type: ignore[union-attr]
+        teardown.instances_of,
+        ("lambda-managed-instances",),
+    )
+    assert lmi.known == "Lambda terminates the capacity provider's instances after the provider"
+    network = remedies[names.NETWORK_STACK]
+    assert (network.act, network.wait_for) == (None, teardown.what_services_leave_in_the_vpc)
+    assert network.known == (
+        "the VPC cannot go while anything is in it: what ECS and Lambda create there outside "
+        "CloudFormation goes after their resources, asynchronously"
+    )

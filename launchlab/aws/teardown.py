@@ -169,6 +169,9 @@ def delete_stacks(
     cloudformation = sandbox.client("cloudformation")
     found = find_stacks(cloudformation)
     result = Teardown(found=list(found))
+    remedies = _remedies()
+    # Waited for before the first try too: nothing is lost when nothing is there.
+    settle_first = {names.NETWORK_STACK: remedies[names.NETWORK_STACK]}
     if not found:
         _say(console, f"no {names.PROJECT} stack in {sandbox.region}")
         return result
@@ -201,7 +204,7 @@ def delete_stacks(
             _say(console, f"{name} failed to delete again: {reason}")
             return
         _say(console, f"{name} failed to delete: {reason}")
-        remedy = REMEDIES.get(name)
+        remedy = remedies.get(name)
         if remedy is not None:
             _say(console, f"{name}: {remedy.known}")
             remedy.apply(sandbox, console, name, clock=clock)
@@ -228,8 +231,8 @@ def delete_stacks(
                 elif before:
                     continue
                 else:
-                    if name in SETTLE_FIRST:
-                        SETTLE_FIRST[name].settle(sandbox, console, name, clock=clock)
+                    if name in settle_first:
+                        settle_first[name].settle(sandbox, console, name, clock=clock)
                     waiting.remove(name)
                     start(name, 1)
                     changed = True
@@ -257,11 +260,11 @@ def delete_stacks(
                 elif (
                     not deletion.remedied_stall
                     and clock() - deletion.started > STALL_AFTER_S
-                    and name in REMEDIES
+                    and name in remedies
                 ):
                     deletion.remedied_stall = True
                     _say(console, f"{name} is still deleting after {STALL_AFTER_S / 60:.0f} min")
-                    REMEDIES[name].unstick(sandbox, console, name)
+                    remedies[name].unstick(sandbox, console, name)
             if running:
                 time.sleep(POLL_S)
     except KeyboardInterrupt:
@@ -516,6 +519,7 @@ def what_services_leave_in_the_vpc(sandbox: Sandbox) -> list[str]:
 
 
 def _remedies() -> dict[str, Remedy]:
+    """The remedy for each stack with a known stuck deletion, built when a teardown starts."""
     stack = {spec.key: spec.stack_id for spec in launch_types.REGISTRY}
     return {
         stack["ecs-ec2"]: Remedy(
@@ -552,8 +556,3 @@ def _remedies() -> dict[str, Remedy]:
             wait_for=what_services_leave_in_the_vpc,
         ),
     }
-
-
-REMEDIES = _remedies()
-# Waited for before the first try too: nothing is lost when nothing is there.
-SETTLE_FIRST = {names.NETWORK_STACK: REMEDIES[names.NETWORK_STACK]}
