@@ -198,17 +198,24 @@ def test_down_says_what_was_not_deleted_then_scans(
 ) -> None:
     from launchlab.aws import teardown
 
+    # AWS's words, brackets and all, longer than the terminal is wide.
+    in_use = (
+        "resource sg-0abc has a dependent object [eni-0123456789abcdef0, eni-0fedcba9876543210] "
+        "(Service: Ec2, Status Code: 400)"
+    )
     down_parts["outcome"] = teardown.Teardown(
-        found=["A", "B"], failed={"A": "in use"}, kept={"B": "A must be deleted first"}
+        found=["A", "B"], failed={"A": in_use}, kept={"B": "A must be deleted first"}
     )
     out = io.StringIO()
-    code = down.down(_Sandbox({}), {"fargateCpu": "512"}, Console(file=out, width=400))
+    # A colour terminal: AWS's reason comes out whole and as written, numbers unstyled.
+    console = Console(file=out, width=120, force_terminal=True, color_system="standard")
+    code = down.down(_Sandbox({}), {"fargateCpu": "512"}, console)
     assert code == 0 and down_parts["asked"] == ["delete", "scan delete=False"]
     assert out.getvalue().splitlines() == [
         "note: down finds the deployed stacks itself; -c is not needed and was not used "
         "(fargateCpu=512)",
         "deleting every launchlab stack in account 123456789012, us-east-1",
-        "not deleted: A (failed to delete: in use)",
+        f"not deleted: A (failed to delete: {in_use})",
         "not deleted: B (kept: A must be deleted first)",
     ]
     assert capsys.readouterr().err == ""

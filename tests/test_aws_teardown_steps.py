@@ -298,13 +298,14 @@ def test_a_wait_for_what_aws_deletes_by_itself_looks_every_poll_until_the_settle
 
 def test_a_remedy_says_what_it_did_and_what_is_still_there(clock: list[float]) -> None:
     out = io.StringIO()
-    console = Console(file=out, width=400)
-    remedy = teardown.Remedy(
-        known="k", act=lambda sandbox, stack: ["did one", "did two"], wait_for=lambda s: ["x-1"]
-    )
+    # A colour terminal narrower than the lines: each still comes out whole and as written,
+    # numbers unstyled and AWS's bracketed words kept (never read as rich markup).
+    console = Console(file=out, width=30, force_terminal=True, color_system="standard")
+    did = ["took [ecs-mi] off cluster c-1 (2 tasks, 3 instances)", "did two"]
+    remedy = teardown.Remedy(known="k", act=lambda sandbox, stack: did, wait_for=lambda s: ["x-1"])
     remedy.apply(_Sandbox(), console, "S", clock=lambda: clock[0])
     assert out.getvalue().splitlines() == [
-        "S: did one",
+        "S: took [ecs-mi] off cluster c-1 (2 tasks, 3 instances)",
         "S: did two",
         "S: waiting up to 20 min for 1 resource(s) that AWS deletes by itself: x-1",
         "S: still there after 20 min: x-1; trying anyway",

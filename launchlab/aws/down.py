@@ -902,7 +902,8 @@ def down(
                 markup=False,
             )
         console.print(
-            f"deleting every {names.PROJECT} stack in account {account}, {sandbox.region}"
+            f"deleting every {names.PROJECT} stack in account {account}, {sandbox.region}",
+            highlight=False,
         )
         try:
             with aws_errors(sandbox.region):
