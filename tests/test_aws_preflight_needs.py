@@ -262,9 +262,12 @@ SHORT = (
 )
 
 
-def _check(app: assembly.Assembly, standard: float, **options: bool) -> str:
+def _check(
+    app: assembly.Assembly, standard: float, *, terminal: bool = False, **options: bool
+) -> str:
     """check_quotas with the standard quota at ``standard`` vCPUs, Fargate's at 6, and one
-    t3.small of someone else's running."""
+    t3.small of someone else's running; printed to a log, or to a colour ``terminal`` narrower
+    than its lines."""
     ec2, quotas = offline_client("ec2"), offline_client("service-quotas")
     other = {"Reservations": [{"Instances": [_instance("t3.small")]}]}
     out = io.StringIO()
@@ -274,7 +277,12 @@ def _check(app: assembly.Assembly, standard: float, **options: bool) -> str:
         ec2_stub.add_response("describe_instances", other)
         sandbox = _Sandbox({"ec2": ec2, "service-quotas": quotas})
         try:
-            preflight.check_quotas(sandbox, app, Console(file=out, width=200), **options)
+            console = (
+                Console(file=out, width=120, force_terminal=True, color_system="standard")
+                if terminal
+                else Console(file=out, width=200)
+            )
+            preflight.check_quotas(sandbox, app, console, **options)
         finally:
             print(out.getvalue())
         quota_stub.assert_no_pending_responses()
@@ -311,7 +319,8 @@ def test_a_short_quota_names_what_to_request_or_is_noted_when_ignored(
     assert str(short.value) == (
         f"{SHORT}, or deploy anyway with `.venv/bin/launchlab up --ignore-quotas`"
     )
-    text = _check(app, 5.0, ignore=True)
+    # On a colour terminal the lines come out whole and as written (the table above is styled).
+    text = _check(app, 5.0, ignore=True, terminal=True)
     assert text.splitlines()[-3:] == [
         STANDARD_LINE.format(5),
         FARGATE_LINE,
@@ -362,7 +371,8 @@ def test_each_service_linked_role_is_made_once_and_a_refusal_says_what_to_run() 
         )  # fmt: skip
         stub.add_client_error("create_service_linked_role", "EntityAlreadyExists", "exists")
         created = preflight.ensure_service_linked_roles(
-            _Sandbox({"iam": iam}), Console(file=out, width=400),
+            _Sandbox({"iam": iam}),
+            Console(file=out, width=120, force_terminal=True, color_system="standard"),
             ["ecs-managed-instances", "express", "lambda"],
         )  # fmt: skip
         stub.assert_no_pending_responses()
