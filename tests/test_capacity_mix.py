@@ -182,8 +182,26 @@ def test_a_commitment_never_covers_ecs_managed_instances(us_east_1: RegionPrices
         == on_demand.usd
         == on_demand.quantity * (us_east_1.instance("t4g.small").hourly.unit_usd)
     )
-    assert any("Savings Plan covers them" in w for w in committed.warnings)
-    assert not any("Savings Plan" in w for w in plain.warnings)
+    assert committed.warnings == [
+        "compute-sp-3y is not applied to the Managed Instances' EC2 hours: no AWS statement "
+        "that a Savings Plan covers them was found"
+    ]
+    assert plain.warnings == []
+
+
+def test_without_a_fee_in_the_table_the_total_is_a_lower_bound_and_says_so(
+    us_east_1: RegionPrices,
+) -> None:
+    table = {k: v for k, v in us_east_1.prices.items() if not k.startswith("ecs_managed_instances")}
+    found = _managed(dataclasses.replace(us_east_1, prices=table), "t4g.small")
+    assert found.lower_bound == ["the ECS Managed Instances management fee is not priced"]
+    assert found.warnings == [
+        "no ECS Managed Instances management fee for t4g.small in the price table "
+        "(ecs_managed_instances.management_hour.t4g.small, nor "
+        "ecs_managed_instances.management_fee_estimate): this total is the EC2 part only, a "
+        "lower bound; the fee is per instance type on https://aws.amazon.com/ecs/pricing/"
+    ]
+    assert "ECS Managed Instances management fee" not in _kinds(found)
 
 
 def test_the_ecs_managed_instances_fee_is_a_share_of_the_instance_it_runs_on(
@@ -216,7 +234,13 @@ def test_lambda_environments_per_instance_take_the_tighter_of_cpu_and_memory(
     # 4 by CPU but 2 by memory: 2.
     function = ManagedFunction(2048, "arm64", 30, "c7g.large", 3, 40, 8, 4)
     unit = LaunchType(KEY_LMI, ("L",), 1, True, managed_function=function)
-    assert _priced(unit, us_east_1).sizing["environments_per_instance"] == 2
+    found = _priced(unit, us_east_1)
+    assert found.sizing["environments_per_instance"] == 2
+    # What it is billed for, by name (data out aside, no traffic here).
+    assert [(i.name, i.note) for i in found.items if i.kind != "EC2 instances"][:2] == [
+        ("Lambda Managed Instances management fee (15% of EC2)", ""),
+        ("Lambda Managed Instances requests", "no duration charge, no free tier"),
+    ]
     # 1 GB environments at 2 GiB per vCPU: half a vCPU and 1 GiB each: 4 by CPU, 4 by memory;
     # at 1 GiB per vCPU (1 vCPU each): 2 by CPU, 4 by memory.
     small = dataclasses.replace(function, memory_mb=1024, memory_gib_per_vcpu=2)

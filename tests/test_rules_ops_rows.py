@@ -172,3 +172,28 @@ def test_a_template_without_the_part_a_rule_prices_is_refused_by_name(launch_typ
         with pytest.raises(LaunchlabError) as described:
             rules.ops(half, None)
         assert str(described.value) == f"LaunchlabX: the template has no {second} to price"
+
+
+def test_the_variants_ops_rows_say_what_their_options_ask(variant: Synthesized) -> None:
+    """Fargate partly on Spot, Lambda behind the HTTP API with reserved concurrency."""
+    inventory = read_inventory(Assembly(outdir=variant.outdir, templates=variant.templates))
+    prices = load_table().region("us-east-1")
+    profile, assumptions = PRESETS["steady-small-business"], Assumptions()
+    keys = ("fargate", "lambda")
+    at = {lt: estimate(inventory, lt, prices, profile, assumptions) for lt in keys}
+    rows = {row.launch_type: row for row in ops_rows(inventory, at, at, assumptions)}
+    assert rows["fargate"].you_manage.endswith(
+        "AWS patches the hosts (platform version LATEST); Spot interruptions (2-minute notice)"
+    )
+    assert rows["lambda"].you_manage == (
+        "the image and its base-image patches, reserved concurrency 5, memory size (1024 MB)"
+    )
+    # A 20 s timeout under the HTTP API's 30 s cap.
+    assert rows["lambda"].max_request_duration == "20 s (timeout 20 s, HTTP API cap 30 s)"
+    capped = dataclasses.replace(
+        inventory.launch_types["lambda"],
+        function=dataclasses.replace(inventory.launch_types["lambda"].function, timeout_s=60),  # type: ignore[arg-type]
+    )
+    inventory = dataclasses.replace(inventory, launch_types={"lambda": capped})
+    [row] = ops_rows(inventory, {"lambda": at["lambda"]}, {"lambda": at["lambda"]}, assumptions)
+    assert row.max_request_duration == "30 s (timeout 60 s, HTTP API cap 30 s)"
