@@ -11,7 +11,9 @@ and read the diff: each changed value is one the report now prices or times diff
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from launchlab.assembly import Assembly
-from launchlab.report.inventory import Inventory, read_inventory
+from launchlab.report.inventory import Inventory, LaunchType, read_inventory
 from tests.conftest import Synthesized, normalise
 
 SYNTHS = (
@@ -29,6 +31,7 @@ SYNTHS = (
     "opt_in_variant",
     "egress_nat_gateway",
     "egress_endpoints",
+    "team_lead",  # multi-az: instances and tasks spread across zones
 )
 
 
@@ -123,3 +126,145 @@ def test_each_rolling_deploy_is_read_as_its_template_sets_it(
             group.get("HealthyThresholdCount", 5),
             group.get("UnhealthyThresholdCount", 2),
         ), stack
+
+
+# ---- a fork's template: what launchlab's own templates always set, left out or set otherwise ----
+
+
+def _props(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def _edited(
+    synthesized: Synthesized, stack: str, edit: Callable[[dict[str, Any]], None], key: str
+) -> LaunchType:
+    """The launch type ``key`` read from the synth with ``stack``'s template edited."""
+    templates = dict(synthesized.templates)
+    template = copy.deepcopy(templates[stack])
+    edit(template)
+    templates[stack] = template
+    return read_inventory(Assembly(outdir=synthesized.outdir, templates=templates)).launch_types[
+        key
+    ]
+
+
+def _bare(template: dict[str, Any]) -> None:
+    """Every property the reader has a documented default for, left out."""
+    for service in _props(template, "AWS::ECS::Service"):
+        for key in ("DeploymentConfiguration", "HealthCheckGracePeriodSeconds", "DesiredCount"):
+            service.pop(key, None)
+    for task in _props(template, "AWS::ECS::TaskDefinition"):
+        task.get("RuntimePlatform", {}).pop("CpuArchitecture", None)
+        for container in task["ContainerDefinitions"]:
+            container.pop("StopTimeout", None)
+            container["HealthCheck"] = {"Command": container["HealthCheck"]["Command"]}
+    for group in _props(template, "AWS::ElasticLoadBalancingV2::TargetGroup"):
+        for key in (
+            "HealthCheckIntervalSeconds",
+            "HealthCheckTimeoutSeconds",
+            "HealthyThresholdCount",
+            "UnhealthyThresholdCount",
+            "TargetGroupAttributes",
+        ):
+            group.pop(key, None)
+    for balancer in _props(template, "AWS::ElasticLoadBalancingV2::LoadBalancer"):
+        for key in ("Type", "Scheme", "LoadBalancerAttributes"):
+            balancer.pop(key, None)
+    for policy in _props(template, "AWS::ApplicationAutoScaling::ScalingPolicy"):
+        config = policy["TargetTrackingScalingPolicyConfiguration"]
+        for key in ("TargetValue", "ScaleOutCooldown", "ScaleInCooldown"):
+            config.pop(key, None)
+
+
+def test_what_a_template_leaves_out_is_read_as_aws_documents_its_default(
+    synth: Synthesized,
+) -> None:
+    fargate = _edited(synth, "LaunchlabFargate", _bare, "fargate")
+    tasks = fargate.tasks
+    assert tasks is not None and tasks.rollout is not None
+    rollout = tasks.rollout
+    # ECS: a rolling update at 100/200%, no circuit breaker, a 30 s stop timeout; a container
+    # health check every 30 s, 3 retries, no start period, 5 s timeout.
+    assert (rollout.min_healthy_percent, rollout.max_percent) == (100, 200)
+    assert (rollout.circuit_breaker, rollout.rollback, rollout.stop_timeout_s) == (False, False, 30)
+    assert rollout.container_health is not None
+    assert dataclasses.astuple(rollout.container_health) == (30, 3, 0, 5)
+    # ELB: a target group checked every 30 s, 5 s timeout, 5 healthy / 2 unhealthy, 300 s of
+    # deregistration delay; an internet-facing application load balancer, 60 s idle timeout.
+    assert rollout.target_group is not None
+    assert dataclasses.astuple(rollout.target_group) == (30, 5, 5, 2, 300)
+    [balancer] = fargate.load_balancers
+    assert (balancer.public_ipv4, balancer.idle_timeout_s) == (2, 60)
+    # Application Auto Scaling: no cooldowns; the task's platform x86_64, no grace period.
+    assert (tasks.scaling.target, tasks.scaling.scale_out_cooldown_s) == (100.0, 0)
+    assert tasks.scaling.scale_in_cooldown_s == 0
+    assert (tasks.architecture, tasks.health_check_grace_s, tasks.ephemeral_gib) == (
+        "x86_64",
+        0,
+        20,
+    )
+
+
+def _forked(template: dict[str, Any]) -> None:
+    """A fork's choices: a log router beside the app, a tighter rollout, memory scaling, more
+    disk, an internal load balancer behind a network one, a target group listed second."""
+    [service] = _props(template, "AWS::ECS::Service")
+    service["DeploymentConfiguration"] = {
+        "MinimumHealthyPercent": 50,
+        "MaximumPercent": 150,
+        "DeploymentCircuitBreaker": {"Enable": True, "Rollback": False},
+    }
+    service["LoadBalancers"] = [
+        {"ContainerName": "x", "ContainerPort": 1, "TargetGroupArn": {"Ref": "Nowhere"}},
+        *service["LoadBalancers"],
+    ]
+    [task] = _props(template, "AWS::ECS::TaskDefinition")
+    [app] = task["ContainerDefinitions"]
+    app.pop("Essential", None)  # essential unless it says otherwise
+    app["StopTimeout"] = 90
+    app["HealthCheck"] = {**app["HealthCheck"], "Interval": 15, "Retries": 4, "Timeout": 3}
+    router = {
+        "Name": "log-router",
+        "Image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable",
+        "Essential": False,
+        "StopTimeout": 120,
+        "HealthCheck": {"Command": ["CMD", "true"], "Interval": 60, "Retries": 9},
+    }
+    task["ContainerDefinitions"] = [router, app]
+    task["EphemeralStorage"] = {"SizeInGiB": 50}
+    [policy] = _props(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    policy["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"] = {
+        "PredefinedMetricType": "ECSServiceAverageMemoryUtilization"
+    }
+    [balancer] = _props(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    balancer["Scheme"] = "internal"
+    balancer["LoadBalancerAttributes"] = [
+        *balancer.get("LoadBalancerAttributes", []),
+        {"Key": "idle_timeout.timeout_seconds", "Value": "120"},
+    ]
+    resources = copy.deepcopy(template["Resources"])
+    nlb = {
+        "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "Properties": {"Type": "network", "Scheme": "internet-facing", "Subnets": ["a", "b"]},
+    }
+    template["Resources"] = {"NetworkLoadBalancer": nlb, **resources}
+
+
+def test_a_forks_settings_are_read_from_its_template(synth: Synthesized) -> None:
+    fargate = _edited(synth, "LaunchlabFargate", _forked, "fargate")
+    tasks = fargate.tasks
+    assert tasks is not None and tasks.rollout is not None
+    rollout = tasks.rollout
+    assert (rollout.min_healthy_percent, rollout.max_percent) == (50, 150)
+    assert (rollout.circuit_breaker, rollout.rollback) == (True, False)
+    # The essential container's stop timeout and health check, not the log router's.
+    assert rollout.stop_timeout_s == 90
+    assert rollout.container_health is not None
+    assert dataclasses.astuple(rollout.container_health)[:2] == (15, 4)
+    assert rollout.container_health.timeout_s == 3
+    # The target group the service really registers with, past the entry that names none.
+    assert rollout.target_group is not None and rollout.target_group.interval_s == 10
+    assert tasks.scaling.metric == "memory" and tasks.ephemeral_gib == 50
+    # Only the application load balancer is priced as one; internal: no public address.
+    [balancer] = fargate.load_balancers
+    assert (balancer.public_ipv4, balancer.idle_timeout_s) == (0, 120)
