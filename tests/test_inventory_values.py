@@ -268,3 +268,61 @@ def test_a_forks_settings_are_read_from_its_template(synth: Synthesized) -> None
     # Only the application load balancer is priced as one; internal: no public address.
     [balancer] = fargate.load_balancers
     assert (balancer.public_ipv4, balancer.idle_timeout_s) == (0, 120)
+
+
+def _ec2_forked(template: dict[str, Any]) -> None:
+    """ECS on EC2 as a fork might write it: a second, untyped data volume; containers sized by
+    a soft memory reservation; a group in one subnet."""
+    [launch] = _props(template, "AWS::EC2::LaunchTemplate")
+    devices = launch["LaunchTemplateData"]["BlockDeviceMappings"]
+    devices.append({"DeviceName": "/dev/xvdb", "Ebs": {"VolumeSize": 8}})
+    [task] = _props(template, "AWS::ECS::TaskDefinition")
+    [app] = task["ContainerDefinitions"]
+    app.pop("Memory")
+    app["MemoryReservation"] = 384
+    [group] = _props(template, "AWS::AutoScaling::AutoScalingGroup")
+    group.pop("VPCZoneIdentifier")
+
+
+def test_a_forks_instances_are_read_from_its_template(synth: Synthesized) -> None:
+    ec2 = _edited(synth, "LaunchlabEcsEc2", _ec2_forked, "ecs-ec2")
+    assert ec2.instances is not None and ec2.tasks is not None
+    # Both volumes are billed; one with no type is EBS's default, gp2 (priced at gp3's rate
+    # with a warning).
+    assert (ec2.instances.volume_gib, ec2.instances.volume_type) == (38, "gp2")
+    assert (ec2.instances.zones, ec2.instances.spot_share) == (1, 0.0)
+    assert (ec2.tasks.cpu_units, ec2.tasks.memory_mib) == (256, 384)
+
+
+@pytest.mark.parametrize(
+    ("stack", "kind", "path", "what"),
+    [
+        ("LaunchlabFargate", "AWS::ApplicationAutoScaling::ScalableTarget", ["MinCapacity"],
+         "MinCapacity"),
+        ("LaunchlabFargate", "AWS::ApplicationAutoScaling::ScalableTarget", ["MaxCapacity"],
+         "MaxCapacity"),
+        ("LaunchlabFargate", "AWS::ECS::Service", ["DeploymentConfiguration", "MaximumPercent"],
+         "MaximumPercent"),
+        ("LaunchlabFargate", "AWS::ApplicationAutoScaling::ScalingPolicy",
+         ["TargetTrackingScalingPolicyConfiguration", "ScaleInCooldown"], "ScaleInCooldown"),
+        ("LaunchlabFargate", "AWS::ApplicationAutoScaling::ScalingPolicy",
+         ["TargetTrackingScalingPolicyConfiguration", "ScaleOutCooldown"], "ScaleOutCooldown"),
+        ("LaunchlabFargate", "AWS::ECS::Service", ["HealthCheckGracePeriodSeconds"], "grace"),
+    ],
+)  # fmt: skip
+def test_a_value_the_template_leaves_to_deploy_time_is_named_not_guessed(
+    synth: Synthesized, stack: str, kind: str, path: list[str], what: str
+) -> None:
+    from launchlab.errors import LaunchlabError
+
+    def unresolved(template: dict[str, Any]) -> None:
+        [props] = _props(template, kind)
+        for key in path[:-1]:
+            props = props[key]
+        props[path[-1]] = {"Ref": "SomeParameter"}
+
+    with pytest.raises(LaunchlabError) as error:
+        _edited(synth, stack, unresolved, "fargate")
+    assert str(error.value) == (
+        f'cannot size {what} from the template: {{"Ref": "SomeParameter"}} is not a number'
+    )
