@@ -81,8 +81,10 @@ rehearse: setup-dev
 lint: setup $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-## mutate: mutation testing of the cost model, down, the checks wiring and the config, from
-## scratch (tests/mutate.py, mutmut; not part of `make test`; figures in BENCHMARKS.md).
+## mutate: mutation testing, from scratch, of the modules where a wrong line costs money or data:
+## the cost model and its rules, the inventory, the verdict and break-even search, the config,
+## down's scan and delete, up's preflight, the delete waiters, the reachability check
+## (tests/mutate.py, mutmut; about 21 min on 2 cores; not part of `make test`; BENCHMARKS.md).
 mutate: setup-dev
 	rm -rf mutants
 	$(BIN)/python tests/mutate.py

@@ -644,6 +644,18 @@ def offline_client(service: str, region: str = REGION) -> Any:
     return _session().client(service, region_name=region)
 
 
+class OfflineSandbox(Sandbox):
+    """A sandbox whose clients are the given ones, by service name: offline_client()s a
+    Stubber answers, or fakes."""
+
+    def __init__(self, clients: Mapping[str, Any]) -> None:
+        super().__init__(session=boto3.Session(region_name=REGION), region=REGION)
+        object.__setattr__(self, "clients", clients)
+
+    def client(self, service: str) -> Any:
+        return self.__dict__["clients"][service]
+
+
 def prime_clients() -> None:
     """Make every client the `down` tests use, for each server `make mutate` started, and
     parse the models of those the Stubber tests use."""

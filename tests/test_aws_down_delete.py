@@ -11,7 +11,6 @@ import io
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from rich.console import Console
@@ -20,19 +19,11 @@ from launchlab.aws import down
 from launchlab.aws.down import Leftover
 from launchlab.aws.sandbox import Sandbox
 from launchlab.report.prices import RegionPrices, load_table
+from tests.moto_server import OfflineSandbox as _Sandbox
 from tests.moto_server import offline_client
 
 REGION = "us-east-1"
 ARN = f"arn:aws:{{}}:{REGION}:123456789012:{{}}"
-
-
-class _Sandbox(Sandbox):
-    def __init__(self, clients: dict[str, Any]) -> None:
-        super().__init__(session=boto3.Session(region_name=REGION), region=REGION)
-        object.__setattr__(self, "clients", clients)
-
-    def client(self, service: str) -> Any:
-        return self.__dict__["clients"][service]
 
 
 def _left(kind: str, identifier: str, certain: bool = True, **more: Any) -> Leftover:

@@ -15,7 +15,6 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from rich.console import Console
@@ -23,11 +22,11 @@ from rich.console import Console
 from launchlab import assembly
 from launchlab.aws import preflight
 from launchlab.aws.preflight import EC2_STANDARD, FARGATE, FARGATE_SPOT, Need
-from launchlab.aws.sandbox import Sandbox
 from launchlab.errors import LaunchlabError
 from launchlab.report.inventory import Instances, LaunchType, ManagedFunction, Scaling, Tasks
 from stacks import names
 from tests.conftest import Synthesized
+from tests.moto_server import OfflineSandbox as _Sandbox
 from tests.moto_server import offline_client
 
 REGION = "us-east-1"
@@ -165,17 +164,6 @@ def test_vcpu_counts_are_written_as_people_write_them() -> None:
     assert [preflight._n(v) for v in (Decimal("5.0"), Decimal("0.250"), Decimal(10), 3)] == [
         "5", "0.25", "10", "3",
     ]  # fmt: skip
-
-
-class _Sandbox(Sandbox):
-    """Clients that a Stubber answers, for the one service each test asks."""
-
-    def __init__(self, clients: dict[str, Any]) -> None:
-        super().__init__(session=boto3.Session(region_name=REGION), region=REGION)
-        object.__setattr__(self, "clients", clients)
-
-    def client(self, service: str) -> Any:
-        return self.__dict__["clients"][service]
 
 
 _ids = itertools.count(1)

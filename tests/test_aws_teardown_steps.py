@@ -12,13 +12,12 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from rich.console import Console
 
 from launchlab.aws import teardown
-from launchlab.aws.sandbox import Sandbox
+from tests.moto_server import OfflineSandbox as _Sandbox
 from tests.moto_server import offline_client
 
 REGION = "us-east-1"
@@ -26,15 +25,6 @@ VPC = "vpc-0123456789abcdef0"
 PROJECT_VPCS = {"Filters": [{"Name": "tag:launchlab:project", "Values": ["launchlab"]}]}
 LIVE = ["pending", "running", "stopping", "stopped", "shutting-down"]
 MANAGED = [{"Key": "AmazonECSManaged", "Value": "true"}]
-
-
-class _Sandbox(Sandbox):
-    def __init__(self, **clients: Any) -> None:
-        super().__init__(session=boto3.Session(region_name=REGION), region=REGION)
-        object.__setattr__(self, "clients", clients)
-
-    def client(self, service: str) -> Any:
-        return self.__dict__["clients"][service.replace("-", "_")]
 
 
 def _stubbed(*services: str) -> tuple[dict[str, Any], dict[str, Stubber]]:
@@ -83,14 +73,14 @@ def test_what_express_leaves_in_the_vpc_is_what_ecs_tagged_there() -> None:
         },
     )
     with stubs["ec2"], stubs["elbv2"]:
-        assert teardown.ecs_managed_in_the_vpc(_Sandbox(**clients)) == [
+        assert teardown.ecs_managed_in_the_vpc(_Sandbox(clients)) == [
             "load balancer loadbalancer/app/ecs-express/1",
             "target group targetgroup/ecs-tg/4",
             "security group sg-1",
         ]
         # No project VPC: nothing to look for.
         stubs["ec2"].add_response("describe_vpcs", {"Vpcs": []}, PROJECT_VPCS)
-        assert teardown.ecs_managed_in_the_vpc(_Sandbox(**clients)) == []
+        assert teardown.ecs_managed_in_the_vpc(_Sandbox(clients)) == []
         stubs["ec2"].assert_no_pending_responses()
         stubs["elbv2"].assert_no_pending_responses()
 
@@ -128,12 +118,12 @@ def test_managed_instances_in_the_vpc_are_asked_for_and_named_with_their_state()
         },
     )
     with stubs["ec2"], stubs["elbv2"]:
-        assert teardown.what_services_leave_in_the_vpc(_Sandbox(**clients)) == [
+        assert teardown.what_services_leave_in_the_vpc(_Sandbox(clients)) == [
             "managed instance i-lambda (running)",
             "managed instance i-ecs (stopping)",
         ]
         stubs["ec2"].add_response("describe_vpcs", {"Vpcs": []}, PROJECT_VPCS)
-        assert list(teardown._managed_instances_in_the_vpc(_Sandbox(**clients))) == []
+        assert list(teardown._managed_instances_in_the_vpc(_Sandbox(clients))) == []
         stubs["ec2"].assert_no_pending_responses()
 
 
@@ -153,7 +143,7 @@ def test_a_launch_types_instances_are_found_by_its_tags_managed_ones_included() 
         },
     )  # fmt: skip
     with stubs["ec2"]:
-        found = teardown.instances_of("lambda-managed-instances", _Sandbox(**clients))
+        found = teardown.instances_of("lambda-managed-instances", _Sandbox(clients))
     assert found == ["instance i-1 (pending)", "instance i-2 (stopped)"]
 
 
@@ -209,7 +199,7 @@ def test_the_provider_comes_off_after_the_services_go_to_zero_and_are_deleted() 
          "defaultCapacityProviderStrategy": []},
     )  # fmt: skip
     with cfn, ecs:
-        lines = teardown._take_the_provider_off_the_cluster(_Sandbox(**clients), stack)
+        lines = teardown._take_the_provider_off_the_cluster(_Sandbox(clients), stack)
         ecs.assert_no_pending_responses()
     assert lines == [
         "scaled service svc-active to 0 and deleted it",
@@ -237,7 +227,7 @@ def test_a_refusal_while_taking_the_provider_off_is_said_not_raised() -> None:
         "put_cluster_capacity_providers", "ResourceInUseException", "instances registered"
     )
     with cfn, ecs:
-        lines = teardown._take_the_provider_off_the_cluster(_Sandbox(**clients), stack)
+        lines = teardown._take_the_provider_off_the_cluster(_Sandbox(clients), stack)
     assert lines == [
         "could not scale svc to 0: AccessDeniedException: no ecs:UpdateService",
         "could not take the capacity provider off c1: ResourceInUseException: instances registered",
@@ -246,7 +236,7 @@ def test_a_refusal_while_taking_the_provider_off_is_said_not_raised() -> None:
     cfn.add_response("list_stack_resources", _resources())
     cfn.add_response("list_stack_resources", _resources())
     with cfn:
-        assert teardown._take_the_provider_off_the_cluster(_Sandbox(**clients), stack) == [
+        assert teardown._take_the_provider_off_the_cluster(_Sandbox(clients), stack) == [
             "its services and capacity provider are already gone"
         ]
     only = _resources(("AWS::ECS::Cluster", "c1", "CREATE_COMPLETE"))
@@ -257,7 +247,7 @@ def test_a_refusal_while_taking_the_provider_off_is_said_not_raised() -> None:
     )
     ecs.add_response("describe_clusters", {"clusters": [{"status": "INACTIVE"}]})
     with cfn, ecs:
-        sandbox = _Sandbox(**clients)
+        sandbox = _Sandbox(clients)
         assert teardown._take_the_provider_off_the_cluster(sandbox, stack) == [
             "its services and capacity provider are already gone"
         ]
@@ -303,7 +293,7 @@ def test_a_remedy_says_what_it_did_and_what_is_still_there(clock: list[float]) -
     console = Console(file=out, width=30, force_terminal=True, color_system="standard")
     did = ["took [ecs-mi] off cluster c-1 (2 tasks, 3 instances)", "did two"]
     remedy = teardown.Remedy(known="k", act=lambda sandbox, stack: did, wait_for=lambda s: ["x-1"])
-    remedy.apply(_Sandbox(), console, "S", clock=lambda: clock[0])
+    remedy.apply(_Sandbox({}), console, "S", clock=lambda: clock[0])
     assert out.getvalue().splitlines() == [
         "S: took [ecs-mi] off cluster c-1 (2 tasks, 3 instances)",
         "S: did two",
@@ -312,7 +302,7 @@ def test_a_remedy_says_what_it_did_and_what_is_still_there(clock: list[float]) -
     ]
     out.truncate(0)
     out.seek(0)
-    teardown.Remedy(known="k").apply(_Sandbox(), console, "S", clock=lambda: clock[0])
+    teardown.Remedy(known="k").apply(_Sandbox({}), console, "S", clock=lambda: clock[0])
     assert out.getvalue() == ""
 
 
@@ -498,7 +488,7 @@ def test_the_deletion_goes_importers_first_tries_a_failed_stack_again_and_says_e
     out = io.StringIO()
     with cfn, groups, ec2:
         result = teardown.delete_stacks(
-            _Sandbox(**clients), Console(file=out, width=400), clock=_Clock()
+            _Sandbox(clients), Console(file=out, width=400), clock=_Clock()
         )
         for stub in (cfn, groups, ec2):
             stub.assert_no_pending_responses()
@@ -570,7 +560,7 @@ def test_a_stack_that_fails_twice_keeps_what_it_imports_and_an_outside_importer_
     out = io.StringIO()
     with cfn, asg:
         result = teardown.delete_stacks(
-            _Sandbox(**clients), Console(file=out, width=400), clock=_Clock()
+            _Sandbox(clients), Console(file=out, width=400), clock=_Clock()
         )
         cfn.assert_no_pending_responses()
         asg.assert_no_pending_responses()
@@ -632,7 +622,7 @@ def test_a_stalled_deletion_gets_its_remedy_once_and_ctrl_c_says_what_goes_on(
     out = io.StringIO()
     with cfn, asg, pytest.raises(KeyboardInterrupt):
         teardown.delete_stacks(
-            _Sandbox(**clients), Console(file=out, width=400), clock=lambda: next(times)
+            _Sandbox(clients), Console(file=out, width=400), clock=lambda: next(times)
         )
     assert out.getvalue().splitlines()[1:] == [
         "LaunchlabEcsEc2 is still deleting after 15 min",
@@ -647,7 +637,7 @@ def test_no_stack_here_is_said_and_nothing_is_asked_further() -> None:
     _find(stubs["cloudformation"])
     out = io.StringIO()
     with stubs["cloudformation"]:
-        result = teardown.delete_stacks(_Sandbox(**clients), Console(file=out, width=400))
+        result = teardown.delete_stacks(_Sandbox(clients), Console(file=out, width=400))
     assert result == teardown.Teardown()
     assert out.getvalue() == "no launchlab stack in us-east-1\n"
 
