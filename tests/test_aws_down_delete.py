@@ -233,3 +233,105 @@ def test_a_deletion_aws_stops_still_ends_with_the_scan_and_exit_2(
     down_parts["asked"].clear()
     assert down.down(_Sandbox({}), {}, Console(file=io.StringIO()), scan_only=True) == 1
     assert down_parts["asked"] == ["scan delete=False"]
+
+
+# ---- the scan's looks that moto answers without what AWS adds -----------------------------------
+
+
+def test_the_scan_asks_for_what_ecs_and_lambda_manage_too_and_prices_it() -> None:
+    """Instances, their volumes and interfaces that a capacity provider launched are hidden from
+    a plain Describe* (AWS: IncludeManagedResources); moto shows everything either way, so only
+    the request tells whether the scan would find them on AWS."""
+    from launchlab.aws.costs import hourly_prices
+
+    prices = hourly_prices(REGION)
+    ec2 = offline_client("ec2")
+    asked = {"Filters": [down.TAG_FILTER], "IncludeManagedResources": True}
+    managed = {"Managed": True, "Principal": "ecs.amazonaws.com"}
+    instance = {
+        "InstanceId": "i-0123456789abcdef0", "InstanceType": "t3.small",
+        "State": {"Name": "running"}, "Operator": managed,
+    }  # fmt: skip
+    with Stubber(ec2) as stub:
+        stub.add_response(
+            "describe_instances", {"Reservations": [{"Instances": [instance]}]}, asked
+        )
+        volume = {
+            "VolumeId": "vol-0123456789abcdef0",
+            "Size": 30,
+            "VolumeType": "gp3",
+            "State": "in-use",
+        }
+        stub.add_response("describe_volumes", {"Volumes": [volume]}, asked)
+        eni = {"NetworkInterfaceId": "eni-0123456789abcdef0", "Status": "in-use"}
+        stub.add_response("describe_network_interfaces", {"NetworkInterfaces": [eni]}, asked)
+        sandbox = _Sandbox({"ec2": ec2})
+        [found] = down._instances(sandbox, prices)
+        [disk] = down._volumes(sandbox, prices)
+        [interface] = down._network_interfaces(sandbox, prices)
+        stub.assert_no_pending_responses()
+    assert (found.usd_per_hour, found.detail) == (
+        prices.instance_per_hour("t3.small"),
+        "t3.small, running, managed by ecs.amazonaws.com",
+    )
+    assert (disk.usd_per_hour, disk.detail) == (
+        30 * prices.per_hour("ebs.gp3.gb_month"),
+        "30 GiB gp3, in-use",
+    )
+    assert interface.identifier == "eni-0123456789abcdef0"
+
+
+def test_elastic_ips_say_whether_they_are_attached_and_bill_either_way() -> None:
+    from launchlab.aws.costs import hourly_prices
+
+    prices = hourly_prices(REGION)
+    ec2 = offline_client("ec2")
+    addresses = [
+        {"AllocationId": "eipalloc-1", "PublicIp": "198.51.100.1", "AssociationId": "eipassoc-1"},
+        {"AllocationId": "eipalloc-2", "PublicIp": "198.51.100.2", "NetworkInterfaceId": "eni-2"},
+        {"AllocationId": "eipalloc-3", "PublicIp": "198.51.100.3"},
+        {"PublicIp": "198.51.100.4"},
+    ]
+    with Stubber(ec2) as stub:
+        stub.add_response(
+            "describe_addresses", {"Addresses": addresses}, {"Filters": [down.TAG_FILTER]}
+        )
+        found = list(down._elastic_ips(_Sandbox({"ec2": ec2}), prices))
+    hourly = prices.per_hour("vpc.public_ipv4_hour")
+    assert [(f.identifier, f.detail, f.public_ip, f.usd_per_hour) for f in found] == [
+        ("eipalloc-1", "198.51.100.1, associated", "198.51.100.1", hourly),
+        ("eipalloc-2", "198.51.100.2, associated", "198.51.100.2", hourly),
+        ("eipalloc-3", "198.51.100.3, not associated", "198.51.100.3", hourly),
+        ("198.51.100.4", "198.51.100.4, not associated", "198.51.100.4", hourly),
+    ]
+
+
+def test_a_log_group_ecs_made_is_priced_by_what_it_stores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto's log groups store nothing; AWS's bill per GB-month stored."""
+    from launchlab.aws.costs import hourly_prices
+
+    prices = hourly_prices(REGION)
+    name = "/aws/ecs/LaunchlabExpressCluster1234/service"
+    arn = f"arn:aws:logs:{REGION}:123456789012:log-group:{name}:*"
+    other = f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/ecs/someone-else:*"
+    monkeypatch.setattr(down, "_ecs_managed_arns", lambda sandbox: {arn, other})
+    logs = offline_client("logs")
+    stored = 2 * 1024**3
+    groups = [
+        {"logGroupName": name, "arn": arn, "storedBytes": stored},
+        {"logGroupName": f"{name}-blue", "arn": arn + "-blue", "storedBytes": stored},
+    ]
+    with Stubber(logs) as stub:
+        stub.add_response(
+            "describe_log_groups", {"logGroups": groups}, {"logGroupNamePrefix": name}
+        )
+        [found] = down._ecs_managed_log_groups(_Sandbox({"logs": logs}), prices)
+        stub.assert_no_pending_responses()
+    assert (found.identifier, found.detail, found.certain) == (
+        arn,
+        f"{name}: 2048.0 MiB stored",
+        True,
+    )
+    assert found.usd_per_hour == 2 * prices.per_hour("logs.storage_gb_month")
