@@ -268,14 +268,19 @@ def _log_groups(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
             if name in seen:
                 continue
             seen.add(name)
-            stored = Decimal(int(group.get("storedBytes", 0)))
-            yield Leftover(
-                "logs:log-group",
-                str(group.get("arn", name)),
-                "name",
-                stored / GIB * prices.per_hour("logs.storage_gb_month"),
-                f"{name}: {stored / 1024**2:.1f} MiB stored",
-            )
+            yield _log_group_leftover(group, name, "name", prices)
+
+
+def _log_group_leftover(
+    group: Mapping[str, Any], name: str, found_by: str, prices: RegionPrices, certain: bool = False
+) -> Leftover:
+    """A log group, priced by the bytes it stores (GB-month)."""
+    stored = Decimal(int(group.get("storedBytes", 0)))
+    return Leftover(
+        "logs:log-group", str(group.get("arn", name)), found_by,
+        stored / GIB * prices.per_hour("logs.storage_gb_month"),
+        f"{name}: {stored / 1024**2:.1f} MiB stored", certain=certain,
+    )  # fmt: skip
 
 
 def _volumes(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
@@ -642,12 +647,9 @@ def _ecs_managed_log_groups(sandbox: Sandbox, prices: RegionPrices) -> Iterator[
         for group in _pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name):
             if group.get("logGroupName") != name:
                 continue
-            stored = Decimal(int(group.get("storedBytes", 0)))
-            yield Leftover(
-                "logs:log-group", str(group.get("arn", arn)), f"{ECS_MANAGED_TAG} tag",
-                stored / GIB * prices.per_hour("logs.storage_gb_month"),
-                f"{name}: {stored / 1024**2:.1f} MiB stored", certain=True,
-            )  # fmt: skip
+            yield _log_group_leftover(
+                {"arn": arn, **group}, name, f"{ECS_MANAGED_TAG} tag", prices, certain=True
+            )
 
 
 def _vpc_endpoints(sandbox: Sandbox, prices: RegionPrices) -> Iterator[Leftover]:
