@@ -35,8 +35,10 @@ import gc
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -258,8 +260,17 @@ def run_mutmut(args: list[str]) -> None:
         if live is None or mutant_name is None:  # the forced failure
             return run_tests(self, mutant_name=mutant_name, tests=tests)
         os.chdir(MUTANTS)  # this child's own; it exits after
+        # The tests' tmp_path directories, this child's own and removed when it is done: in
+        # one session pytest keeps every one (a test that copies a synth leaves 50 MB), and
+        # thousands of mutants filled the disk. A child killed for a timeout leaves its own
+        # under mutants/tmp, which the next `make mutate` removes.
+        factory = live.session.config._tmp_path_factory
+        factory._basetemp = Path(tempfile.mkdtemp(prefix="child-", dir=CHILD_TMP))
         began = time.perf_counter()
-        code = live.run(list(tests))
+        try:
+            code = live.run(list(tests))
+        finally:
+            shutil.rmtree(factory._basetemp, ignore_errors=True)
         took = time.perf_counter() - began
         if mutant_name.startswith(ALONE):
             line, where = [tests[0], code, took], TIMES
@@ -291,6 +302,7 @@ def run_mutmut(args: list[str]) -> None:
 ALONE = "alone:"  # the name of a test's run with no mutant, to time it
 TIMES = MUTANTS / "test-times.jsonl"
 MUTANT_TIMES = MUTANTS / "mutant-times.jsonl"
+CHILD_TMP = MUTANTS / "tmp"
 
 
 def ready_for_moto_in_each_child() -> None:
@@ -481,7 +493,7 @@ def main(patterns: list[str]) -> int:
     from tests.moto_server import MOTO_URLS, claim_file
 
     started = time.monotonic()
-    MUTANTS.mkdir(exist_ok=True)
+    CHILD_TMP.mkdir(parents=True, exist_ok=True)
     ports = [free_port() for _ in range(int(CHILDREN))]
     server = str(Path(sys.executable).parent / "moto_server")
     moto = [
