@@ -84,7 +84,7 @@ lint: setup $(VENV)/.installed-dev
 ## mutate: mutation testing, from scratch, of the modules where a wrong line costs money or data:
 ## the cost model and its rules, the inventory, the verdict and break-even search, the config,
 ## down's scan and delete, up's preflight, the delete waiters, the reachability check
-## (tests/mutate.py, mutmut; about 21 min on 2 cores; not part of `make test`; BENCHMARKS.md).
+## (tests/mutate.py, mutmut; about 18 min on 2 cores; not part of `make test`; BENCHMARKS.md).
 mutate: setup-dev
 	rm -rf mutants
 	$(BIN)/python tests/mutate.py
