@@ -32,13 +32,8 @@ An ECS cluster whose capacity is an Auto Scaling group of ECS-optimized instance
   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/enable-capacity-rebalancing-console-cli.html),
   whose termination managed draining then drains, since ECS gets no notice of it.
 
-Every ECS service here also gets what stacks/constructs/ecs_service.py builds for all of them:
-a non-root container (user 10001) with a read-only root filesystem (only /tmp writable), a
-container health check, 30 s from SIGTERM to SIGKILL, non-blocking awslogs to a log group kept
-`logRetentionDays`; the deployment circuit breaker with rollback, 100% minimum and 200% maximum
-healthy, a 60 s health-check grace period; an ALB health check on /health every 10 s and a 15 s
-deregistration delay; target tracking on CPU or ALB requests per target.
-https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+The service gets the hardening every ECS service here gets, listed where it is built:
+stacks/constructs/ecs_service.py (the container, the rollout, the ALB, the scaling).
 Managed draining: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/enable-managed-instance-draining.html
 """
 

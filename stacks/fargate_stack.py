@@ -9,13 +9,8 @@ them with ``fargateSpot``, or ``fargateSpotShare`` percent of those above one on
 task (a capacity provider strategy's base and weights,
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html).
 
-Every ECS service here also gets what stacks/constructs/ecs_service.py builds for all of them:
-a non-root container (user 10001) with a read-only root filesystem (only /tmp writable), a
-container health check, 30 s from SIGTERM to SIGKILL, non-blocking awslogs to a log group kept
-`logRetentionDays`; the deployment circuit breaker with rollback, 100% minimum and 200% maximum
-healthy, a 60 s health-check grace period; an ALB health check on /health every 10 s and a 15 s
-deregistration delay; target tracking on CPU or ALB requests per target.
-https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+The service gets the hardening every ECS service here gets, listed where it is built:
+stacks/constructs/ecs_service.py (the container, the rollout, the ALB, the scaling).
 """
 
 from __future__ import annotations
